@@ -1,0 +1,3 @@
+"""distillbench: a reproducibility benchmark harness for distillation papers."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,269 @@
+"""Jacobian-based Saliency Map Attack (Papernot et al., EuroS&P 2016), pairwise, increasing (theta = +1).
+
+Variants (what the saliency map differentiates):
+  * ``jsma_f``   - the softmax at T=1, F(x) = softmax(Z(x)): the attack of Papernot et al. 2016, Fig. 7;
+  * ``jsma_z``   - the logits Z(x);
+  * ``jsma_f_t`` - softmax(Z(x) / T), the attack Carlini & Wagner used against distilled networks.
+
+Each iteration, over the search domain (features still below the upper bound) it picks the pair
+(p, q), p != q, that maximises  alpha * |beta|  subject to alpha > 0 and beta < 0, where
+alpha = dF_t/dx_p + dF_t/dx_q and beta = sum_{j != t} (dF_j/dx_p + dF_j/dx_q); it sets both to the
+upper bound and removes them from the domain. It stops on success (prediction == target), when the
+budget is spent (at most budget // 2 iterations) or when no pair qualifies (failure).
+Ties go to the smallest flat index p * n + q (torch.argmax returns the first maximum).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import eagerpy as ep
+import torch
+from foolbox.attacks.base import MinimizationAttack, get_criterion, raise_if_kwargs, verify_input_bounds
+from foolbox.criteria import TargetedMisclassification
+from foolbox.distances import l0
+from foolbox.models import Model
+
+VARIANTS = ("jsma_f", "jsma_z", "jsma_f_t")
+
+
+def output_fn(variant: str, temperature: float = 1.0) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Map logits to the quantity the saliency map differentiates."""
+    if variant == "jsma_f":
+        return lambda z: torch.softmax(z, dim=-1)
+    if variant == "jsma_z":
+        return lambda z: z
+    if variant == "jsma_f_t":
+        return lambda z: torch.softmax(z / temperature, dim=-1)
+    raise ValueError(f"unknown JSMA variant {variant!r}; use one of {VARIANTS}")
+
+
+@dataclass
+class JSMAResult:
+    adversarials: torch.Tensor  # same shape as the inputs
+    success: torch.Tensor  # bool (B,)
+    features_changed: torch.Tensor  # int (B,), L0 distance to the input
+    iterations: torch.Tensor  # int (B,)
+    final_prediction: torch.Tensor  # int (B,)
+    no_pair: torch.Tensor  # bool (B,): stopped because no admissible pair existed
+
+
+def _saliency_grads(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    out_fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return (alpha_grad, beta_grad, logits) with the gradients flattened to (B, n).
+
+    alpha_grad = dF_t/dx and beta_grad = sum_{j != t} dF_j/dx, from two vector-Jacobian products
+    (the batch rows are independent, so summing over the batch gives per-sample gradients).
+    """
+    x = x.detach().requires_grad_(True)
+    z = logits_fn(x)
+    out = out_fn(z)
+    onehot = torch.nn.functional.one_hot(target, out.shape[-1]).to(out.dtype)
+    f_t = (out * onehot).sum()
+    f_other = (out * (1 - onehot)).sum()
+    g_t = torch.autograd.grad(f_t, x, retain_graph=True)[0]
+    g_other = torch.autograd.grad(f_other, x)[0]
+    b = x.shape[0]
+    return g_t.reshape(b, -1), g_other.reshape(b, -1), z.detach()
+
+
+def _row_scores(
+    alpha: torch.Tensor, beta: torch.Tensor, domain: torch.Tensor, rows: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact best partner q for each row p in ``rows`` (B, k): returns (score, q), both (B, k).
+
+    score is -inf where no admissible partner exists. Ties go to the smallest q.
+    """
+    n = alpha.shape[1]
+    a_p = alpha.gather(1, rows)[:, :, None]
+    b_p = beta.gather(1, rows)[:, :, None]
+    asum = a_p + alpha[:, None, :]
+    bsum = b_p + beta[:, None, :]
+    ok = (asum > 0) & (bsum < 0) & domain[:, None, :] & domain.gather(1, rows)[:, :, None]
+    ok &= rows[:, :, None] != torch.arange(n, device=alpha.device)[None, None, :]
+    score = torch.where(ok, asum * bsum.neg(), torch.tensor(float("-inf"), dtype=alpha.dtype, device=alpha.device))
+    return score.max(dim=2)
+
+
+def best_pairs_full(
+    alpha: torch.Tensor, beta: torch.Tensor, domain: torch.Tensor, max_elements: int = 1 << 25
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Exhaustive O(n^2) pair search (the definition; used to check :func:`best_pairs`).
+
+    alpha, beta: (B, n) gradients; domain: (B, n) bool. Returns p, q, found, each (B,).
+    """
+    bsz, n = alpha.shape
+    ar = torch.arange(n, device=alpha.device)
+    step = max(1, max_elements // max(1, bsz * n))
+    vals, qs = [], []
+    for r0 in range(0, n, step):
+        rows = ar[r0 : r0 + step].expand(bsz, -1)
+        v, q = _row_scores(alpha, beta, domain, rows)
+        vals.append(v)
+        qs.append(q)
+    v, q = torch.cat(vals, 1), torch.cat(qs, 1)
+    best, p = v.max(dim=1)  # first maximum: smallest p, and _row_scores gave the smallest q
+    return p, q.gather(1, p[:, None]).squeeze(1), best > float("-inf")
+
+
+def best_pairs(
+    alpha: torch.Tensor, beta: torch.Tensor, domain: torch.Tensor, max_elements: int = 1 << 25, first_rows: int = 32
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Same answer as :func:`best_pairs_full` (ties included), pruned with an exact bound.
+
+    For an admissible pair, alpha_p + alpha_q <= alpha_p + max(alpha) and
+    -(beta_p + beta_q) <= -beta_p + max(-beta), so U_p = (alpha_p + max alpha)(-beta_p + max(-beta))
+    bounds every score in row p. Rows are scored exactly in decreasing order of U_p until the next
+    bound falls below the best score found; every row whose bound reaches that score is scored, so
+    ties resolve to the smallest (p, q) exactly as the full search does.
+    """
+    bsz, n = alpha.shape
+    neg_inf = torch.tensor(float("-inf"), dtype=alpha.dtype, device=alpha.device)
+    a_in = torch.where(domain, alpha, neg_inf)
+    nb_in = torch.where(domain, beta.neg(), neg_inf)
+    fa = alpha + a_in.max(dim=1, keepdim=True).values
+    fb = beta.neg() + nb_in.max(dim=1, keepdim=True).values
+    bound = torch.where(domain & (fa > 0) & (fb > 0), fa * fb, neg_inf)
+    bound_sorted, order = bound.sort(dim=1, descending=True, stable=True)
+
+    best = torch.full((bsz,), float("-inf"), dtype=alpha.dtype, device=alpha.device)
+    best_p = torch.full((bsz,), n, dtype=torch.int64, device=alpha.device)
+    best_q = torch.zeros(bsz, dtype=torch.int64, device=alpha.device)
+    done_rows = 0
+    chunk = max(1, min(first_rows, n))
+    limit = max(1, max_elements // max(1, n))
+    while done_rows < n:
+        # Rows still able to reach (or tie) the best score, per sample.
+        need = ((bound_sorted > neg_inf) & (bound_sorted >= best[:, None])).sum(dim=1)
+        todo = need > done_rows
+        if not bool(todo.any()):
+            break
+        idx = todo.nonzero().squeeze(1)
+        k = min(chunk, n - done_rows, max(1, limit // max(1, idx.numel())))
+        rows = order[idx, done_rows : done_rows + k]
+        live = (bound_sorted[idx, done_rows : done_rows + k] > neg_inf) & (
+            bound_sorted[idx, done_rows : done_rows + k] >= best[idx, None]
+        )
+        v, q = _row_scores(alpha[idx], beta[idx], domain[idx], rows)
+        v = torch.where(live, v, neg_inf)
+        # Best in this chunk: highest score, then smallest p (then smallest q, from _row_scores).
+        m = v.max(dim=1, keepdim=True).values
+        p_cand = torch.where((v == m) & (m > neg_inf), rows, torch.full_like(rows, n))
+        j = p_cand.argmin(dim=1)
+        cp = p_cand.gather(1, j[:, None]).squeeze(1)
+        cq = q.gather(1, j[:, None]).squeeze(1)
+        cm = m.squeeze(1)
+        bi, bp = best[idx], best_p[idx]
+        better = (cm > bi) | ((cm == bi) & (cm > neg_inf) & (cp < bp))
+        best[idx] = torch.where(better, cm, bi)
+        best_p[idx] = torch.where(better, cp, bp)
+        best_q[idx] = torch.where(better, cq, best_q[idx])
+        done_rows += k
+        chunk = min(2 * chunk, n)
+    found = best > float("-inf")
+    return torch.where(found, best_p, 0), best_q, found
+
+
+def jsma(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    max_features: int,
+    variant: str = "jsma_f",
+    temperature: float = 1.0,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    max_pair_elements: int = 1 << 25,
+) -> JSMAResult:
+    """Run JSMA on a batch; ``logits_fn`` maps inputs to logits. Finished targets leave the batch."""
+    out_fn = output_fn(variant, temperature)
+    lo, hi = bounds
+    x0 = x.detach()
+    bsz = x0.shape[0]
+    n = x0[0].numel()
+    adv = x0.clone().reshape(bsz, n)
+    domain = adv < hi
+    iterations = torch.zeros(bsz, dtype=torch.int64, device=x0.device)
+    success = torch.zeros(bsz, dtype=torch.bool, device=x0.device)
+    no_pair = torch.zeros(bsz, dtype=torch.bool, device=x0.device)
+    pred = torch.zeros(bsz, dtype=torch.int64, device=x0.device)
+    active = torch.arange(bsz, device=x0.device)
+    max_iter = max_features // 2
+    shape = x0.shape[1:]
+    it = 0
+    while active.numel() > 0:
+        xa = adv[active].reshape(-1, *shape)
+        ta = target[active]
+        ga, gb, z = _saliency_grads(logits_fn, out_fn, xa, ta)
+        pa = z.argmax(1)
+        pred[active] = pa
+        done = pa == ta
+        success[active] = done
+        if it >= max_iter:
+            break
+        dom = domain[active]
+        p, q, found = best_pairs(ga, gb, dom, max_pair_elements)
+        no_pair[active] = ~found & ~done
+        step = found & ~done
+        rows = active[step]
+        adv[rows, p[step]] = hi
+        adv[rows, q[step]] = hi
+        domain[rows, p[step]] = False
+        domain[rows, q[step]] = False
+        iterations[rows] += 1
+        active = rows
+        it += 1
+    adv = adv.clamp_(lo, hi).reshape(x0.shape)
+    changed = (adv.reshape(bsz, -1) != x0.reshape(bsz, -1)).sum(1)
+    return JSMAResult(adv, success, changed, iterations, pred, no_pair)
+
+
+class SaliencyMapAttack(MinimizationAttack):
+    """JSMA as a Foolbox 3 attack: targeted, L0, pairwise, increasing.
+
+    Foolbox models return logits; ``variant`` picks what the saliency map is computed on. Call
+    :meth:`run` with a :class:`foolbox.criteria.TargetedMisclassification` criterion; apply the
+    budget yourself (``foolbox.distances.l0(x, adv) <= max_features``): Foolbox cannot reduce L0 norms.
+    After :meth:`run`, ``last_result`` holds per-sample bookkeeping.
+    """
+
+    distance = l0
+
+    def __init__(self, max_features: int = 112, variant: str = "jsma_f", temperature: float = 1.0,
+                 max_pair_elements: int = 1 << 25) -> None:
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown JSMA variant {variant!r}; use one of {VARIANTS}")
+        if max_features < 2:
+            raise ValueError("max_features must be at least 2 (JSMA changes features in pairs)")
+        self.max_features = int(max_features)
+        self.variant = variant
+        self.temperature = float(temperature)
+        self.max_pair_elements = int(max_pair_elements)
+        self.last_result: Optional[JSMAResult] = None
+
+    def run(self, model: Model, inputs: Any, criterion: Any, *, early_stop: Optional[float] = None,
+            **kwargs: Any) -> Any:
+        raise_if_kwargs(kwargs)
+        x, restore_type = ep.astensor_(inputs)
+        del inputs
+        verify_input_bounds(x, model)
+        criterion_ = get_criterion(criterion)
+        if not isinstance(criterion_, TargetedMisclassification):
+            raise ValueError("SaliencyMapAttack is targeted: pass foolbox.criteria.TargetedMisclassification")
+        target = ep.astensor(criterion_.target_classes).raw
+        if not isinstance(x.raw, torch.Tensor):
+            raise TypeError("SaliencyMapAttack needs a PyTorch model (foolbox.PyTorchModel)")
+
+        def logits_fn(t: torch.Tensor) -> torch.Tensor:
+            return model(ep.astensor(t)).raw
+
+        result = jsma(logits_fn, x.raw, target.to(x.raw.device), max_features=self.max_features,
+                      variant=self.variant, temperature=self.temperature, bounds=model.bounds,
+                      max_pair_elements=self.max_pair_elements)
+        self.last_result = result
+        return restore_type(ep.astensor(result.adversarials))

@@ -1,0 +1,231 @@
+"""Command-line entry points; each Snakemake rule calls one of these (``python -m distillbench ...``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+log = logging.getLogger("distillbench")
+
+ROLE_SEED_OFFSET = {"warm_start": 0, "teacher": 100_000, "student": 200_000}
+
+
+def model_seed(base: int, role: str, temperature: float) -> int:
+    """Distinct, reproducible seeds: teacher and student at one T never share an initialisation."""
+    return int(base) + ROLE_SEED_OFFSET[role] + int(round(float(temperature) * 100))
+
+
+def _setup(threads: int | None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+        log.info("torch threads: %d", threads)
+    log.info("host=%s pid=%d slurm_job=%s", os.uname().nodename, os.getpid(), os.environ.get("SLURM_JOB_ID", "-"))
+
+
+def _device(requested: str, lock_dir: str | None):
+    import torch
+
+    from .devices import select_device
+
+    claim = select_device(requested, lock_dir=Path(lock_dir) if lock_dir else None)
+    log.info("device: %s (%s)", claim.device, claim.reason)
+    return claim, torch.device(claim.device)
+
+
+def cmd_prepare_data(a: argparse.Namespace) -> None:
+    from .data import prepare
+
+    manifest = prepare(a.dataset, Path(a.data_dir), allow_download=a.download, verify_checksums=a.verify_checksums)
+    for rel, info in manifest.files.items():
+        log.info("%s md5=%s official=%s", rel, info["md5"], info["matches"])
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(manifest.to_dict(), indent=2))
+
+
+def cmd_train(a: argparse.Namespace) -> None:
+    import torch
+
+    from .data import load_split
+    from .training import TrainSpec, accuracy, load_checkpoint, save_checkpoint, train
+
+    claim, device = _device(a.device, a.gpu_lock_dir)
+    training = json.loads(a.training)
+    spec = TrainSpec.from_config(a.dataset, training, temperature=a.temperature, epochs=a.epochs,
+                                 seed=model_seed(a.seed, a.role, a.temperature), role=a.role)
+    train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
+    test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
+    log.info("train %s %s at T=%g for %d epochs on %d samples (test %d)", a.dataset, a.role, a.temperature,
+             a.epochs, len(train_data), len(test_data))
+    soft = None
+    if a.soft_labels:
+        soft = torch.load(a.soft_labels, map_location="cpu", weights_only=True)
+        if soft.shape[0] != len(train_data):
+            raise SystemExit(f"soft labels {a.soft_labels} have {soft.shape[0]} rows, training set {len(train_data)}")
+    init_state = None
+    if a.init_from:
+        init_state = load_checkpoint(Path(a.init_from))[1]["state_dict"]
+        log.info("initialised from %s", a.init_from)
+    out = Path(a.out)
+    t0 = time.perf_counter()
+    model, history = train(spec, train_data, test_data, device, soft_targets=soft, init_state=init_state,
+                           resume_path=out.with_name(f".{out.name}.resume"))
+    acc = accuracy(model, test_data, device)
+    save_checkpoint(out, model, spec, history, acc, init_from=a.init_from, soft_labels=a.soft_labels)
+    metrics = {"dataset": a.dataset, "role": a.role, "temperature": a.temperature, "epochs": a.epochs,
+               "train_samples": len(train_data), "test_samples": len(test_data), "test_accuracy": acc,
+               "device": claim.device, "seconds": time.perf_counter() - t0, "history": history,
+               "init_from": a.init_from}
+    Path(a.metrics).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.metrics).write_text(json.dumps(metrics, indent=2))
+    out.with_name(f".{out.name}.resume").unlink(missing_ok=True)
+    log.info("test accuracy %.4f, checkpoint %s", acc, out)
+    claim.release()
+
+
+def cmd_soft_labels(a: argparse.Namespace) -> None:
+    from .data import load_split
+    from .training import atomic_save, load_checkpoint, soft_labels
+
+    claim, device = _device(a.device, a.gpu_lock_dir)
+    model, ckpt = load_checkpoint(Path(a.teacher), device)
+    train_data = load_split(ckpt["spec"]["dataset"], Path(a.data_dir), train=True).subset(a.train_subset)
+    probs = soft_labels(model, train_data.images, a.temperature, device)
+    agree = float((probs.argmax(1) == train_data.labels).float().mean())
+    log.info("soft labels at T=%g for %d samples; argmax agrees with the hard label on %.4f; mean max prob %.4f",
+             a.temperature, len(train_data), agree, float(probs.max(1).values.mean()))
+    atomic_save(probs, Path(a.out))
+    claim.release()
+
+
+def cmd_attack(a: argparse.Namespace) -> None:
+    from .data import load_split
+    from .evaluation import run_attack, summarize
+    from .training import load_checkpoint
+
+    claim, device = _device(a.device, a.gpu_lock_dir)
+    attack_cfg = json.loads(a.attack)
+    model, ckpt = load_checkpoint(Path(a.model), device)
+    dataset = ckpt["spec"]["dataset"]
+    test = load_split(dataset, Path(a.data_dir), train=False)
+    temperature = float(ckpt["spec"]["temperature"])
+    log.info("attack %s (%s, trained at T=%g, test acc %.4f) with %s, budget %d", a.model, dataset, temperature,
+             ckpt["test_accuracy"], attack_cfg["variant"], attack_cfg["max_features"])
+    out = Path(a.out)
+    t0 = time.perf_counter()
+    results = run_attack(model, test, attack_cfg, device, temperature=temperature,
+                         partial_path=out.with_name(f".{out.name}.partial"))
+    tmp = out.with_suffix(".tmp")
+    results.to_csv(tmp, index=False)
+    tmp.replace(out)
+    summary = summarize(results, int(attack_cfg["max_features"]))
+    summary.update({"model_path": a.model, "dataset": dataset, "trained_temperature": temperature,
+                    "variant": attack_cfg["variant"], "test_accuracy": ckpt["test_accuracy"],
+                    "n_features": int(test.images[0].numel()), "device": claim.device,
+                    "seconds": time.perf_counter() - t0})
+    Path(a.summary).write_text(json.dumps(summary, indent=2))
+    out.with_name(f".{out.name}.partial").unlink(missing_ok=True)
+    log.info("success %d/%d = %.2f%%", summary["successes"], summary["targets"], summary["success_rate_pct"])
+    claim.release()
+
+
+def cmd_report(a: argparse.Namespace) -> None:
+    from .report import build_report
+
+    build_report(json.loads(a.config), Path(a.results_dir), Path(a.out), Path(a.figure), Path(a.table),
+                 config_files=a.config_files)
+
+
+def cmd_validate_config(a: argparse.Namespace) -> None:
+    from .config import ConfigError, load_config
+
+    try:
+        load_config(a.path)
+    except ConfigError as exc:
+        raise SystemExit(str(exc))
+    print(f"{a.path}: valid")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="distillbench", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        sp.add_argument("--gpu-lock-dir", default=None)
+        sp.add_argument("--threads", type=int, default=None)
+
+    sp = sub.add_parser("prepare-data", help="check (or download) a dataset and write its checksum manifest")
+    sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--download", action=argparse.BooleanOptionalAction, default=False)
+    sp.add_argument("--verify-checksums", action=argparse.BooleanOptionalAction, default=True)
+    sp.add_argument("--out", required=True)
+    sp.set_defaults(func=cmd_prepare_data, threads=None)
+
+    sp = sub.add_parser("train", help="train a network at a temperature (teacher, student or warm start)")
+    common(sp)
+    sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--training", required=True, help="JSON of the config's training block")
+    sp.add_argument("--temperature", type=float, required=True)
+    sp.add_argument("--epochs", type=int, required=True)
+    sp.add_argument("--seed", type=int, required=True)
+    sp.add_argument("--role", required=True, choices=sorted(ROLE_SEED_OFFSET))
+    sp.add_argument("--soft-labels", default=None)
+    sp.add_argument("--init-from", default=None)
+    sp.add_argument("--train-subset", type=int, default=None)
+    sp.add_argument("--test-subset", type=int, default=None)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--metrics", required=True)
+    sp.set_defaults(func=cmd_train)
+
+    sp = sub.add_parser("soft-labels", help="label the training set with a teacher's softmax at T")
+    common(sp)
+    sp.add_argument("--teacher", required=True)
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--temperature", type=float, required=True)
+    sp.add_argument("--train-subset", type=int, default=None)
+    sp.add_argument("--out", required=True)
+    sp.set_defaults(func=cmd_soft_labels)
+
+    sp = sub.add_parser("attack", help="run JSMA on a deployed model")
+    common(sp)
+    sp.add_argument("--model", required=True)
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--attack", required=True, help="JSON of the config's attack block")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--summary", required=True)
+    sp.set_defaults(func=cmd_attack)
+
+    sp = sub.add_parser("report", help="aggregate results and write REPORT.md")
+    sp.add_argument("--config", required=True, help="JSON of the resolved config")
+    sp.add_argument("--config-files", nargs="*", default=[])
+    sp.add_argument("--results-dir", required=True)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--figure", required=True)
+    sp.add_argument("--table", required=True)
+    sp.set_defaults(func=cmd_report, threads=None)
+
+    sp = sub.add_parser("validate-config", help="check a config file and name any bad field")
+    sp.add_argument("path")
+    sp.set_defaults(func=cmd_validate_config, threads=None)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    _setup(getattr(args, "threads", None))
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

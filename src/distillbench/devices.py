@@ -1,0 +1,96 @@
+"""Pick the device for a job: the GPUs SLURM assigned, a free local GPU slot, or the CPU.
+
+Snakemake's ``--resources gpu=N`` only counts jobs; it gives them no device ids. Concurrent local
+jobs therefore claim a slot by taking an exclusive ``flock`` on ``<lock_dir>/gpu<i>.lock``. The
+kernel drops the lock when the process ends, so a crashed job frees its GPU at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Mapping, Optional, Sequence
+
+
+@dataclass
+class DeviceClaim:
+    device: str  # "cpu" or "cuda:<i>" (index among the visible devices)
+    reason: str
+    lock_file: Optional[IO[bytes]] = None
+
+    def release(self) -> None:
+        if self.lock_file is not None:
+            fcntl.flock(self.lock_file, fcntl.LOCK_UN)
+            self.lock_file.close()
+            self.lock_file = None
+
+
+def default_lock_dir() -> Path:
+    return Path(tempfile.gettempdir()) / f"distillbench-gpu-locks-{os.getuid()}"
+
+
+def visible_gpu_labels(env: Mapping[str, str], count: int) -> list[str]:
+    """Names of the visible GPUs for the log: CUDA_VISIBLE_DEVICES entries or 0..count-1."""
+    cvd = env.get("CUDA_VISIBLE_DEVICES")
+    if cvd is not None and cvd.strip():
+        return [c.strip() for c in cvd.split(",") if c.strip()][:count] or [str(i) for i in range(count)]
+    return [str(i) for i in range(count)]
+
+
+def claim_gpu_slot(n_gpus: int, lock_dir: Path, order: Sequence[int] | None = None) -> Optional[tuple[int, IO[bytes]]]:
+    """Take the first free slot among ``n_gpus``; ``None`` when all are held by other processes."""
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    for i in order if order is not None else range(n_gpus):
+        fh = open(lock_dir / f"gpu{i}.lock", "a+b")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            continue
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n".encode())
+        fh.flush()
+        return i, fh
+    return None
+
+
+def select_device(
+    requested: str = "auto",
+    *,
+    cuda_count: Optional[int] = None,
+    env: Optional[Mapping[str, str]] = None,
+    lock_dir: Optional[Path] = None,
+) -> DeviceClaim:
+    """Decide where a job runs.
+
+    * ``cpu``, or no CUDA device visible (with ``auto``) -> CPU;
+    * inside a SLURM job (``SLURM_JOB_ID`` set) -> ``cuda:0``: SLURM has already narrowed
+      ``CUDA_VISIBLE_DEVICES`` to the job's GPUs;
+    * otherwise -> the first local GPU slot no other job holds (a flock per slot).
+    """
+    env = os.environ if env is None else env
+    if cuda_count is None:
+        import torch
+
+        cuda_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if requested == "cpu":
+        return DeviceClaim("cpu", "device: cpu requested in the config")
+    if cuda_count == 0:
+        if requested == "cuda":
+            raise RuntimeError("device: cuda requested but no CUDA device is visible; set 'device: auto' or 'cpu'")
+        return DeviceClaim("cpu", "no CUDA device visible")
+    labels = visible_gpu_labels(env, cuda_count)
+    if env.get("SLURM_JOB_ID"):
+        return DeviceClaim(
+            "cuda:0", f"SLURM job {env['SLURM_JOB_ID']}: CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES', '')}"
+        )
+    got = claim_gpu_slot(cuda_count, lock_dir or default_lock_dir())
+    if got is None:
+        # More jobs than GPUs (e.g. --resources gpu set above the GPU count): share GPU 0 rather than fail.
+        return DeviceClaim("cuda:0", f"all {cuda_count} GPU slots busy; sharing GPU {labels[0]}")
+    slot, fh = got
+    return DeviceClaim(f"cuda:{slot}", f"local GPU slot {slot} (physical GPU {labels[slot]})", fh)

@@ -1,0 +1,122 @@
+"""Attack a deployed model on N test samples x their other classes; one table row per target."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import foolbox as fb
+import pandas as pd
+import torch
+from torch import nn
+
+from .attacks.jsma import SaliencyMapAttack
+from .data import TensorDataset
+
+log = logging.getLogger(__name__)
+
+COLUMNS = [
+    "sample_index", "true_label", "original_prediction", "target", "success", "features_changed",
+    "iterations", "final_prediction", "no_pair",
+]
+
+
+def attack_targets(test: TensorDataset, samples: int, targets_per_sample: int) -> pd.DataFrame:
+    """The first ``samples`` test images, each with its first ``targets_per_sample`` other classes."""
+    if samples > len(test):
+        raise ValueError(f"attack.samples={samples} but the test set has only {len(test)} images")
+    rows = []
+    for i in range(samples):
+        y = int(test.labels[i])
+        others = [c for c in range(10) if c != y][:targets_per_sample]
+        rows.extend({"sample_index": i, "true_label": y, "target": t} for t in others)
+    return pd.DataFrame(rows)
+
+
+def run_attack(
+    model: nn.Module,
+    test: TensorDataset,
+    attack_cfg: Mapping[str, Any],
+    device: torch.device,
+    *,
+    temperature: float = 1.0,
+    partial_path: Path | None = None,
+) -> pd.DataFrame:
+    """JSMA on every target; results of finished batches survive an interruption in ``partial_path``."""
+    model = model.to(device).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=device)
+    attack = SaliencyMapAttack(
+        max_features=int(attack_cfg["max_features"]), variant=str(attack_cfg["variant"]), temperature=temperature
+    )
+    plan = attack_targets(test, int(attack_cfg["samples"]), int(attack_cfg.get("targets_per_sample", 9)))
+    with torch.no_grad():
+        first = sorted(plan.sample_index.unique())
+        orig_pred = model(test.images[first].to(device)).argmax(1).cpu()
+    orig = dict(zip(first, orig_pred.tolist()))
+    done: list[pd.DataFrame] = []
+    start = 0
+    if partial_path is not None and Path(partial_path).exists():
+        prev = pd.read_csv(partial_path)
+        if list(prev.columns) == COLUMNS and len(prev) <= len(plan):
+            done.append(prev)
+            start = len(prev)
+            log.info("resuming after %d finished targets from %s", start, partial_path)
+    batch = int(attack_cfg.get("batch_size", 256))
+    t0 = time.perf_counter()
+    for b0 in range(start, len(plan), batch):
+        chunk = plan.iloc[b0 : b0 + batch]
+        x = test.images[torch.as_tensor(chunk.sample_index.to_numpy().copy())].to(device)
+        target = torch.as_tensor(chunk.target.to_numpy().copy(), device=device)
+        attack.run(fmodel, x, fb.criteria.TargetedMisclassification(target))
+        r = attack.last_result
+        assert r is not None
+        out = pd.DataFrame({
+            "sample_index": chunk.sample_index.to_numpy(),
+            "true_label": chunk.true_label.to_numpy(),
+            "original_prediction": [orig[i] for i in chunk.sample_index],
+            "target": chunk.target.to_numpy(),
+            "success": r.success.cpu().numpy() & (r.features_changed.cpu().numpy() <= int(attack_cfg["max_features"])),
+            "features_changed": r.features_changed.cpu().numpy(),
+            "iterations": r.iterations.cpu().numpy(),
+            "final_prediction": r.final_prediction.cpu().numpy(),
+            "no_pair": r.no_pair.cpu().numpy(),
+        })[COLUMNS]
+        done.append(out)
+        finished = b0 + len(chunk)
+        so_far = pd.concat(done)
+        log.info(
+            "targets %d/%d success so far %.2f%% (%.1f s elapsed)",
+            finished, len(plan), 100 * so_far.success.mean(), time.perf_counter() - t0,
+        )
+        if partial_path is not None:
+            tmp = Path(partial_path).with_suffix(".tmp")
+            so_far.to_csv(tmp, index=False)
+            tmp.replace(partial_path)
+    return pd.concat(done, ignore_index=True) if done else pd.DataFrame(columns=COLUMNS)
+
+
+def summarize(results: pd.DataFrame, max_features: int) -> dict[str, Any]:
+    from .stats import wilson_interval
+
+    n = int(len(results))
+    k = int(results.success.sum())
+    lo, hi = wilson_interval(k, n)
+    ok = results[results.success]
+    originally_wrong = results.drop_duplicates("sample_index")
+    return {
+        "targets": n,
+        "samples": int(results.sample_index.nunique()),
+        "successes": k,
+        "success_rate_pct": 100 * k / n if n else float("nan"),
+        "ci95_low_pct": 100 * lo,
+        "ci95_high_pct": 100 * hi,
+        "mean_features_changed_success": float(ok.features_changed.mean()) if len(ok) else float("nan"),
+        "stopped_no_pair": int(results.no_pair.sum()),
+        "originally_misclassified_samples": int((originally_wrong.original_prediction != originally_wrong.true_label).sum()),
+        "zero_change_successes": int((results.success & (results.features_changed == 0)).sum()),
+        "max_features": max_features,
+    }

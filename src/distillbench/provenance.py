@@ -1,0 +1,73 @@
+"""Where a run came from: git commit, hardware, library versions, per-rule wall time."""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .config import REPO_ROOT
+
+LIBRARIES = ("torch", "torchvision", "foolbox", "snakemake", "numpy", "pandas", "seaborn", "tabulate")
+
+
+def git_commit(repo: Path = REPO_ROOT) -> str:
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                               capture_output=True, text=True, check=True).stdout.strip()
+        return sha + (" (with uncommitted changes)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def hardware() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "host": platform.node(), "os": platform.platform(), "python": platform.python_version(),
+        "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+    }
+    try:
+        import torch
+
+        info["cuda_devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] \
+            if torch.cuda.is_available() else []
+    except Exception:  # pragma: no cover - torch missing
+        info["cuda_devices"] = []
+    return info
+
+
+def library_versions() -> dict[str, str]:
+    out = {}
+    for name in LIBRARIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def rule_wall_times(benchmark_dir: Path) -> list[dict[str, Any]]:
+    """Snakemake ``benchmark:`` files: one row per job with its wall-clock seconds and peak RSS."""
+    rows = []
+    for path in sorted(Path(benchmark_dir).glob("*/*.tsv")):
+        with open(path) as fh:
+            rec = next(csv.DictReader(fh, delimiter="\t"), None)
+        if rec is None:
+            continue
+        rows.append({"rule": path.parent.name, "job": path.stem, "seconds": float(rec["s"]),
+                     "max_rss_mb": float(rec["max_rss"]) if rec.get("max_rss", "NA") not in ("NA", "-") else None})
+    return rows

@@ -1,0 +1,289 @@
+"""Aggregate a run's results into the Fig. 7 table, a seaborn replica of the figure and REPORT.md."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import pandas as pd
+
+from .config import epochs_for, format_temperature
+from .paper import PaperReference, load_paper
+from .provenance import git_commit, hardware, library_versions, rule_wall_times
+from .stats import UNDER_TRAINED, verdict
+
+DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR10"}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def collect(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) -> pd.DataFrame:
+    """One row per deployed model: measured success rate and accuracy beside the paper's."""
+    rows = []
+    temps = [format_temperature(t) for t in config["temperatures"]]
+    for dataset in config["datasets"]:
+        for model in ["baseline"] + [f"distilled_T{t}" for t in temps]:
+            s = _read_json(results_dir / "attacks" / dataset / f"{model}.json")
+            temperature = None if model == "baseline" else float(model.split("_T", 1)[1])
+            kind = "baseline" if model == "baseline" else "distilled"
+            paper_sr = paper.success_rate(dataset, kind, temperature)
+            ref_acc, ref_src = paper.reference_accuracy(dataset, kind, temperature)
+            acc_pct = 100 * float(s["test_accuracy"])
+            ours = float(s["success_rate_pct"])
+            ci = (float(s["ci95_low_pct"]), float(s["ci95_high_pct"]))
+            rows.append({
+                "dataset": dataset, "model": model, "temperature": temperature,
+                "paper_pct": paper_sr, "ours_pct": ours, "ci95_low_pct": ci[0], "ci95_high_pct": ci[1],
+                "delta_pp": None if paper_sr is None else ours - paper_sr,
+                "targets": int(s["targets"]), "samples": int(s["samples"]), "successes": int(s["successes"]),
+                "test_accuracy_pct": acc_pct, "paper_accuracy_pct": ref_acc, "paper_accuracy_source": ref_src,
+                "mean_features_changed_success": s.get("mean_features_changed_success"),
+                "stopped_no_pair": int(s.get("stopped_no_pair", 0)),
+                "originally_misclassified_samples": int(s.get("originally_misclassified_samples", 0)),
+                "zero_change_successes": int(s.get("zero_change_successes", 0)),
+                "variant": s.get("variant"), "max_features": int(s.get("max_features", 0)),
+                "n_features": int(s.get("n_features", 0)),
+                "verdict": verdict(paper_sr, ours, ci, paper.success_tolerance_pp, acc_pct, ref_acc,
+                                   paper.accuracy_shortfall_pp),
+            })
+    return pd.DataFrame(rows)
+
+
+def plot_fig7(table: pd.DataFrame, path: Path) -> None:
+    """Success rate against temperature (log axis), paper and ours; undistilled baselines dashed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    long = []
+    for _, r in table[table.model != "baseline"].iterrows():
+        title = DATASET_TITLES.get(r.dataset, r.dataset)
+        long.append({"temperature": r.temperature, "success rate (%)": r.ours_pct, "dataset": title, "source": "ours"})
+        if r.paper_pct is not None and not pd.isna(r.paper_pct):
+            long.append({"temperature": r.temperature, "success rate (%)": r.paper_pct, "dataset": title,
+                         "source": "paper"})
+    df = pd.DataFrame(long)
+    sns.set_theme(style="whitegrid")
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    palette = dict(zip([DATASET_TITLES.get(d, d) for d in table.dataset.unique()], sns.color_palette(n_colors=4)))
+    if len(df):
+        sns.lineplot(data=df, x="temperature", y="success rate (%)", hue="dataset", style="source", markers=True,
+                     dashes={"ours": "", "paper": (1, 1)}, palette=palette, ax=ax)
+    for _, r in table[table.model == "baseline"].iterrows():
+        color = palette[DATASET_TITLES.get(r.dataset, r.dataset)]
+        ax.axhline(r.ours_pct, color=color, linestyle="--", linewidth=1.2, alpha=0.9)
+        if r.paper_pct is not None and not pd.isna(r.paper_pct):
+            ax.axhline(r.paper_pct, color=color, linestyle=(0, (1, 1)), linewidth=0.9, alpha=0.6)
+    ax.set_xscale("log")
+    ax.set_xlabel("distillation temperature T (log scale)")
+    ax.set_ylim(-2, 102)
+    ax.set_title("JSMA success rate vs. distillation temperature (dashed: undistilled baselines)")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _md(df: pd.DataFrame) -> str:
+    return df.to_markdown(index=False, disable_numparse=True)
+
+
+def _fmt(x: Any, nd: int = 2) -> str:
+    if x is None or (isinstance(x, float) and pd.isna(x)):
+        return "–"
+    return f"{x:.{nd}f}"
+
+
+def _model_label(model: str) -> str:
+    return "no distillation" if model == "baseline" else f"T={model.split('_T', 1)[1]}"
+
+
+def fig7_markdown(table: pd.DataFrame) -> str:
+    view = pd.DataFrame({
+        "dataset": table.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+        "model": table.model.map(_model_label),
+        "paper %": table.paper_pct.map(_fmt),
+        "ours %": table.ours_pct.map(_fmt),
+        "95% CI": [f"{_fmt(lo)}–{_fmt(hi)}" for lo, hi in zip(table.ci95_low_pct, table.ci95_high_pct)],
+        "Δ pp": table.delta_pp.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:+.2f}"),
+        "targets": table.targets.astype(str),
+        "test acc %": table.test_accuracy_pct.map(_fmt),
+        "verdict": table.verdict,
+    })
+    return _md(view)
+
+
+def accuracy_markdown(table: pd.DataFrame, models: Mapping[tuple[str, str], Mapping[str, Any]], shortfall_pp: float) -> str:
+    rows = []
+    for _, r in table.iterrows():
+        m = models.get((r.dataset, r.model), {})
+        short = None if r.paper_accuracy_pct is None else r.paper_accuracy_pct - r.test_accuracy_pct
+        rows.append({
+            "dataset": DATASET_TITLES.get(r.dataset, r.dataset), "model": _model_label(r.model),
+            "paper %": _fmt(r.paper_accuracy_pct) + ("" if r.paper_accuracy_source == "reported" else " (baseline's)"),
+            "ours %": _fmt(r.test_accuracy_pct),
+            "shortfall pp": _fmt(short),
+            "within tolerance": "yes" if short is not None and short <= shortfall_pp else "no",
+            "epochs": str(m.get("epochs", "–")),
+            "train samples": str(m.get("train_samples", "–")),
+            "test samples": str(m.get("test_samples", "–")),
+        })
+    return _md(pd.DataFrame(rows))
+
+
+def _load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    out = {}
+    for dataset in config["datasets"]:
+        for path in sorted((results_dir / "models" / dataset).glob("*.json")):
+            m = _read_json(path)
+            name = path.stem
+            out[(dataset, name)] = m
+            if name == "teacher_T1":
+                out[(dataset, "baseline")] = m
+    return out
+
+
+def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure: Path, table_path: Path,
+                 config_files: list[str] | None = None, paper: PaperReference | None = None) -> pd.DataFrame:
+    paper = paper or load_paper()
+    table = collect(config, results_dir, paper)
+    table_path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(table_path, index=False)
+    plot_fig7(table, figure)
+    models = _load_models(config, results_dir)
+    manifests = {d: _read_json(results_dir / "data" / f"{d}.json") for d in config["datasets"]}
+    walls = pd.DataFrame(rule_wall_times(results_dir / "benchmarks"))
+
+    lines: list[str] = []
+    add = lines.append
+    profile = config.get("profile", "custom")
+    add(f"# REPORT: {paper.citation}, Fig. 7")
+    add("")
+    add("Generated by the `report` rule of distillbench; do not edit by hand.")
+    add("")
+    if profile != "paper":
+        add(f"> **Profile `{profile}`: this is not the paper-scale run.** Training is cut short (see Settings), so "
+            "the numbers below measure these models, not the paper's. Read every attack number next to its "
+            "model's test accuracy.")
+        add("")
+    add("## Provenance")
+    add("")
+    hw = hardware()
+    add(f"- git commit: `{git_commit()}`")
+    add(f"- config files: {', '.join(f'`{c}`' for c in (config_files or [])) or '–'}; profile `{profile}`, "
+        f"run name `{config['run_name']}`")
+    add(f"- generated: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
+    gpus = ", ".join(hw["cuda_devices"]) or "none"
+    add(f"- hardware (report job): {hw['cpu']}, {hw['cpu_count']} CPUs, GPUs: {gpus}; {hw['os']}, "
+        f"Python {hw['python']}")
+    devices = sorted({str(m.get("device")) for m in models.values() if m.get("device")})
+    add(f"- devices used by training jobs: {', '.join(devices) or '–'}")
+    add("- libraries: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()))
+    for d, man in manifests.items():
+        status = "official (md5s match torchvision's)" if man["official"] else \
+            "**UNOFFICIAL copy** (md5s differ from the official release; accepted with `verify_checksums: false`)"
+        add(f"- data `{d}`: {status}, from `{man['data_dir']}`")
+        if not man["official"]:
+            for rel, info in man["files"].items():
+                add(f"  - `{rel}`: md5 `{info['md5']}` (official `{info['official_md5']}`)")
+    if len(walls):
+        total = walls.seconds.sum()
+        add(f"- wall time, summed over jobs (Snakemake `benchmark:` files): {total / 60:.1f} min; per rule below")
+    add("")
+
+    add("## Settings")
+    add("")
+    temps = [format_temperature(t) for t in config["temperatures"]]
+    add(f"- temperatures: {', '.join(temps)}; seed {config['seed']}")
+    add("- procedure: teacher trained at T on hard labels (cross-entropy of softmax(Z/T)); soft labels = teacher's "
+        "softmax(Z/T) on the training set; distilled network (same architecture, fresh initialisation) trained at T "
+        "on them; deployed and attacked at T=1. **The undistilled baseline is the T=1 teacher**: cross-entropy of "
+        "softmax(Z/1) on hard labels is ordinary training, so it is trained identically.")
+    for d, ds in config["datasets"].items():
+        tr, at = ds["training"], ds["attack"]
+        by_t = ", ".join(f"T={format_temperature(float(t))}: {epochs_for(tr, float(t))}" for t in temps)
+        warm = int(tr.get("warm_start_epochs", 0))
+        add(f"- **{DATASET_TITLES.get(d, d)}**: training subset {ds.get('train_subset') or 'all'}, "
+            f"accuracy on {ds.get('test_subset') or 'all'} test images; SGD lr {tr['lr']}, momentum {tr['momentum']}, "
+            f"batch {tr['batch_size']}, dropout {tr['dropout']} on FC layers, init `{tr['init']}`, "
+            f"lr decay {tr.get('lr_decay') or 'none'}; epochs per model: {by_t}")
+        if warm:
+            add(f"  - **warm start**: every teacher and distilled network of this dataset starts from one shared "
+                f"checkpoint trained {warm} epoch(s) at T=1 (as in Carlini & Wagner's reproduction code; the paper "
+                "names no warm start). Without it, high-T training sits on the chance plateau for epochs.")
+        add(f"  - attack: `{at['variant']}`, first {at['samples']} test samples x {at.get('targets_per_sample', 9)} "
+            f"target classes = {at['samples'] * at.get('targets_per_sample', 9)} targets per model "
+            f"(paper: {paper.targets}), at most {at['max_features']} input elements changed")
+    add("")
+
+    add("## Fig. 7: success rate of JSMA adversarial samples")
+    add("")
+    add(f"Verdict: *reproduced* when |ours − paper| ≤ {paper.success_tolerance_pp:g} pp or the paper's value lies in "
+        f"our 95% Wilson interval; *{UNDER_TRAINED}* when the model's test accuracy falls more than "
+        f"{paper.accuracy_shortfall_pp:g} pp short of the paper's (tolerances in `benchmark/papernot2016/`), since "
+        "then the attack measures an untrained network rather than the defense.")
+    add("")
+    add(fig7_markdown(table))
+    add("")
+    counts = table.verdict.value_counts()
+    add("Verdicts: " + ", ".join(f"{v}: {n}" for v, n in counts.items()) + f" (of {len(table)} cells).")
+    add("")
+    add("How targets are counted: each of the first N test samples is paired with each class other than its **true** "
+        "label. A sample the model already assigns to the target counts as a success with 0 features changed, as "
+        "JSMA's loop stops at once; a success needs the target prediction with at most the budget of elements "
+        "changed. Originally misclassified samples among those attacked: "
+        + ", ".join(f"{DATASET_TITLES.get(r.dataset, r.dataset)} {_model_label(r.model)}: "
+                    f"{r.originally_misclassified_samples}/{r.samples} ({r.zero_change_successes} zero-change successes)"
+                    for _, r in table.iterrows() if r.originally_misclassified_samples)
+        + (" (none otherwise)." if (table.originally_misclassified_samples > 0).any() else "none."))
+    add("")
+    rel_fig = os.path.relpath(figure, out.parent if str(out.parent) else ".")
+    add(f"![Fig. 7 replica]({rel_fig})")
+    add("")
+    add("Dotted lines: the paper's values; solid: ours; dashed horizontal lines: undistilled baselines "
+        "(ours dashed, the paper's dotted).")
+    add("")
+
+    add("## Test accuracy of the deployed models")
+    add("")
+    conf = "" if paper.accuracy_confirmed else " The paper's accuracies are **unconfirmed** transcriptions."
+    add(f"The paper reports accuracy for the baseline and for T=100 only; other temperatures are compared with the "
+        f"baseline's value (the paper's Fig. 8 says accuracy varies by < ~1.4% across T).{conf}")
+    add("")
+    add(accuracy_markdown(table, models, paper.accuracy_shortfall_pp))
+    add("")
+    mean_features = table[["dataset", "model", "mean_features_changed_success", "stopped_no_pair", "n_features"]]
+    add("Attack detail: mean elements changed by successful targets, and targets where JSMA stopped because no "
+        "admissible pair existed (all saliency scores zero or of the wrong sign, e.g. when the softmax saturates):")
+    add("")
+    add(_md(pd.DataFrame({
+        "dataset": mean_features.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+        "model": mean_features.model.map(_model_label),
+        "mean changed (successes)": mean_features.mean_features_changed_success.map(lambda v: _fmt(v, 1)),
+        "of": mean_features.n_features.astype(str),
+        "stopped: no pair": mean_features.stopped_no_pair.astype(str),
+    })))
+    add("")
+
+    if len(walls):
+        add("## Wall time per rule")
+        add("")
+        agg = walls.groupby("rule").agg(jobs=("seconds", "size"), total_s=("seconds", "sum"), max_s=("seconds", "max"))
+        agg = agg.reset_index()
+        agg["total_s"] = agg.total_s.map(lambda v: f"{v:.0f}")
+        agg["max_s"] = agg.max_s.map(lambda v: f"{v:.0f}")
+        add(_md(agg.rename(columns={"total_s": "total s", "max_s": "longest job s"})))
+        add("")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(out)
+    return table

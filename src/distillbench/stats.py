@@ -1,0 +1,55 @@
+"""Confidence intervals and the verdict that compares a measured cell with the paper's."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """95% Wilson score interval for a binomial proportion, as fractions in [0, 1]."""
+    if trials <= 0:
+        return (float("nan"), float("nan"))
+    if not 0 <= successes <= trials:
+        raise ValueError(f"successes={successes} must lie in [0, trials={trials}]")
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+REPRODUCED = "reproduced"
+HIGHER = "not reproduced (higher)"
+LOWER = "not reproduced (lower)"
+UNDER_TRAINED = "model under-trained"
+NO_REFERENCE = "no paper value"
+
+
+def verdict(
+    paper_pct: Optional[float],
+    ours_pct: float,
+    ci_pct: tuple[float, float],
+    tolerance_pp: float,
+    accuracy_pct: Optional[float] = None,
+    reference_accuracy_pct: Optional[float] = None,
+    max_accuracy_shortfall_pp: Optional[float] = None,
+) -> str:
+    """Verdict for one Fig. 7 cell.
+
+    A model whose test accuracy falls short of the paper's reference by more than
+    ``max_accuracy_shortfall_pp`` is "model under-trained", whatever its success rate. Otherwise the
+    cell is reproduced when |ours - paper| <= tolerance or the paper's value lies in our 95% interval.
+    """
+    if (
+        accuracy_pct is not None
+        and reference_accuracy_pct is not None
+        and max_accuracy_shortfall_pp is not None
+        and reference_accuracy_pct - accuracy_pct > max_accuracy_shortfall_pp
+    ):
+        return UNDER_TRAINED
+    if paper_pct is None or math.isnan(paper_pct):
+        return NO_REFERENCE
+    if abs(ours_pct - paper_pct) <= tolerance_pp or ci_pct[0] <= paper_pct <= ci_pct[1]:
+        return REPRODUCED
+    return HIGHER if ours_pct > paper_pct else LOWER

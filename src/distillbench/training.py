@@ -1,0 +1,209 @@
+"""Plain training loops at a softmax temperature: teachers on hard labels, students on soft labels."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import TensorDataset
+from .models import build_model
+
+log = logging.getLogger(__name__)
+
+
+def softmax_t(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """softmax(Z / T)."""
+    return F.softmax(logits / temperature, dim=-1)
+
+
+def hard_label_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Cross-entropy of softmax(Z/T) against integer labels (teacher training)."""
+    return F.cross_entropy(logits / temperature, labels)
+
+
+def soft_label_loss(logits: torch.Tensor, soft_targets: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Cross-entropy of softmax(Z/T) against probability vectors (distilled training)."""
+    return -(soft_targets * F.log_softmax(logits / temperature, dim=-1)).sum(dim=-1).mean()
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """torch.save to a temporary file in the same folder, then rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+@torch.no_grad()
+def predict_logits(model: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 1000) -> torch.Tensor:
+    model.eval()
+    out = [model(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, 10)
+
+
+def accuracy(model: nn.Module, data: TensorDataset, device: torch.device) -> float:
+    if len(data) == 0:
+        return float("nan")
+    pred = predict_logits(model, data.images, device).argmax(1)
+    return float((pred == data.labels).float().mean())
+
+
+@dataclass
+class TrainSpec:
+    """What one training job does; every field ends up in the checkpoint's metadata."""
+
+    dataset: str
+    temperature: float
+    epochs: int
+    lr: float
+    momentum: float
+    batch_size: int
+    dropout: float
+    init: str
+    seed: int
+    nesterov: bool = False
+    lr_decay: Mapping[str, Any] | None = None
+    role: str = "teacher"  # teacher | student | warm_start
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, dataset: str, training: Mapping[str, Any], *, temperature: float, epochs: int,
+                    seed: int, role: str) -> "TrainSpec":
+        return cls(
+            dataset=dataset, temperature=float(temperature), epochs=int(epochs), lr=float(training["lr"]),
+            momentum=float(training["momentum"]), batch_size=int(training["batch_size"]),
+            dropout=float(training["dropout"]), init=str(training["init"]), seed=int(seed),
+            nesterov=bool(training.get("nesterov", False)), lr_decay=training.get("lr_decay"), role=role,
+        )
+
+
+def lr_at_epoch(spec: TrainSpec, epoch: int) -> float:
+    """Learning rate for 1-based ``epoch``: constant, or times ``factor`` each epoch after ``after_epoch``."""
+    if not spec.lr_decay:
+        return spec.lr
+    over = max(0, epoch - int(spec.lr_decay["after_epoch"]))
+    return spec.lr * float(spec.lr_decay["factor"]) ** over
+
+
+def train(
+    spec: TrainSpec,
+    train_data: TensorDataset,
+    test_data: TensorDataset,
+    device: torch.device,
+    *,
+    soft_targets: torch.Tensor | None = None,
+    init_state: Mapping[str, torch.Tensor] | None = None,
+    resume_path: Path | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> tuple[nn.Module, list[dict[str, Any]]]:
+    """Train a fresh network at ``spec.temperature``; hard labels, or ``soft_targets`` when given.
+
+    With ``resume_path`` the optimiser, model and RNG state are saved after every epoch, and a run
+    interrupted mid-way continues from its last finished epoch.
+    """
+    model = build_model(spec.dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed).to(device)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum, nesterov=spec.nesterov)
+    gen = torch.Generator().manual_seed(spec.seed + 1)
+    history: list[dict[str, Any]] = []
+    start_epoch = 1
+    if resume_path is not None and Path(resume_path).exists():
+        state = torch.load(resume_path, map_location="cpu", weights_only=False)
+        if state.get("spec") == spec.__dict__:
+            model.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            gen.set_state(state["generator"])
+            history = state["history"]
+            start_epoch = len(history) + 1
+            log.info("resuming from %s after epoch %d", resume_path, len(history))
+        else:
+            log.info("ignoring %s: it was written for different settings", resume_path)
+
+    images, labels = train_data.images, train_data.labels
+    targets = soft_targets if soft_targets is not None else labels
+    n = len(train_data)
+    on_device = device.type == "cuda"
+    if on_device:  # the whole training set fits on any GPU: no host->device copy per step
+        images, targets = images.to(device), targets.to(device)
+    steps = math.ceil(n / spec.batch_size)
+    for epoch in range(start_epoch, spec.epochs + 1):
+        t0 = time.perf_counter()
+        lr = lr_at_epoch(spec, epoch)
+        for group in opt.param_groups:
+            group["lr"] = lr
+        model.train()
+        order = torch.randperm(n, generator=gen)
+        if on_device:
+            order = order.to(device)
+        loss_sum = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device, dtype=torch.int64)
+        for i in range(steps):
+            idx = order[i * spec.batch_size : (i + 1) * spec.batch_size]
+            x = images[idx].to(device, non_blocking=True)
+            y = targets[idx].to(device, non_blocking=True)
+            logits = model(x)
+            if soft_targets is None:
+                loss = hard_label_loss(logits, y, spec.temperature)
+                hard = y
+            else:
+                loss = soft_label_loss(logits, y, spec.temperature)
+                hard = y.argmax(1)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach() * len(idx)
+            correct += (logits.detach().argmax(1) == hard).sum()
+        test_acc = accuracy(model, test_data, device)
+        row = {
+            "epoch": epoch, "lr": lr, "loss": float(loss_sum) / n, "train_acc": float(correct) / n,
+            "test_acc": test_acc, "seconds": time.perf_counter() - t0,
+        }
+        history.append(row)
+        log.info(
+            "epoch %d/%d T=%g lr=%.4g loss=%.4f train_acc=%.4f test_acc=%.4f seconds=%.1f",
+            epoch, spec.epochs, spec.temperature, lr, row["loss"], row["train_acc"], test_acc, row["seconds"],
+        )
+        if on_epoch:
+            on_epoch(row)
+        if resume_path is not None:
+            atomic_save(
+                {"spec": spec.__dict__, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                 "generator": gen.get_state(), "history": history},
+                Path(resume_path),
+            )
+    return model, history
+
+
+def save_checkpoint(path: Path, model: nn.Module, spec: TrainSpec, history: list[dict[str, Any]],
+                    test_accuracy: float, **meta: Any) -> None:
+    atomic_save(
+        {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, "spec": spec.__dict__,
+         "history": history, "test_accuracy": test_accuracy, **meta},
+        path,
+    )
+
+
+def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+    ckpt = torch.load(path, map_location="cpu", weights_only=False)
+    spec = ckpt["spec"]
+    model = build_model(spec["dataset"], dropout=spec["dropout"], init="pytorch_default")
+    model.load_state_dict(ckpt["state_dict"])
+    model.to(device).eval()
+    return model, ckpt
+
+
+@torch.no_grad()
+def soft_labels(model: nn.Module, images: torch.Tensor, temperature: float, device: torch.device) -> torch.Tensor:
+    """softmax(Z_teacher / T) for every training image (the teacher in eval mode)."""
+    return softmax_t(predict_logits(model, images, device), temperature)

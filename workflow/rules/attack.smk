@@ -1,0 +1,24 @@
+# Attacks: JSMA on every deployed model (the baseline and one distilled network per temperature).
+
+
+rule attack:
+    input:
+        model=lambda w: PLAN.checkpoint(w.dataset, w.model),
+    output:
+        table=f"{R}/attacks/{{dataset}}/{{model}}.csv",
+        summary=f"{R}/attacks/{{dataset}}/{{model}}.json",
+    log:
+        f"{R}/logs/attack/{{dataset}}_{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/attack/{{dataset}}_{{model}}.tsv"
+    threads: ATTACK_RES["threads"]
+    resources:
+        gpu=1,
+        mem_mb=ATTACK_RES["mem_mb"],
+        runtime=ATTACK_RES["runtime"],
+    params:
+        attack=lambda w: PLAN.attack_json(w.dataset),
+    shell:
+        "{PY} attack --model {input.model} --data-dir {DATA:q} --attack {params.attack:q}"
+        " --device {config[device]} {LOCK} --threads {threads}"
+        " --out {output.table} --summary {output.summary} > {log} 2>&1"

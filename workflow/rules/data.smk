@@ -1,0 +1,19 @@
+# Data: check the staged files (or download them where there is internet) and record their md5s.
+# A localrule: cluster compute nodes are often offline, the login node is not.
+
+
+localrules:
+    prepare_data,
+
+
+rule prepare_data:
+    output:
+        f"{R}/data/{{dataset}}.json",
+    log:
+        f"{R}/logs/prepare_data/{{dataset}}.log",
+    params:
+        download="--download" if config["download"] else "--no-download",
+        verify="--verify-checksums" if config["verify_checksums"] else "--no-verify-checksums",
+    shell:
+        "{PY} prepare-data --dataset {wildcards.dataset} --data-dir {DATA:q} {params.download} {params.verify}"
+        " --out {output} > {log} 2>&1"

@@ -1,0 +1,24 @@
+# Aggregation and REPORT.md (local: it only reads small files).
+
+
+localrules:
+    report,
+
+
+rule report:
+    input:
+        summaries=PLAN.attack_summaries(),
+        models=PLAN.model_metrics(),
+        data=PLAN.data_manifests(),
+    output:
+        report=config["report"],
+        figure=f"{R}/fig7.png",
+        table=f"{R}/fig7.csv",
+    log:
+        f"{R}/logs/report.log",
+    params:
+        config=lambda w: json.dumps(config, sort_keys=True, default=str),
+        configfiles=" ".join(str(p) for p in workflow.configfiles),
+    shell:
+        "{PY} report --config {params.config:q} --config-files {params.configfiles} --results-dir {R}"
+        " --out {output.report} --figure {output.figure} --table {output.table} > {log} 2>&1"
