@@ -10,7 +10,7 @@ from distillbench.config import ConfigError, validate_config  # noqa: E402
 from distillbench.workflow_plan import Plan  # noqa: E402
 
 
-configfile: "config/config.yaml"
+configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
 
 
 try:

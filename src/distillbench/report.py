@@ -11,6 +11,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .config import epochs_for, format_temperature
+from .data import DATASETS
 from .paper import PaperReference, load_paper
 from .provenance import git_commit, hardware, library_versions, rule_wall_times
 from .stats import UNDER_TRAINED, verdict
@@ -22,11 +23,16 @@ def _read_json(path: Path) -> dict[str, Any]:
     return json.loads(Path(path).read_text())
 
 
+def ordered_datasets(config: Mapping[str, Any]) -> list[str]:
+    """The config's datasets in the paper's order (MNIST, then CIFAR10)."""
+    return [d for d in DATASETS if d in config["datasets"]]
+
+
 def collect(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) -> pd.DataFrame:
     """One row per deployed model: measured success rate and accuracy beside the paper's."""
     rows = []
     temps = [format_temperature(t) for t in config["temperatures"]]
-    for dataset in config["datasets"]:
+    for dataset in ordered_datasets(config):
         for model in ["baseline"] + [f"distilled_T{t}" for t in temps]:
             s = _read_json(results_dir / "attacks" / dataset / f"{model}.json")
             temperature = None if model == "baseline" else float(model.split("_T", 1)[1])
@@ -159,7 +165,7 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     table.to_csv(table_path, index=False)
     plot_fig7(table, figure)
     models = _load_models(config, results_dir)
-    manifests = {d: _read_json(results_dir / "data" / f"{d}.json") for d in config["datasets"]}
+    manifests = {d: _read_json(results_dir / "data" / f"{d}.json") for d in ordered_datasets(config)}
     walls = pd.DataFrame(rule_wall_times(results_dir / "benchmarks"))
 
     lines: list[str] = []
@@ -180,6 +186,8 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     add(f"- git commit: `{git_commit()}`")
     add(f"- config files: {', '.join(f'`{c}`' for c in (config_files or [])) or '–'}; profile `{profile}`, "
         f"run name `{config['run_name']}`")
+    add(f"- data settings (after command-line overrides): data_dir `{config['data_dir']}`, "
+        f"download `{str(config.get('download')).lower()}`, verify_checksums `{str(config.get('verify_checksums')).lower()}`")
     add(f"- generated: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
     gpus = ", ".join(hw["cuda_devices"]) or "none"
     add(f"- hardware (report job): {hw['cpu']}, {hw['cpu_count']} CPUs, GPUs: {gpus}; {hw['os']}, "
@@ -207,7 +215,8 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
         "softmax(Z/T) on the training set; distilled network (same architecture, fresh initialisation) trained at T "
         "on them; deployed and attacked at T=1. **The undistilled baseline is the T=1 teacher**: cross-entropy of "
         "softmax(Z/1) on hard labels is ordinary training, so it is trained identically.")
-    for d, ds in config["datasets"].items():
+    for d in ordered_datasets(config):
+        ds = config["datasets"][d]
         tr, at = ds["training"], ds["attack"]
         by_t = ", ".join(f"T={format_temperature(float(t))}: {epochs_for(tr, float(t))}" for t in temps)
         warm = int(tr.get("warm_start_epochs", 0))
@@ -243,7 +252,7 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
         + ", ".join(f"{DATASET_TITLES.get(r.dataset, r.dataset)} {_model_label(r.model)}: "
                     f"{r.originally_misclassified_samples}/{r.samples} ({r.zero_change_successes} zero-change successes)"
                     for _, r in table.iterrows() if r.originally_misclassified_samples)
-        + (" (none otherwise)." if (table.originally_misclassified_samples > 0).any() else "none."))
+        + ("; none for the other models." if (table.originally_misclassified_samples > 0).any() else "none."))
     add("")
     rel_fig = os.path.relpath(figure, out.parent if str(out.parent) else ".")
     add(f"![Fig. 7 replica]({rel_fig})")

@@ -1,0 +1,81 @@
+"""End to end: the real `snakemake` on the smoke profile over a tiny dataset written by the test."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from distillbench.evaluation import COLUMNS
+
+pytestmark = pytest.mark.e2e
+
+
+def snakemake(repo_root, workdir, data_dir, *extra):
+    cmd = [
+        sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(repo_root / "Snakefile"), "--directory", str(workdir),
+        "--configfile", str(repo_root / "config" / "smoke.yaml"),
+        "--config", f"data_dir={data_dir}", "verify_checksums=false", "download=false",
+        f"gpu_lock_dir={workdir / 'locks'}", *extra,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def smoke_run(repo_root, tiny_data_dir, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("smoke_run")
+    proc = snakemake(repo_root, workdir, tiny_data_dir)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    return workdir
+
+
+def test_report_has_every_row(smoke_run):
+    report = (smoke_run / "results" / "smoke" / "REPORT.md").read_text()
+    fig7 = report.split("## Fig. 7")[1].split("Verdicts:")[0]
+    rows = [line for line in fig7.splitlines() if line.startswith("| MNIST") or line.startswith("| CIFAR10")]
+    got = {tuple(c.strip() for c in r.strip("|").split("|")[:2]) for r in rows}
+    expected = {(d, m) for d in ("MNIST", "CIFAR10") for m in ("no distillation", "T=1", "T=20")}
+    assert got == expected
+    paper = {"MNIST": {"no distillation": "95.89", "T=1": "91.00", "T=20": "1.34"},
+             "CIFAR10": {"no distillation": "87.89", "T=1": "92.78", "T=20": "18.23"}}
+    for r in rows:
+        cells = [c.strip() for c in r.strip("|").split("|")]
+        assert cells[2] == paper[cells[0]][cells[1]]
+        assert re.fullmatch(r"\d+\.\d\d", cells[3])  # ours %
+        assert cells[8] in {"reproduced", "not reproduced (higher)", "not reproduced (lower)", "model under-trained"}
+    # Provenance and the unofficial-data flag are in the header; the figure is embedded and exists.
+    assert "git commit" in report and "UNOFFICIAL copy" in report and "torch 2." in report
+    assert "![Fig. 7 replica](fig7.png)" in report
+    assert (smoke_run / "results" / "smoke" / "fig7.png").stat().st_size > 10_000
+    assert "## Wall time per rule" in report and "| attack" in report
+
+
+def test_per_target_tables_and_summaries(smoke_run):
+    table = pd.read_csv(smoke_run / "results" / "smoke" / "attacks" / "mnist" / "distilled_T20.csv")
+    assert list(table.columns) == COLUMNS
+    assert len(table) == 4 * 9
+    assert (table.features_changed <= 112).all()
+    assert (table.target != table.true_label).all()
+    assert (table.features_changed == 2 * table.iterations).all()
+    assert (table.success == (table.final_prediction == table.target)).all()
+    summary = json.loads((smoke_run / "results" / "smoke" / "attacks" / "mnist" / "distilled_T20.json").read_text())
+    assert summary["targets"] == 36 and summary["successes"] == int(table.success.sum())
+    fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")
+    assert len(fig7) == 6
+
+
+def test_every_job_has_a_log_and_a_benchmark(smoke_run):
+    logs = sorted((smoke_run / "results" / "smoke" / "logs").rglob("*.log"))
+    assert len(logs) == 2 + 4 + 4 + 4 + 6 + 1
+    train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20.log").read_text()
+    assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
+    assert "device: cpu" in train_log
+    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 18
+
+
+def test_rerun_does_nothing(repo_root, smoke_run, tiny_data_dir):
+    proc = snakemake(repo_root, smoke_run, tiny_data_dir, "-n")
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr
