@@ -88,6 +88,11 @@ def plot_fig7(table: pd.DataFrame, path: Path) -> None:
         if r.paper_pct is not None and not pd.isna(r.paper_pct):
             ax.axhline(r.paper_pct, color=color, linestyle=(0, (1, 1)), linewidth=0.9, alpha=0.6)
     ax.set_xscale("log")
+    temps = sorted(table.temperature.dropna().unique())
+    if temps:
+        ax.set_xticks(temps)
+        ax.set_xticklabels([f"{t:g}" for t in temps])
+        ax.minorticks_off()
     ax.set_xlabel("distillation temperature T (log scale)")
     ax.set_ylim(-2, 102)
     ax.set_title("JSMA success rate vs. distillation temperature (dashed: undistilled baselines)")
@@ -184,7 +189,9 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     add("")
     hw = hardware()
     add(f"- git commit: `{git_commit()}`")
-    add(f"- config files: {', '.join(f'`{c}`' for c in (config_files or [])) or '–'}; profile `{profile}`, "
+    shown = [os.path.relpath(c) if not os.path.relpath(c).startswith("..") else c for c in (config_files or [])]
+    add(f"- config files (later ones override earlier): {', '.join(f'`{c}`' for c in reversed(shown)) or '–'}; "
+        f"profile `{profile}`, "
         f"run name `{config['run_name']}`")
     add(f"- data settings (after command-line overrides): data_dir `{config['data_dir']}`, "
         f"download `{str(config.get('download')).lower()}`, verify_checksums `{str(config.get('verify_checksums')).lower()}`")
