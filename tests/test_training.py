@@ -98,10 +98,16 @@ def test_training_learns_and_checkpoint_round_trips(tiny_data_dir, tmp_path):
         assert torch.equal(probs.argmax(1), loaded(tr.images[:100]).argmax(1))
     assert probs.max(1).values.mean() < softmax_t(loaded(tr.images[:100]).detach(), 1.0).max(1).values.mean()
 
-    # A student at T on those soft labels learns the teacher's function.
-    all_probs = soft_labels(loaded, tr.images, 20.0, cpu)
-    student, shist = train(_spec(temperature=20.0, role="student", seed=8), tr, te, cpu, soft_targets=all_probs)
-    assert shist[-1]["test_acc"] > 0.8
+    # A student at T on those soft labels, from a shared 1-epoch T=1 start (as the cpu profile's warm start),
+    # learns the teacher's function. (On this tiny set a cold start stays on the 1/T plateau for 3 epochs.)
+    all_probs = soft_labels(loaded, tr.images, 2.0, cpu)
+    warm, _ = train(_spec(epochs=1, role="warm_start", seed=9), tr, te, cpu)
+    student, shist = train(_spec(temperature=2.0, role="student", seed=8), tr, te, cpu, soft_targets=all_probs,
+                           init_state=warm.state_dict())
+    assert shist[-1]["test_acc"] > 0.9
+    with torch.no_grad():
+        agree = (student.eval()(te.images).argmax(1) == loaded(te.images).argmax(1)).float().mean()
+    assert agree > 0.9
 
 
 class _Interrupt(Exception):

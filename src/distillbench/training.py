@@ -108,8 +108,9 @@ def train(
 ) -> tuple[nn.Module, list[dict[str, Any]]]:
     """Train a fresh network at ``spec.temperature``; hard labels, or ``soft_targets`` when given.
 
-    With ``resume_path`` the optimiser, model and RNG state are saved after every epoch, and a run
-    interrupted mid-way continues from its last finished epoch.
+    With ``resume_path`` the optimiser, model and RNG states (shuffling and dropout) are saved after
+    every epoch, and a run interrupted mid-way continues from its last finished epoch exactly as if it
+    had not stopped.
     """
     model = build_model(spec.dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed).to(device)
     if init_state is not None:
@@ -124,6 +125,9 @@ def train(
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             gen.set_state(state["generator"])
+            torch.set_rng_state(state["torch_rng"])  # dropout masks continue as if never interrupted
+            if state.get("cuda_rng") is not None and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(state["cuda_rng"])
             history = state["history"]
             start_epoch = len(history) + 1
             log.info("resuming from %s after epoch %d", resume_path, len(history))
@@ -179,7 +183,9 @@ def train(
         if resume_path is not None:
             atomic_save(
                 {"spec": spec.__dict__, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                 "generator": gen.get_state(), "history": history},
+                 "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                 "history": history},
                 Path(resume_path),
             )
     return model, history
