@@ -111,24 +111,65 @@ def best_pairs_full(
     return p, q.gather(1, p[:, None]).squeeze(1), best > float("-inf")
 
 
+def _pareto_frontier(u: torch.Tensor, v: torch.Tensor, domain: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per row, the domain points (u_i, v_i) that no other domain point weakly dominates.
+
+    Returns (uf, vf), each (B, k) with k the largest frontier size in the batch, padded with -inf.
+    Points are sorted by u descending (ties: v descending); a point is on the frontier when its v
+    exceeds every v before it, so each point left out has one before it with u and v at least as large.
+    """
+    neg_inf = torch.tensor(float("-inf"), dtype=u.dtype, device=u.device)
+    uu = torch.where(domain, u, neg_inf)
+    vv = torch.where(domain, v, neg_inf)
+    o1 = vv.argsort(dim=1, descending=True, stable=True)
+    o2 = uu.gather(1, o1).argsort(dim=1, descending=True, stable=True)
+    order = o1.gather(1, o2)
+    us, vs = uu.gather(1, order), vv.gather(1, order)
+    prev = torch.cat([torch.full_like(vs[:, :1], float("-inf")), vs[:, :-1].cummax(dim=1).values], dim=1)
+    on = (vs > prev) & (us > neg_inf)
+    k = max(1, int(on.sum(dim=1).max()))
+    pos = (~on).to(torch.int8).argsort(dim=1, stable=True)[:, :k]  # frontier points first
+    keep = on.gather(1, pos)
+    return torch.where(keep, us.gather(1, pos), neg_inf), torch.where(keep, vs.gather(1, pos), neg_inf)
+
+
+def _frontier_bound(u: torch.Tensor, v: torch.Tensor, domain: torch.Tensor, max_elements: int) -> torch.Tensor:
+    """U_p (see :func:`best_pairs`): (B, n), -inf where row p holds no admissible pair."""
+    bsz, n = u.shape
+    neg_inf = torch.tensor(float("-inf"), dtype=u.dtype, device=u.device)
+    uf, vf = _pareto_frontier(u, v, domain)
+    k = uf.shape[1]
+    rows = max(1, max_elements // max(1, n * k))
+    out = []
+    for r0 in range(0, bsz, rows):
+        us = u[r0 : r0 + rows, :, None] + uf[r0 : r0 + rows, None, :]
+        vs = v[r0 : r0 + rows, :, None] + vf[r0 : r0 + rows, None, :]
+        s = torch.where((us > 0) & (vs > 0), us * vs, neg_inf)
+        out.append(s.max(dim=2).values)
+    bound = torch.cat(out, 0) if out else u.new_empty(0, n)
+    return torch.where(domain, bound, neg_inf)
+
+
 def best_pairs(
     alpha: torch.Tensor, beta: torch.Tensor, domain: torch.Tensor, max_elements: int = 1 << 25, first_rows: int = 32
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Same answer as :func:`best_pairs_full` (ties included), pruned with an exact bound.
 
-    For an admissible pair, alpha_p + alpha_q <= alpha_p + max(alpha) and
-    -(beta_p + beta_q) <= -beta_p + max(-beta), so U_p = (alpha_p + max alpha)(-beta_p + max(-beta))
-    bounds every score in row p. Rows are scored exactly in decreasing order of U_p until the next
-    bound falls below the best score found; every row whose bound reaches that score is scored, so
-    ties resolve to the smallest (p, q) exactly as the full search does.
+    With u = alpha and v = -beta, the score of an admissible pair is (u_p + u_q)(v_p + v_q) with both
+    factors positive. Every domain feature q is weakly dominated (u_f >= u_q and v_f >= v_q) by a
+    feature f on the Pareto frontier of the domain (:func:`_pareto_frontier`), and rounding is
+    monotone, so fl(u_p + u_f) >= fl(u_p + u_q) > 0, likewise for v, and the float score of (p, f) is
+    at least that of (p, q): U_p = max over frontier f of the score of (p, f) (f = p allowed) bounds
+    row p exactly, in floating point. The frontier is small (for ``jsma_f``, where beta = -alpha up
+    to rounding, it is a few features: this is the top-2 selection, kept exact). Rows are scored
+    exactly in decreasing order of U_p until the next bound falls below the best score found; a row
+    whose bound equals that score is scored only when its index is below the best pair's p (else it
+    can at most tie with a larger p), so ties resolve to the smallest (p, q) exactly as the full
+    search does, without scoring every tied row (many features with zero gradient tie).
     """
     bsz, n = alpha.shape
     neg_inf = torch.tensor(float("-inf"), dtype=alpha.dtype, device=alpha.device)
-    a_in = torch.where(domain, alpha, neg_inf)
-    nb_in = torch.where(domain, beta.neg(), neg_inf)
-    fa = alpha + a_in.max(dim=1, keepdim=True).values
-    fb = beta.neg() + nb_in.max(dim=1, keepdim=True).values
-    bound = torch.where(domain & (fa > 0) & (fb > 0), fa * fb, neg_inf)
+    bound = _frontier_bound(alpha, beta.neg(), domain, max_elements)
     bound_sorted, order = bound.sort(dim=1, descending=True, stable=True)
 
     best = torch.full((bsz,), float("-inf"), dtype=alpha.dtype, device=alpha.device)
@@ -138,17 +179,19 @@ def best_pairs(
     chunk = max(1, min(first_rows, n))
     limit = max(1, max_elements // max(1, n))
     while done_rows < n:
-        # Rows still able to reach (or tie) the best score, per sample.
-        need = ((bound_sorted > neg_inf) & (bound_sorted >= best[:, None])).sum(dim=1)
+        # Rows still able to beat the best score, or to tie it with a smaller p. Rows of equal bound
+        # are in increasing index order (stable sort), so these rows are a prefix of ``order``.
+        useful = (bound_sorted > neg_inf) & (
+            (bound_sorted > best[:, None]) | ((bound_sorted == best[:, None]) & (order < best_p[:, None]))
+        )
+        need = useful.sum(dim=1)
         todo = need > done_rows
         if not bool(todo.any()):
             break
         idx = todo.nonzero().squeeze(1)
         k = min(chunk, n - done_rows, max(1, limit // max(1, idx.numel())))
         rows = order[idx, done_rows : done_rows + k]
-        live = (bound_sorted[idx, done_rows : done_rows + k] > neg_inf) & (
-            bound_sorted[idx, done_rows : done_rows + k] >= best[idx, None]
-        )
+        live = useful[idx, done_rows : done_rows + k]
         v, q = _row_scores(alpha[idx], beta[idx], domain[idx], rows)
         v = torch.where(live, v, neg_inf)
         # Best in this chunk: highest score, then smallest p (then smallest q, from _row_scores).

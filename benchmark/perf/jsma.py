@@ -1,0 +1,340 @@
+#!/usr/bin/env python
+"""JSMA speed, memory and agreement: ours vs AdverTorch 0.2.3 vs torchattacks 3.5.1.
+
+    python benchmark/perf/jsma.py --quick          # < 1 minute on 2 CPU cores
+    python benchmark/perf/jsma.py                  # 900 MNIST targets (+ a CIFAR-10 subset)
+
+All implementations attack the same model (the paper's Table I network, trained here for a short
+while, or ``--mnist-checkpoint``/``--cifar-checkpoint`` from the workflow) and the same targets (the
+first test images, each with its 9 other classes), budget 112 features, theta = +1, bounds [0, 1].
+
+Alignment (the differences tests/test_jsma_crosscheck.py documents; ``--no-align`` turns it off):
+AdverTorch gets the saturated features removed from its search space and gamma = (budget + 0.5) / n
+(its int() rounding otherwise may lose an iteration); torchattacks gets gamma = (budget - 0.5) / n
+(ceil rounding); input values in [0.99, 1) are set to 1.0 for everybody, since torchattacks only
+searches features below 0.99.
+
+Per run: targets/s and wall time, CPU seconds, ratio (our throughput / theirs), success rate,
+agreement of success decisions with ours (and of adversarial images), and the process's peak
+resident memory during the run (VmHWM, reset before each run). The last line is
+``jsma speedup_vs_advertorch=<x> agreement=<y>`` for the paper's variant (jsma_f) on MNIST: x = our
+targets/s over AdverTorch's, y = the fraction of targets with the same success decision.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import importlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "src"))
+
+from distillbench.models import build_model  # noqa: E402
+
+J = importlib.import_module("distillbench.attacks.jsma")
+BUDGET = 112
+
+
+# ----------------------------------------------------------------------------------------------- memory
+def _trim() -> None:
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except OSError:
+        pass
+
+
+def reset_peak() -> bool:
+    """Reset the kernel's peak-RSS counter (VmHWM) of this process (Linux >= 4.0)."""
+    _trim()
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_gb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+# ----------------------------------------------------------------------------------------------- libraries
+def import_advertorch():
+    """advertorch 0.2.3 imports torch.autograd.gradcheck.zero_gradients, gone from recent torch."""
+    import torch.autograd.gradcheck  # noqa: F401
+
+    mod = sys.modules["torch.autograd.gradcheck"]
+    if not hasattr(mod, "zero_gradients"):
+
+        def zero_gradients(x):
+            if isinstance(x, torch.Tensor):
+                if x.grad is not None:
+                    x.grad.detach_()
+                    x.grad.zero_()
+            else:
+                for e in x:
+                    zero_gradients(e)
+
+        mod.zero_gradients = zero_gradients
+    from advertorch.attacks import JacobianSaliencyMapAttack
+
+    class Aligned(JacobianSaliencyMapAttack):
+        """Saturated features out of the search space (AdverTorch starts with all features)."""
+
+        def perturb(self, x, y=None):
+            self._unsaturated = (x.reshape(x.shape[0], -1) < self.clip_max).int()
+            return super().perturb(x, y)
+
+        def _saliency_map(self, search_space, grads_target, grads_other, y):
+            return super()._saliency_map(search_space * self._unsaturated, grads_target, grads_other, y)
+
+    return JacobianSaliencyMapAttack, Aligned
+
+
+class Softmax(nn.Module):
+    def __init__(self, model: nn.Module, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.model, self.temperature = model, temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(x) / self.temperature, dim=-1)
+
+
+# ----------------------------------------------------------------------------------------------- data, models
+def find_data_dir(arg: str | None) -> Path | None:
+    cands = [arg] if arg else [os.environ.get("DISTILLBENCH_DATA_DIR"), str(ROOT / "data"), "/work/data"]
+    for c in cands:
+        if c and (Path(c) / "MNIST" / "raw").exists():
+            return Path(c)
+    return None
+
+
+def load(dataset: str, data_dir: Path | None, train: bool, n: int, seed: int):
+    from distillbench.data import TensorDataset, load_split
+
+    if data_dir is not None:
+        try:
+            ds = load_split(dataset, data_dir, train=train)
+            return TensorDataset(ds.images[:n], ds.labels[:n]), "real"
+        except Exception as exc:  # e.g. CIFAR-10 not staged
+            print(f"# {dataset}: {exc.__class__.__name__}: {exc}; using random images", flush=True)
+    g = torch.Generator().manual_seed(seed + (0 if train else 1))
+    shape = (1, 28, 28) if dataset == "mnist" else (3, 32, 32)
+    return TensorDataset(torch.rand(n, *shape, generator=g), torch.randint(0, 10, (n,), generator=g)), "random"
+
+
+def get_model(dataset: str, checkpoint: str | None, data_dir: Path | None, train_n: int, seed: int):
+    from distillbench.training import TrainSpec, accuracy, load_checkpoint, train
+
+    test, _ = load(dataset, data_dir, False, 1000, seed)
+    if checkpoint:
+        model, _ = load_checkpoint(Path(checkpoint))
+        how = f"checkpoint {checkpoint}"
+    else:
+        tr, kind = load(dataset, data_dir, True, train_n, seed)
+        spec = TrainSpec(dataset=dataset, temperature=1.0, epochs=1, lr=0.1 if dataset == "mnist" else 0.01,
+                         momentum=0.5 if dataset == "mnist" else 0.9, batch_size=128, dropout=0.5,
+                         init="glorot_uniform", seed=seed)
+        t0 = time.perf_counter()
+        model, _ = train(spec, tr, test.subset(0), torch.device("cpu"))
+        how = f"trained 1 epoch on {len(tr)} {kind} images in {time.perf_counter() - t0:.0f} s"
+    model.eval().requires_grad_(False)
+    acc = accuracy(model, test, torch.device("cpu"))
+    print(f"# {dataset} model: {how}; test accuracy {100 * acc:.1f}% on {len(test)}", flush=True)
+    return model, test
+
+
+def make_targets(test, n: int, align: bool):
+    samples = math.ceil(n / 9)
+    idx = torch.arange(samples).repeat_interleave(9)
+    tgt = torch.tensor([c for i in range(samples) for c in range(10) if c != int(test.labels[i])])
+    x = test.images[idx[:n]].clone()
+    if align:
+        x = torch.where(x >= 0.99, torch.ones_like(x), x)
+    return x, tgt[:n]
+
+
+# ----------------------------------------------------------------------------------------------- runners
+def decisions(model: nn.Module, x: torch.Tensor, adv: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        pred = torch.cat([model(adv[i : i + 500]).argmax(1) for i in range(0, len(adv), 500)])
+    l0 = (adv.reshape(len(x), -1) != x.reshape(len(x), -1)).sum(1)
+    return (pred == target) & (l0 <= BUDGET)
+
+
+def run_ours(model, x, t, variant, temperature, batch):
+    outs = []
+    for i in range(0, len(x), batch):
+        r = J.jsma(model, x[i : i + batch], t[i : i + batch], max_features=BUDGET, variant=variant,
+                   temperature=temperature)
+        outs.append(r.adversarials)
+    return torch.cat(outs)
+
+
+def run_advertorch(model, x, t, variant, temperature, batch, align):
+    plain, aligned = import_advertorch()
+    cls = aligned if align else plain
+    predict = {"jsma_f": Softmax(model), "jsma_z": model, "jsma_f_t": Softmax(model, temperature)}[variant]
+    n = x[0].numel()
+    gamma = (BUDGET + 0.5) / n if align else BUDGET / n
+    attack = cls(predict, num_classes=10, clip_min=0.0, clip_max=1.0, gamma=gamma)
+    return torch.cat([attack.perturb(x[i : i + batch], t[i : i + batch]) for i in range(0, len(x), batch)])
+
+
+def run_torchattacks(model, x, t, variant, temperature, batch, align):
+    import torchattacks
+
+    assert variant == "jsma_z"
+    n = x[0].numel()
+    attack = torchattacks.JSMA(model, theta=1.0, gamma=(BUDGET - 0.5) / n if align else BUDGET / n)
+    attack.set_mode_targeted_by_label(quiet=True)
+    out = attack(x, t)
+    model.eval()
+    return out
+
+
+def measure(fn: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, float, float, float]:
+    reset_peak()
+    t0, c0 = time.perf_counter(), time.process_time()
+    adv = fn()
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return adv, wall, cpu, peak_gb()
+
+
+def table(rows: list[dict]) -> str:
+    cols = ["dataset", "variant", "impl", "targets", "targets/s", "wall s", "cpu s", "ours x faster",
+            "ours x faster (cpu)",
+            "success %", "agree %", "same adv %", "peak GB"]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        vals = [r["dataset"], r["variant"], r["impl"], r["targets"], f"{r['tps']:.2f}", f"{r['wall']:.1f}",
+                f"{r['cpu']:.1f}", "" if r["ratio"] is None else f"{r['ratio']:.1f}",
+                "" if r["ratio"] is None else f"{r['cpu_ratio']:.1f}", f"{r['success']:.1f}",
+                "" if r["agree"] is None else f"{r['agree']:.1f}", "" if r["same"] is None else f"{r['same']:.1f}",
+                f"{r['peak']:.2f}"]
+        lines.append("| " + " | ".join(str(v) for v in vals) + " |")
+    return "\n".join(lines)
+
+
+def bench_dataset(dataset, model, test, args, n_ours, n_adv, n_ta, variants, adv_batch, rows):
+    x, t = make_targets(test, n_ours, args.align)
+    ours_adv: dict[str, torch.Tensor] = {}
+    ours_tps: dict[str, float] = {}
+    ours_cps: dict[str, float] = {}  # targets per CPU second
+    for v in variants:
+        adv, wall, cpu, peak = measure(lambda: run_ours(model, x, t, v, args.temperature, args.batch))
+        ours_adv[v] = adv
+        ours_tps[v] = len(x) / wall
+        ours_cps[v] = len(x) / max(cpu, 1e-9)
+        d = decisions(model, x, adv, t)
+        rows.append(dict(dataset=dataset, variant=v, impl="ours", targets=len(x), tps=len(x) / wall, wall=wall,
+                         cpu=cpu, ratio=None, success=100 * d.float().mean().item(), agree=None, same=None,
+                         peak=peak))
+        print(f"# {dataset} {v} ours: {len(x)} targets in {wall:.1f} s, peak {peak:.2f} GB", flush=True)
+    libs = [("advertorch", n_adv, ("jsma_f", "jsma_z", "jsma_f_t"), run_advertorch, adv_batch),
+            ("torchattacks", n_ta, ("jsma_z",), run_torchattacks, 1)]
+    for name, n, lib_variants, runner, batch in libs:
+        for v in [v for v in variants if v in lib_variants]:
+            if n <= 0:
+                continue
+            xs, ts = x[:n], t[:n]
+            try:
+                adv, wall, cpu, peak = measure(lambda: runner(model, xs, ts, v, args.temperature, batch, args.align))
+            except ImportError as exc:
+                print(f"# {name} skipped: {exc}", flush=True)
+                break
+            d = decisions(model, xs, adv, ts)
+            mine = decisions(model, xs, ours_adv[v][:n], ts)
+            rows.append(dict(dataset=dataset, variant=v, impl=name, targets=n, tps=n / wall, wall=wall, cpu=cpu,
+                             ratio=ours_tps[v] / (n / wall), cpu_ratio=ours_cps[v] / (n / max(cpu, 1e-9)), success=100 * d.float().mean().item(),
+                             agree=100 * (d == mine).float().mean().item(),
+                             same=100 * (adv == ours_adv[v][:n]).reshape(n, -1).all(1).float().mean().item(),
+                             peak=peak))
+            print(f"# {dataset} {v} {name}: {n} targets in {wall:.1f} s", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    global BUDGET
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="a small run (< 1 minute on 2 cores)")
+    ap.add_argument("--data-dir", help="torchvision layout with MNIST/raw (and cifar-10-batches-py)")
+    ap.add_argument("--mnist-checkpoint")
+    ap.add_argument("--cifar-checkpoint")
+    ap.add_argument("--targets", type=int, help="MNIST targets for ours (900; quick 27)")
+    ap.add_argument("--lib-targets", type=int, help="MNIST targets for AdverTorch (= --targets; quick 18)")
+    ap.add_argument("--ta-targets", type=int, help="MNIST targets for torchattacks (= --lib-targets; quick 9)")
+    ap.add_argument("--cifar-targets", type=int, help="CIFAR-10 targets for ours (900; quick 18; 0 = skip)")
+    ap.add_argument("--cifar-lib-targets", type=int, help="CIFAR-10 targets for the libraries (18; quick 0)")
+    ap.add_argument("--variants", default="jsma_f,jsma_z,jsma_f_t")
+    ap.add_argument("--temperature", type=float, default=10.0, help="T of jsma_f_t")
+    ap.add_argument("--batch", type=int, default=900, help="targets per call of ours")
+    ap.add_argument("--advertorch-batch", type=int, default=100, help="MNIST (CIFAR: a tenth)")
+    ap.add_argument("--train-samples", type=int, help="MNIST training images (60000; quick 8000)")
+    ap.add_argument("--cifar-train-samples", type=int, help="CIFAR-10 training images (5000; quick 500)")
+    ap.add_argument("--budget", type=int, default=BUDGET, help="max features changed (112)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--no-align", dest="align", action="store_false")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--json", help="write the rows here")
+    args = ap.parse_args(argv)
+    BUDGET = args.budget
+    q = args.quick
+    n_mnist = args.targets or (27 if q else 900)
+    n_adv = args.lib_targets if args.lib_targets is not None else (18 if q else n_mnist)
+    n_ta = args.ta_targets if args.ta_targets is not None else (9 if q else n_adv)
+    n_cifar = args.cifar_targets if args.cifar_targets is not None else (18 if q else 900)
+    n_cifar_lib = args.cifar_lib_targets if args.cifar_lib_targets is not None else (0 if q else 18)
+    train_n = args.train_samples or (8000 if q else 60000)
+    variants = [v for v in args.variants.split(",") if v]
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    t_start = time.perf_counter()
+    data_dir = find_data_dir(args.data_dir)
+    print(f"# host: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"torch {torch.__version__} threads {torch.get_num_threads()}, data {data_dir}", flush=True)
+    rows: list[dict] = []
+    model, test = get_model("mnist", args.mnist_checkpoint, data_dir, train_n, args.seed)
+    bench_dataset("mnist", model, test, args, n_mnist, min(n_adv, n_mnist), min(n_ta, n_mnist), variants,
+                  args.advertorch_batch, rows)
+    if n_cifar > 0:
+        cdir = data_dir if data_dir is not None and (data_dir / "cifar-10-batches-py").exists() else None
+        cmodel, ctest = get_model("cifar10", args.cifar_checkpoint, cdir,
+                                  args.cifar_train_samples or (500 if q else 5000), args.seed)
+        bench_dataset("cifar10", cmodel, ctest, args, n_cifar, min(n_cifar_lib, n_cifar), min(n_cifar_lib, n_cifar) // 2,
+                      ["jsma_f"] if q else variants, max(1, args.advertorch_batch // 10), rows)
+    print(table(rows))
+    print(f"# total {time.perf_counter() - t_start:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    head = [r for r in rows if r["dataset"] == "mnist" and r["variant"] == "jsma_f" and r["impl"] == "advertorch"]
+    if head:
+        print(f"jsma speedup_vs_advertorch={head[0]['ratio']:.2f} agreement={head[0]['agree'] / 100:.4f}")
+    else:
+        print("jsma speedup_vs_advertorch=nan agreement=nan")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
