@@ -3,6 +3,11 @@
 Snakemake's ``--resources gpu=N`` only counts jobs; it gives them no device ids. Concurrent local
 jobs therefore claim a slot by taking an exclusive ``flock`` on ``<lock_dir>/gpu<i>.lock``. The
 kernel drops the lock when the process ends, so a crashed job frees its GPU at once.
+
+Inside a SLURM job (``SLURM_JOB_ID`` set) SLURM has narrowed ``CUDA_VISIBLE_DEVICES`` to the job's
+GPUs: with one visible GPU the job uses it (``cuda:0``). With several (an ``salloc --gpus=N`` session
+running the workflow with the local executor) concurrent jobs claim slots among them, with locks kept
+per allocation (``<lock_dir>/slurm-<job id>/``) so other allocations on the node do not interfere.
 """
 
 from __future__ import annotations
@@ -68,29 +73,42 @@ def select_device(
     """Decide where a job runs.
 
     * ``cpu``, or no CUDA device visible (with ``auto``) -> CPU;
-    * inside a SLURM job (``SLURM_JOB_ID`` set) -> ``cuda:0``: SLURM has already narrowed
-      ``CUDA_VISIBLE_DEVICES`` to the job's GPUs;
-    * otherwise -> the first local GPU slot no other job holds (a flock per slot).
+    * inside a SLURM job (``SLURM_JOB_ID`` set) with one visible GPU -> ``cuda:0``: SLURM has already
+      narrowed ``CUDA_VISIBLE_DEVICES`` to the job's GPU;
+    * otherwise (local, or a SLURM allocation holding several GPUs) -> the first GPU slot no other
+      job holds (a flock per slot; per allocation inside SLURM).
+
+    The reason always names the SLURM job and its ``CUDA_VISIBLE_DEVICES`` when there is one, so every
+    job log shows which GPU SLURM gave it, even where torch then sees none.
     """
     env = os.environ if env is None else env
     if cuda_count is None:
         import torch
 
         cuda_count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    slurm_job = env.get("SLURM_JOB_ID")
+    slurm = f"SLURM job {slurm_job}, CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES', '')}" if slurm_job else ""
     if requested == "cpu":
-        return DeviceClaim("cpu", "device: cpu requested in the config")
+        return DeviceClaim("cpu", "device: cpu requested in the config" + (f"; {slurm}" if slurm else ""))
     if cuda_count == 0:
         if requested == "cuda":
-            raise RuntimeError("device: cuda requested but no CUDA device is visible; set 'device: auto' or 'cpu'")
-        return DeviceClaim("cpu", "no CUDA device visible")
+            raise RuntimeError(
+                "device: cuda requested but no CUDA device is visible"
+                + (f" ({slurm}: did the job ask for a GPU, and does the node have a driver?)" if slurm else "")
+                + "; set 'device: auto' or 'cpu'"
+            )
+        return DeviceClaim("cpu", "no CUDA device visible" + (f"; {slurm}" if slurm else ""))
     labels = visible_gpu_labels(env, cuda_count)
-    if env.get("SLURM_JOB_ID"):
-        return DeviceClaim(
-            "cuda:0", f"SLURM job {env['SLURM_JOB_ID']}: CUDA_VISIBLE_DEVICES={env.get('CUDA_VISIBLE_DEVICES', '')}"
-        )
-    got = claim_gpu_slot(cuda_count, lock_dir or default_lock_dir())
+    if slurm_job and cuda_count == 1:
+        return DeviceClaim("cuda:0", slurm)
+    base = lock_dir or default_lock_dir()
+    if slurm_job:
+        base = Path(base) / f"slurm-{slurm_job}"
+    where = f"{slurm}: " if slurm else ""
+    got = claim_gpu_slot(cuda_count, Path(base))
     if got is None:
         # More jobs than GPUs (e.g. --resources gpu set above the GPU count): share GPU 0 rather than fail.
-        return DeviceClaim("cuda:0", f"all {cuda_count} GPU slots busy; sharing GPU {labels[0]}")
+        return DeviceClaim("cuda:0", f"{where}all {cuda_count} GPU slots busy; sharing GPU {labels[0]}")
     slot, fh = got
-    return DeviceClaim(f"cuda:{slot}", f"local GPU slot {slot} (physical GPU {labels[slot]})", fh)
+    kind = "GPU slot" if slurm_job else "local GPU slot"
+    return DeviceClaim(f"cuda:{slot}", f"{where}{kind} {slot} (physical GPU {labels[slot]})", fh)
