@@ -15,11 +15,13 @@ from .config import REPO_ROOT
 LIBRARIES = ("torch", "torchvision", "foolbox", "snakemake", "numpy", "pandas", "seaborn", "tabulate")
 
 
-def git_commit(repo: Path = REPO_ROOT) -> str:
+def git_commit(repo: Path = REPO_ROOT, generated: tuple[str, ...] = ()) -> str:
+    """HEAD, flagged when tracked files differ from it; ``generated`` paths (the run's own outputs) don't count."""
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
-                               capture_output=True, text=True, check=True).stdout.strip()
+        excludes = [f":(exclude){g}" for g in generated]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excludes],
+                               cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
         return sha + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"

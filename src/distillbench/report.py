@@ -188,7 +188,7 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     add("## Provenance")
     add("")
     hw = hardware()
-    add(f"- git commit: `{git_commit()}`")
+    add(f"- git commit: `{git_commit(generated=(str(results_dir), str(out)))}` (changes to this run's own outputs not counted)")
     shown = [os.path.relpath(c) if not os.path.relpath(c).startswith("..") else c for c in (config_files or [])]
     add(f"- config files (later ones override earlier): {', '.join(f'`{c}`' for c in reversed(shown)) or '–'}; "
         f"profile `{profile}`, "
