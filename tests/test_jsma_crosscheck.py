@@ -80,6 +80,7 @@ import torch
 from torch import nn
 
 from distillbench.attacks.jsma import jsma
+from advertorch_compat import aligned_advertorch_jsma, import_advertorch
 from reference_jsma import reference_jsma
 
 REPO = Path(__file__).resolve().parents[1]
@@ -257,41 +258,10 @@ def test_reference_beta_rounding(setup):
 # ----------------------------------------------------------------------------------------------
 # AdverTorch
 def _import_advertorch():
-    """advertorch 0.2.3 imports torch.autograd.gradcheck.zero_gradients, gone from torch >= 1.9."""
     try:
-        import torch.autograd.gradcheck  # noqa: F401
-
-        mod = sys.modules["torch.autograd.gradcheck"]  # the module, not the function of that name
-        if not hasattr(mod, "zero_gradients"):
-
-            def zero_gradients(x):
-                if isinstance(x, torch.Tensor):
-                    if x.grad is not None:
-                        x.grad.detach_()
-                        x.grad.zero_()
-                else:
-                    for e in x:
-                        zero_gradients(e)
-
-            mod.zero_gradients = zero_gradients
-        from advertorch.attacks import JacobianSaliencyMapAttack
+        return import_advertorch()
     except Exception as exc:  # not installed, or another incompatibility
         pytest.skip(f"advertorch unavailable ({type(exc).__name__}: {exc}); pip install advertorch==0.2.3")
-    return JacobianSaliencyMapAttack
-
-
-def aligned_advertorch_jsma(base):
-    """Test-only alignment (difference 1): saturated features are not in the search space."""
-
-    class _AlignedAdverTorchJSMA(base):
-        def perturb(self, x, y=None):
-            self._unsaturated = (x.reshape(x.shape[0], -1) < self.clip_max).int()
-            return super().perturb(x, y)
-
-        def _saliency_map(self, search_space, grads_target, grads_other, y):
-            return super()._saliency_map(search_space * self._unsaturated, grads_target, grads_other, y)
-
-    return _AlignedAdverTorchJSMA
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -43,6 +43,9 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
+sys.path.insert(0, str(ROOT / "tests"))
+
+import advertorch_compat  # noqa: E402
 from distillbench.models import build_model  # noqa: E402
 
 J = importlib.import_module("distillbench.attacks.jsma")
@@ -82,35 +85,9 @@ def peak_gb() -> float:
 
 # ----------------------------------------------------------------------------------------------- libraries
 def import_advertorch():
-    """advertorch 0.2.3 imports torch.autograd.gradcheck.zero_gradients, gone from recent torch."""
-    import torch.autograd.gradcheck  # noqa: F401
-
-    mod = sys.modules["torch.autograd.gradcheck"]
-    if not hasattr(mod, "zero_gradients"):
-
-        def zero_gradients(x):
-            if isinstance(x, torch.Tensor):
-                if x.grad is not None:
-                    x.grad.detach_()
-                    x.grad.zero_()
-            else:
-                for e in x:
-                    zero_gradients(e)
-
-        mod.zero_gradients = zero_gradients
-    from advertorch.attacks import JacobianSaliencyMapAttack
-
-    class Aligned(JacobianSaliencyMapAttack):
-        """Saturated features out of the search space (AdverTorch starts with all features)."""
-
-        def perturb(self, x, y=None):
-            self._unsaturated = (x.reshape(x.shape[0], -1) < self.clip_max).int()
-            return super().perturb(x, y)
-
-        def _saliency_map(self, search_space, grads_target, grads_other, y):
-            return super()._saliency_map(search_space * self._unsaturated, grads_target, grads_other, y)
-
-    return JacobianSaliencyMapAttack, Aligned
+    """AdverTorch's JSMA as shipped and aligned with ours (shared with tests/test_jsma_crosscheck.py)."""
+    plain = advertorch_compat.import_advertorch()
+    return plain, advertorch_compat.aligned_advertorch_jsma(plain)
 
 
 class Softmax(nn.Module):
