@@ -46,3 +46,14 @@ def aligned_advertorch_jsma(base: type) -> type:
             return super()._saliency_map(search_space * self._unsaturated, grads_target, grads_other, y)
 
     return _AlignedAdverTorchJSMA
+
+
+class Softmax(torch.nn.Module):
+    """softmax(model(x) / T): the model AdverTorch differentiates for jsma_f and jsma_f_t."""
+
+    def __init__(self, model: torch.nn.Module, temperature: float = 1.0) -> None:
+        super().__init__()
+        self.model, self.temperature = model, temperature
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.model(x) / self.temperature, dim=-1)

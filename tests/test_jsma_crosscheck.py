@@ -80,7 +80,7 @@ import torch
 from torch import nn
 
 from distillbench.attacks.jsma import jsma
-from advertorch_compat import aligned_advertorch_jsma, import_advertorch
+from advertorch_compat import Softmax, aligned_advertorch_jsma, import_advertorch
 from reference_jsma import reference_jsma
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,15 +137,6 @@ class SmallNet(nn.Module):
         return self.net(x)
 
 
-class Softmax(nn.Module):
-    """softmax(model(x) / T): the model AdverTorch differentiates for jsma_f and jsma_f_t."""
-
-    def __init__(self, model: nn.Module, temperature: float = 1.0) -> None:
-        super().__init__()
-        self.model, self.temperature = model, temperature
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.model(x) / self.temperature, dim=-1)
 
 
 @pytest.fixture(scope="module")

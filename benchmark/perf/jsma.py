@@ -90,13 +90,7 @@ def import_advertorch():
     return plain, advertorch_compat.aligned_advertorch_jsma(plain)
 
 
-class Softmax(nn.Module):
-    def __init__(self, model: nn.Module, temperature: float = 1.0) -> None:
-        super().__init__()
-        self.model, self.temperature = model, temperature
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.softmax(self.model(x) / self.temperature, dim=-1)
+Softmax = advertorch_compat.Softmax
 
 
 # ----------------------------------------------------------------------------------------------- data, models
