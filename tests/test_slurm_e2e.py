@@ -64,10 +64,10 @@ def copy_workflow(dest: Path) -> Path:
     """What a user checks out: the workflow without results, work dirs or .snakemake."""
     dest.mkdir(parents=True)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for name in ("Snakefile", "config", "workflow", "src", "benchmark"):
+    for name in ("Snakefile", "config", "workflow", "profiles", "src", "benchmark"):
         src = ROOT / name
         if src.is_dir():
-            shutil.copytree(src, dest / name, ignore=ignore)
+            shutil.copytree(src, dest / name, ignore=ignore, symlinks=True)
         else:
             shutil.copy2(src, dest / name)
     return dest

@@ -30,6 +30,18 @@ def test_default_config_plans_the_papers_jobs(repo_root, tmp_path):
     assert counts == Counter(prepare_data=2, train_teacher=18, soft_labels=18, train_student=18, attack=20, report=1, all=1)
 
 
+def test_plain_snakemake_loads_the_default_profile(repo_root, tmp_path):
+    """`snakemake` with the top-level Snakefile finds profiles/default (a link to workflow/profiles/default)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "1", "-s", str(repo_root / "Snakefile")],
+        capture_output=True, text=True, timeout=180, cwd=tmp_path,  # not the repository: found next to the Snakefile
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert f"Using workflow specific profile {repo_root / 'profiles' / 'default'}" in proc.stdout + proc.stderr
+    assert (repo_root / "profiles" / "default" / "config.yaml").resolve() == (
+        repo_root / "workflow" / "profiles" / "default" / "config.yaml").resolve()
+
+
 def test_cpu_profile_adds_the_warm_start(repo_root, tmp_path):
     counts = plan(repo_root, tmp_path, "--configfile", str(repo_root / "config" / "cpu.yaml"))
     assert counts["warm_start"] == 2 and counts["attack"] == 20 and counts["train_student"] == 18
@@ -38,3 +50,34 @@ def test_cpu_profile_adds_the_warm_start(repo_root, tmp_path):
 def test_smoke_profile_is_small(repo_root, tmp_path):
     counts = plan(repo_root, tmp_path, "--configfile", str(repo_root / "config" / "smoke.yaml"))
     assert counts["attack"] == 6 and counts["train_teacher"] == 4 and "warm_start" not in counts
+
+
+def test_train_arguments_parse_back_into_the_config(repo_root):
+    """The one train command of the three training rules: what Plan.train_args builds is what the CLI reads."""
+    import json
+    import shlex
+
+    import yaml
+
+    from distillbench.cli import build_parser
+    from distillbench.config import validate_config
+    from distillbench.workflow_plan import Plan
+
+    raw = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+    raw.update(yaml.safe_load((repo_root / "config" / "cpu.yaml").read_text()))
+    plan = Plan(validate_config(raw))
+    tail = ["--data-dir", "d", "--out", "o.pt", "--metrics", "m.json"]
+
+    def parse(args: str):
+        return build_parser().parse_args(["train", *shlex.split(args), *tail])
+
+    ws = parse(plan.train_args("cifar10", "warm_start", "1"))
+    assert (ws.role, ws.temperature, ws.epochs, ws.init_from, ws.soft_labels) == ("warm_start", 1.0, 2, None, None)
+    assert json.loads(ws.training) == plan.config["datasets"]["cifar10"]["training"]
+    assert ws.train_subset == 10000 and ws.seed == plan.config["seed"]
+
+    student = parse(plan.train_args("mnist", "student", "100", init="w d/warm_start.pt", soft_labels="s.pt"))
+    assert (student.role, student.temperature, student.epochs) == ("student", 100.0, 3)
+    assert (student.init_from, student.soft_labels) == ("w d/warm_start.pt", "s.pt")
+    teacher = parse(plan.train_args("mnist", "teacher", "20", init=[]))
+    assert (teacher.epochs, teacher.init_from, teacher.soft_labels) == (2, None, None)

@@ -209,7 +209,8 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def bench_dataset(dataset, model, test, args, n_ours, n_adv, n_ta, variants, adv_batch, rows):
+def bench_dataset(dataset, model, test, args, n_ours, n_adv, n_ta, variants, adv_batch, rows, n_adv_other=None):
+    """Ours on n_ours targets; AdverTorch on n_adv (jsma_f) / n_adv_other (its other variants); torchattacks on n_ta."""
     x, t = make_targets(test, n_ours, args.align)
     ours_adv: dict[str, torch.Tensor] = {}
     ours_tps: dict[str, float] = {}
@@ -224,10 +225,13 @@ def bench_dataset(dataset, model, test, args, n_ours, n_adv, n_ta, variants, adv
                          cpu=cpu, ratio=None, success=100 * d.float().mean().item(), agree=None, same=None,
                          peak=peak))
         print(f"# {dataset} {v} ours: {len(x)} targets in {wall:.1f} s, peak {peak:.2f} GB", flush=True)
-    libs = [("advertorch", n_adv, ("jsma_f", "jsma_z", "jsma_f_t"), run_advertorch, adv_batch),
-            ("torchattacks", n_ta, ("jsma_z",), run_torchattacks, 1)]
-    for name, n, lib_variants, runner, batch in libs:
-        for v in [v for v in variants if v in lib_variants]:
+    n_adv_other = n_adv if n_adv_other is None else min(n_adv_other, n_adv)
+    libs = [("advertorch", {"jsma_f": n_adv, "jsma_z": n_adv_other, "jsma_f_t": n_adv_other}, run_advertorch,
+             adv_batch),
+            ("torchattacks", {"jsma_z": n_ta}, run_torchattacks, 1)]
+    for name, n_of, runner, batch in libs:
+        for v in [v for v in variants if v in n_of]:
+            n = n_of[v]
             if n <= 0:
                 continue
             xs, ts = x[:n], t[:n]
@@ -255,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cifar-checkpoint")
     ap.add_argument("--targets", type=int, help="MNIST targets for ours (900; quick 27)")
     ap.add_argument("--lib-targets", type=int, help="MNIST targets for AdverTorch (= --targets; quick 18)")
+    ap.add_argument("--lib-other-targets", type=int,
+                    help="MNIST targets for AdverTorch's jsma_z and jsma_f_t (= --lib-targets; quick 9)")
     ap.add_argument("--ta-targets", type=int, help="MNIST targets for torchattacks (= --lib-targets; quick 9)")
     ap.add_argument("--cifar-targets", type=int, help="CIFAR-10 targets for ours (900; quick 18; 0 = skip)")
     ap.add_argument("--cifar-lib-targets", type=int, help="CIFAR-10 targets for the libraries (18; quick 0)")
@@ -274,6 +280,7 @@ def main(argv: list[str] | None = None) -> int:
     q = args.quick
     n_mnist = args.targets or (27 if q else 900)
     n_adv = args.lib_targets if args.lib_targets is not None else (18 if q else n_mnist)
+    n_adv_other = args.lib_other_targets if args.lib_other_targets is not None else (9 if q else n_adv)
     n_ta = args.ta_targets if args.ta_targets is not None else (9 if q else n_adv)
     n_cifar = args.cifar_targets if args.cifar_targets is not None else (18 if q else 900)
     n_cifar_lib = args.cifar_lib_targets if args.cifar_lib_targets is not None else (0 if q else 18)
@@ -288,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict] = []
     model, test = get_model("mnist", args.mnist_checkpoint, data_dir, train_n, args.seed)
     bench_dataset("mnist", model, test, args, n_mnist, min(n_adv, n_mnist), min(n_ta, n_mnist), variants,
-                  args.advertorch_batch, rows)
+                  args.advertorch_batch, rows, n_adv_other=n_adv_other)
     if n_cifar > 0:
         cdir = data_dir if data_dir is not None and (data_dir / "cifar-10-batches-py").exists() else None
         cmodel, ctest = get_model("cifar10", args.cifar_checkpoint, cdir,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any, Mapping
 
 from .config import epochs_for, format_temperature
@@ -44,14 +45,30 @@ class Plan:
     def attack_json(self, dataset: str) -> str:
         return json.dumps(self.config["datasets"][dataset]["attack"], sort_keys=True)
 
+    def train_subset_args(self, dataset: str) -> str:
+        ds = self.config["datasets"][dataset]
+        return f"--train-subset {int(ds['train_subset'])}" if ds.get("train_subset") else ""
+
     def subset_args(self, dataset: str) -> str:
         ds = self.config["datasets"][dataset]
-        out = []
-        if ds.get("train_subset"):
-            out.append(f"--train-subset {int(ds['train_subset'])}")
+        out = [self.train_subset_args(dataset)]
         if ds.get("test_subset"):
             out.append(f"--test-subset {int(ds['test_subset'])}")
-        return " ".join(out)
+        return " ".join(a for a in out if a)
+
+    def train_args(self, dataset: str, role: str, temperature: str, init: Any = "", soft_labels: Any = "") -> str:
+        """The arguments of ``distillbench train`` that differ between the warm start, teachers and
+        students, shell-quoted. ``init`` and ``soft_labels`` are checkpoint paths (a Snakemake input
+        entry: one path, or empty when not used)."""
+        epochs = self.warm_start_epochs(dataset) if role == "warm_start" else self.epochs(dataset, temperature)
+        args = [f"--role {role} --dataset {dataset} --temperature {temperature} --epochs {epochs}",
+                f"--seed {int(self.config['seed'])} --training {shlex.quote(self.training_json(dataset))}",
+                self.subset_args(dataset)]
+        if soft_labels:
+            args.append(f"--soft-labels {shlex.quote(str(soft_labels))}")
+        if init:
+            args.append(f"--init-from {shlex.quote(str(init))}")
+        return " ".join(a for a in args if a)
 
     # --- targets ----------------------------------------------------------------------------
     def attack_summaries(self) -> list[str]:

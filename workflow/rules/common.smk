@@ -12,6 +12,11 @@ SRC = Path(workflow.basedir) / "src"
 PY = f"PYTHONPATH={shlex.quote(str(SRC))}${{PYTHONPATH:+:$PYTHONPATH}} {shlex.quote(sys.executable)} -m distillbench"
 TRAIN_RES = config["resources"]["train"]
 ATTACK_RES = config["resources"]["attack"]
+# One command for the warm start, teachers and students; PLAN.train_args gives what differs.
+TRAIN_SHELL = (
+    "{PY} train {params.args} --data-dir {DATA:q} --device {config[device]} {LOCK} --threads {threads}"
+    " --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
+)
 
 
 wildcard_constraints:

@@ -18,14 +18,9 @@ rule warm_start:
         mem_mb=TRAIN_RES["mem_mb"],
         runtime=TRAIN_RES["runtime"],
     params:
-        training=lambda w: PLAN.training_json(w.dataset),
-        epochs=lambda w: PLAN.warm_start_epochs(w.dataset),
-        subsets=lambda w: PLAN.subset_args(w.dataset),
+        args=lambda w: PLAN.train_args(w.dataset, "warm_start", "1"),
     shell:
-        "{PY} train --role warm_start --dataset {wildcards.dataset} --data-dir {DATA:q} --temperature 1"
-        " --epochs {params.epochs} --seed {config[seed]} --training {params.training:q} {params.subsets}"
-        " --device {config[device]} {LOCK} --threads {threads}"
-        " --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
+        TRAIN_SHELL
 
 
 rule train_teacher:
@@ -45,15 +40,9 @@ rule train_teacher:
         mem_mb=TRAIN_RES["mem_mb"],
         runtime=TRAIN_RES["runtime"],
     params:
-        training=lambda w: PLAN.training_json(w.dataset),
-        epochs=lambda w: PLAN.epochs(w.dataset, w.T),
-        subsets=lambda w: PLAN.subset_args(w.dataset),
-        init=lambda w, input: f"--init-from {input.init}" if input.init else "",
+        args=lambda w, input: PLAN.train_args(w.dataset, "teacher", w.T, init=input.init),
     shell:
-        "{PY} train --role teacher --dataset {wildcards.dataset} --data-dir {DATA:q} --temperature {wildcards.T}"
-        " --epochs {params.epochs} --seed {config[seed]} --training {params.training:q} {params.subsets}"
-        " {params.init} --device {config[device]} {LOCK} --threads {threads}"
-        " --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
+        TRAIN_SHELL
 
 
 rule soft_labels:
@@ -71,11 +60,7 @@ rule soft_labels:
         mem_mb=TRAIN_RES["mem_mb"],
         runtime=TRAIN_RES["runtime"],
     params:
-        subset=lambda w: (
-            f"--train-subset {config['datasets'][w.dataset]['train_subset']}"
-            if config["datasets"][w.dataset].get("train_subset")
-            else ""
-        ),
+        subset=lambda w: PLAN.train_subset_args(w.dataset),
     shell:
         "{PY} soft-labels --teacher {input.teacher} --data-dir {DATA:q} --temperature {wildcards.T} {params.subset}"
         " --device {config[device]} {LOCK} --threads {threads} --out {output} > {log} 2>&1"
@@ -99,12 +84,6 @@ rule train_student:
         mem_mb=TRAIN_RES["mem_mb"],
         runtime=TRAIN_RES["runtime"],
     params:
-        training=lambda w: PLAN.training_json(w.dataset),
-        epochs=lambda w: PLAN.epochs(w.dataset, w.T),
-        subsets=lambda w: PLAN.subset_args(w.dataset),
-        init=lambda w, input: f"--init-from {input.init}" if input.init else "",
+        args=lambda w, input: PLAN.train_args(w.dataset, "student", w.T, init=input.init, soft_labels=input.soft),
     shell:
-        "{PY} train --role student --dataset {wildcards.dataset} --data-dir {DATA:q} --temperature {wildcards.T}"
-        " --epochs {params.epochs} --seed {config[seed]} --training {params.training:q} {params.subsets}"
-        " --soft-labels {input.soft} {params.init} --device {config[device]} {LOCK} --threads {threads}"
-        " --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
+        TRAIN_SHELL
