@@ -80,6 +80,8 @@ import torch
 from torch import nn
 
 from distillbench.attacks.jsma import jsma
+from distillbench.data import TensorDataset
+from distillbench.evaluation import attack_targets
 from advertorch_compat import Softmax, aligned_advertorch_jsma, import_advertorch
 from reference_jsma import reference_jsma
 
@@ -169,9 +171,9 @@ def setup():
         acc = float((model(xte).argmax(1) == yte).float().mean())
     print(f"\ncross-check model on {source}: test accuracy {acc:.3f}")
     assert acc > 0.8, f"the cross-check model did not train ({acc:.3f})"
-    idx = torch.arange(SAMPLES).repeat_interleave(9)
-    targets = torch.tensor([c for i in range(SAMPLES) for c in range(10) if c != int(yte[i])])
-    x = xte[idx]
+    chosen = attack_targets(TensorDataset(xte, yte), SAMPLES, 9)  # the workflow's targets
+    targets = torch.as_tensor(chosen.target.to_numpy(), dtype=torch.int64)
+    x = xte[torch.as_tensor(chosen.sample_index.to_numpy())]
     ours = {
         v: jsma(model, x, targets, max_features=BUDGET, variant=v, temperature=TEMPERATURE) for v in VARIANTS
     }

@@ -3,7 +3,7 @@
 The cluster tests bring SLURM up with tests/slurm/up.sh (Debian's slurm-wlm + munge, as root, 2 fake
 GPUs as GRES) and tear it down with tests/slurm/down.sh. They are skipped, with the reason, where the
 machine is not root or can neither find nor install SLURM (apt-get). On a tiny MNIST/CIFAR-10
-(tests/slurm/tiny_data.py) they run the smoke profile twice at the same time, locally (`--cores 2`) and
+(tests/datasets_on_disk.py) they run the smoke profile twice at the same time, locally (`--cores 2`) and
 through `--workflow-profile workflow/profiles/slurm`, killing one SLURM job mid-run, and check:
   * every non-local job ran as a SLURM job of this run (job id and device in its log);
   * never more than 2 GPU jobs at once (2 GPUs), concurrent GPU jobs on distinct CUDA_VISIBLE_DEVICES;
@@ -29,11 +29,10 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from datasets_on_disk import write_cifar10, write_mnist  # tests/ is on sys.path (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]
 SLURM_SCRIPTS = ROOT / "tests" / "slurm"
-sys.path.insert(0, str(SLURM_SCRIPTS))
-from tiny_data import write_tiny_datasets  # noqa: E402
 
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 PROFILE = "workflow/profiles/slurm"
@@ -340,7 +339,9 @@ KILL_COMMENT = "rule_train_student_wildcards_mnist_20"
 def e2e(slurm_cluster, tmp_path_factory):
     t0 = time.time()
     base = tmp_path_factory.mktemp("slurm_e2e")
-    data = write_tiny_datasets(base / "data")
+    data = base / "data"  # the other tests' synthetic datasets, at the sizes this test was tuned for
+    write_mnist(data, n_train=300, n_test=120)
+    write_cifar10(data, n_train=300, n_test=120)
     overlay = base / "overlay.yaml"
     overlay.write_text(OVERLAY)
     e = E2E(data, overlay, copy_workflow(base / "local"), copy_workflow(base / "slurm"), "", "", "", 0.0)

@@ -83,16 +83,6 @@ def peak_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-# ----------------------------------------------------------------------------------------------- libraries
-def import_advertorch():
-    """AdverTorch's JSMA as shipped and aligned with ours (shared with tests/test_jsma_crosscheck.py)."""
-    plain = advertorch_compat.import_advertorch()
-    return plain, advertorch_compat.aligned_advertorch_jsma(plain)
-
-
-Softmax = advertorch_compat.Softmax
-
-
 # ----------------------------------------------------------------------------------------------- data, models
 def find_data_dir(arg: str | None) -> Path | None:
     cands = [arg] if arg else [os.environ.get("DISTILLBENCH_DATA_DIR"), str(ROOT / "data"), "/work/data"]
@@ -138,13 +128,14 @@ def get_model(dataset: str, checkpoint: str | None, data_dir: Path | None, train
 
 
 def make_targets(test, n: int, align: bool):
-    samples = math.ceil(n / 9)
-    idx = torch.arange(samples).repeat_interleave(9)
-    tgt = torch.tensor([c for i in range(samples) for c in range(10) if c != int(test.labels[i])])
-    x = test.images[idx[:n]].clone()
+    """The workflow's targets (first test images x their 9 other classes), the first n of them."""
+    from distillbench.evaluation import attack_targets
+
+    chosen = attack_targets(test, math.ceil(n / 9), 9).iloc[:n]
+    x = test.images[torch.as_tensor(chosen.sample_index.to_numpy())].clone()
     if align:
         x = torch.where(x >= 0.99, torch.ones_like(x), x)
-    return x, tgt[:n]
+    return x, torch.as_tensor(chosen.target.to_numpy(), dtype=torch.int64)
 
 
 # ----------------------------------------------------------------------------------------------- runners
@@ -165,9 +156,11 @@ def run_ours(model, x, t, variant, temperature, batch):
 
 
 def run_advertorch(model, x, t, variant, temperature, batch, align):
-    plain, aligned = import_advertorch()
-    cls = aligned if align else plain
-    predict = {"jsma_f": Softmax(model), "jsma_z": model, "jsma_f_t": Softmax(model, temperature)}[variant]
+    # AdverTorch as shipped, or aligned with ours (shared with tests/test_jsma_crosscheck.py).
+    plain = advertorch_compat.import_advertorch()
+    cls = advertorch_compat.aligned_advertorch_jsma(plain) if align else plain
+    softmax = advertorch_compat.Softmax
+    predict = {"jsma_f": softmax(model), "jsma_z": model, "jsma_f_t": softmax(model, temperature)}[variant]
     n = x[0].numel()
     gamma = (BUDGET + 0.5) / n if align else BUDGET / n
     attack = cls(predict, num_classes=10, clip_min=0.0, clip_max=1.0, gamma=gamma)
