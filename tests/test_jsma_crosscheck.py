@@ -172,8 +172,8 @@ def setup():
     print(f"\ncross-check model on {source}: test accuracy {acc:.3f}")
     assert acc > 0.8, f"the cross-check model did not train ({acc:.3f})"
     chosen = attack_targets(TensorDataset(xte, yte), SAMPLES, 9)  # the workflow's targets
-    targets = torch.as_tensor(chosen.target.to_numpy(), dtype=torch.int64)
-    x = xte[torch.as_tensor(chosen.sample_index.to_numpy())]
+    targets = torch.tensor(chosen.target.to_numpy(), dtype=torch.int64)
+    x = xte[torch.tensor(chosen.sample_index.to_numpy())]
     ours = {
         v: jsma(model, x, targets, max_features=BUDGET, variant=v, temperature=TEMPERATURE) for v in VARIANTS
     }

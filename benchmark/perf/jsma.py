@@ -132,10 +132,10 @@ def make_targets(test, n: int, align: bool):
     from distillbench.evaluation import attack_targets
 
     chosen = attack_targets(test, math.ceil(n / 9), 9).iloc[:n]
-    x = test.images[torch.as_tensor(chosen.sample_index.to_numpy())].clone()
+    x = test.images[torch.tensor(chosen.sample_index.to_numpy())].clone()
     if align:
         x = torch.where(x >= 0.99, torch.ones_like(x), x)
-    return x, torch.as_tensor(chosen.target.to_numpy(), dtype=torch.int64)
+    return x, torch.tensor(chosen.target.to_numpy(), dtype=torch.int64)
 
 
 # ----------------------------------------------------------------------------------------------- runners
