@@ -6,19 +6,49 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
-from distillbench.config import ConfigError, validate_config  # noqa: E402
+from distillbench.config import (  # noqa: E402
+    ConfigError, device_problems, read_config_file, validate_config, verify_checksums_for,
+)
+from distillbench.preflight import missing_data_problems  # noqa: E402
 from distillbench.workflow_plan import Plan  # noqa: E402
 
+DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "config.yaml"
 
-configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
-
-
+# Read every config file ourselves first: a YAML error or a key given twice is reported with its file and
+# line (Snakemake's own message names neither). Files given with --configfile have already been parsed by
+# Snakemake at this point, so only their duplicate keys can still be caught here.
 try:
-    config.update(validate_config(config))
+    for _path in [DEFAULT_CONFIG, *workflow.overwrite_configfiles]:
+        read_config_file(_path)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 
+
+configfile: str(DEFAULT_CONFIG)
+
+
+try:
+    # `device: cuda` is checked in `onstart` below, once the executor is known (a SLURM login node has no GPU).
+    config.update(validate_config(config, check_device=False))
+    if workflow.is_main_process:
+        _missing = missing_data_problems(config)
+        if _missing:
+            raise ConfigError(_missing)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+if workflow.is_main_process and config["device"] == "cuda" and device_problems(config):
+    print("note: 'device: cuda' but no CUDA device is visible here: a local run stops before its first job "
+          "(fine if the jobs run elsewhere, e.g. with the SLURM executor)", file=sys.stderr)
+
 PLAN = Plan(config)
+
+
+onstart:
+    # Before the first job: refuse `device: cuda` where the jobs would run without CUDA (local execution).
+    if workflow.local_exec:
+        _problems = device_problems(config)
+        if _problems:
+            raise WorkflowError("invalid configuration:\n  - " + "\n  - ".join(_problems))
 
 
 include: "workflow/rules/common.smk"

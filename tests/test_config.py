@@ -7,7 +7,7 @@ import sys
 import pytest
 import yaml
 
-from distillbench.config import ConfigError, epochs_for, load_config, validate_config
+from distillbench.config import ConfigError, epochs_for, load_config, read_config_file, validate_config, verify_checksums_for
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +51,29 @@ def _errors(cfg):
         (lambda c: c["datasets"]["mnist"].pop("attack"), "datasets.mnist.attack", "missing"),
         (lambda c: c["datasets"]["mnist"]["attack"].update(max_features=111), "datasets.mnist.attack.max_features", "even"),
         (lambda c: c.update(run_name="my run"), "run_name", "letters"),
+        # Checks that know the data (issue 11): budgets and counts against each dataset's size.
+        (lambda c: c["datasets"]["mnist"]["attack"].update(max_features=1000), "datasets.mnist.attack.max_features",
+         "more than the 784 input elements"),
+        (lambda c: c["datasets"]["cifar10"]["attack"].update(max_features=3074), "datasets.cifar10.attack.max_features",
+         "use at most 3072"),
+        (lambda c: c["datasets"]["mnist"]["attack"].update(samples=10001), "datasets.mnist.attack.samples",
+         "use at most 10000"),
+        (lambda c: c["datasets"]["cifar10"].update(train_subset=50001), "datasets.cifar10.train_subset", "at most 50000"),
+        (lambda c: c["datasets"]["mnist"].update(test_subset=10001), "datasets.mnist.test_subset", "null for all"),
+        (lambda c: c.update(verify_checksums={"svhn": False}), "verify_checksums", "per dataset"),
+        (lambda c: c.update(verify_checksums={"mnist": "yes"}), "verify_checksums.mnist", "{mnist: true, cifar10: false}"),
+        # Refused before the issue too; kept here so that every kind of mistake stays covered.
+        (lambda c: c["datasets"]["mnist"]["attack"].update(samples=0), "datasets.mnist.attack.samples", "first test samples"),
+        (lambda c: c.update(temperatures=[0, 1]), "temperatures.0", "fix: expected a positive temperature"),
+        (lambda c: c.update(temperature=[1, 2]), "(top level)", "remove or rename the unknown key"),
+        (lambda c: c.update(device="gpu"), "device", "auto, cpu or cuda"),
+        (lambda c: c["datasets"]["cifar10"]["training"].update(lr_decay={"factor": 1.5, "after_epoch": 10}),
+         "datasets.cifar10.training.lr_decay.factor", "multiply lr"),
+        (lambda c: c["datasets"]["mnist"]["training"].update(momentum=1.5), "datasets.mnist.training.momentum", "between 0"),
+        (lambda c: c["datasets"]["mnist"]["training"].update(init="xavier"), "datasets.mnist.training.init", "glorot_uniform"),
+        (lambda c: c.update(seed="abc"), "seed", "non-negative integer"),
+        (lambda c: c["datasets"]["mnist"]["attack"].update(targets_per_sample=10),
+         "datasets.mnist.attack.targets_per_sample", "1 to 9"),
     ],
 )
 def test_bad_config_names_field_and_fix(paper_cfg, mutate, field, fix):
@@ -59,6 +82,56 @@ def test_bad_config_names_field_and_fix(paper_cfg, mutate, field, fix):
     msg = _errors(cfg)
     assert f"'{field}'" in msg
     assert fix in msg
+    assert "Traceback" not in msg and len(msg) < 600  # a short paragraph
+
+
+def test_cuda_without_a_visible_gpu_is_refused_at_validation(paper_cfg):
+    cfg = dict(copy.deepcopy(paper_cfg), device="cuda")
+    msg = str(pytest.raises(ConfigError, validate_config, cfg, cuda_visible=lambda: False).value)
+    assert "config field 'device': cuda, but no CUDA device is visible" in msg and "'device: auto'" in msg
+    assert validate_config(cfg, cuda_visible=lambda: True)["device"] == "cuda"
+    assert validate_config(cfg, check_device=False)["device"] == "cuda"  # e.g. a SLURM login node
+
+
+@pytest.mark.parametrize("value,mnist,cifar10", [
+    (True, True, True), (False, False, False), ("false", False, False), ("True", True, True),
+    ({"mnist": True, "cifar10": False}, True, False), ({"cifar10": "false"}, True, False),
+])
+def test_verify_checksums_per_dataset(paper_cfg, value, mnist, cifar10):
+    cfg = validate_config(dict(copy.deepcopy(paper_cfg), verify_checksums=value))
+    assert (verify_checksums_for(cfg, "mnist"), verify_checksums_for(cfg, "cifar10")) == (mnist, cifar10)
+
+
+BAD_FILES = {
+    "syntax": ("run_name: x\ndatasets:\n  mnist:\n    training:\n      lr: 0.1\n     momentum: 0.5\n", ":6:6: YAML syntax error",
+               "indentation"),
+    "tab": ("run_name: x\n\tseed: 1\n", ":2:1: YAML syntax error", "spaces, not tabs"),
+    "unclosed": ("temperatures: [1, 2\nseed: 1\n", ":2:", "closing bracket"),
+    "duplicate": ("seed: 1\nrun_name: a\nseed: 2\n", ":3:1: duplicate key: key 'seed' appears twice", "keep one of the two"),
+    "list": ("- run_name\n- seed\n", ": the top level is a list", "'key: value' lines"),
+    "empty": ("# nothing here\n", ": empty", "add the settings"),
+    "binary": (b"\xff\xfe\x00garbage", ": cannot be read", "UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_FILES))
+def test_bad_config_file_names_file_line_and_fix(tmp_path, name):
+    text, where, fix = BAD_FILES[name]
+    path = tmp_path / f"{name}.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    msg = str(pytest.raises(ConfigError, read_config_file, path).value)
+    assert msg.startswith(f"config file {path}{where}"), msg  # the file, and the line where YAML says so
+    assert "; fix: " in msg and fix in msg and "\n" not in msg
+
+
+def test_validate_config_cli_shows_file_and_line(tmp_path, repo_root):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((repo_root / "config" / "smoke.yaml").read_text().replace("  mnist:\n", "  mnist:\n   oops\n", 1))
+    proc = subprocess.run([sys.executable, "-m", "distillbench", "validate-config", str(bad)], capture_output=True,
+                          text=True, timeout=120, env={"PYTHONPATH": str(repo_root / "src"), "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"error: config file {bad}:") and "YAML syntax error" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_string_booleans_from_the_command_line_are_read(paper_cfg):

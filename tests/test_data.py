@@ -27,8 +27,14 @@ def test_missing_files_offline_name_the_files_and_how_to_stage(tmp_path):
     with pytest.raises(DataError) as exc:
         prepare("mnist", tmp_path, allow_download=False, verify_checksums=True)
     msg = str(exc.value)
-    assert "MNIST/raw/train-images-idx3-ubyte" in msg and "download is off" in msg
-    assert "stage it offline" in msg and "download=True" in msg
+    assert f"no mnist files in {tmp_path}" in msg and "download is off" in msg
+    assert "stage a local copy" in msg and "MNIST/raw/{train,t10k}" in msg and "--config data_dir=" in msg
+    assert "'download: true'" in msg  # download is off, so turning it on is a valid hint
+    write_mnist(tmp_path, n_train=20, n_test=10)
+    (tmp_path / "MNIST" / "raw" / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(DataError) as exc:
+        prepare("mnist", tmp_path, allow_download=False, verify_checksums=True)
+    assert "(MNIST/raw/t10k-labels-idx1-ubyte)" in str(exc.value)  # only the missing file is named
 
 
 def test_failed_download_says_how_to_stage(tmp_path, monkeypatch):
@@ -38,8 +44,13 @@ def test_failed_download_says_how_to_stage(tmp_path, monkeypatch):
         raise OSError("network unreachable")
 
     monkeypatch.setattr(data, "download", no_internet)
-    with pytest.raises(DataError, match="download failed .*network unreachable"):
+    with pytest.raises(DataError, match="download failed .*network unreachable") as exc:
         prepare("cifar10", tmp_path, allow_download=True, verify_checksums=True)
+    msg = str(exc.value)
+    # Download is already on: the hint must not say to turn it on, but how to stage a copy without internet.
+    assert "'download: true'" not in msg
+    assert "stage a local copy" in msg and "--config download=false" in msg and "--config data_dir=" in msg
+    assert "\n" not in msg  # one paragraph
 
 
 def test_load_split_shapes_and_range(tiny_data_dir):

@@ -21,8 +21,10 @@ def model_seed(base: int, role: str, temperature: float) -> int:
     return int(base) + ROLE_SEED_OFFSET[role] + int(round(float(temperature) * 100))
 
 
-def _setup(threads: int | None) -> None:
+def _setup(threads: int | None, job: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not job:
+        return
     if threads:
         import torch
 
@@ -44,9 +46,12 @@ def _device(requested: str, lock_dir: str | None):
 def cmd_prepare_data(a: argparse.Namespace) -> None:
     from .data import prepare
 
-    manifest = prepare(a.dataset, Path(a.data_dir), allow_download=a.download, verify_checksums=a.verify_checksums)
+    manifest = prepare(a.dataset, Path(a.data_dir), allow_download=a.download, verify_checksums=a.verify_checksums,
+                       min_test_images=a.attack_samples)
     for rel, info in manifest.files.items():
         log.info("%s md5=%s official=%s", rel, info["md5"], info["matches"])
+    log.info("%s: every file parsed and checked: %d training and %d test images", a.dataset, manifest.n_train,
+             manifest.n_test)
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(json.dumps(manifest.to_dict(), indent=2))
 
@@ -145,12 +150,9 @@ def cmd_report(a: argparse.Namespace) -> None:
 
 
 def cmd_validate_config(a: argparse.Namespace) -> None:
-    from .config import ConfigError, load_config
+    from .config import load_config
 
-    try:
-        load_config(a.path)
-    except ConfigError as exc:
-        raise SystemExit(str(exc))
+    load_config(a.path, check_device=not a.skip_device_check)
     print(f"{a.path}: valid")
 
 
@@ -168,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--data-dir", required=True)
     sp.add_argument("--download", action=argparse.BooleanOptionalAction, default=False)
     sp.add_argument("--verify-checksums", action=argparse.BooleanOptionalAction, default=True)
+    sp.add_argument("--attack-samples", type=int, default=0, help="the test split must hold at least this many images")
     sp.add_argument("--out", required=True)
     sp.set_defaults(func=cmd_prepare_data, threads=None)
 
@@ -217,14 +220,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("validate-config", help="check a config file and name any bad field")
     sp.add_argument("path")
-    sp.set_defaults(func=cmd_validate_config, threads=None)
+    sp.add_argument("--skip-device-check", action="store_true",
+                    help="do not refuse 'device: cuda' when this machine has no CUDA (e.g. a cluster login node)")
+    sp.set_defaults(func=cmd_validate_config, threads=None, job=False)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    from .errors import UserError
+
     args = build_parser().parse_args(argv)
-    _setup(getattr(args, "threads", None))
-    args.func(args)
+    _setup(getattr(args, "threads", None), job=getattr(args, "job", True))
+    try:
+        args.func(args)
+    except UserError as exc:
+        # A problem the user can fix: one paragraph naming the field or file and the fix, no traceback.
+        if getattr(args, "job", True):
+            log.error("%s", exc)
+        else:
+            print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

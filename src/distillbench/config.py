@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import jsonschema
 import yaml
+
+from .dataspec import SPECS
+from .errors import UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
-class ConfigError(ValueError):
-    """A configuration value is missing or invalid."""
+class ConfigError(UserError, ValueError):
+    """A configuration value is missing or invalid, or a config file cannot be read."""
 
 
 def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
@@ -30,6 +34,13 @@ def _field_name(path: Any) -> str:
 def _describe(schema: Mapping[str, Any], error: jsonschema.ValidationError) -> str:
     field = _field_name(error.absolute_path)
     hint = error.schema.get("description") if isinstance(error.schema, Mapping) else None
+    if error.validator in ("oneOf", "anyOf") and isinstance(error.instance, Mapping) and error.context:
+        # A mapping given where a scalar-or-mapping is allowed: report what is wrong inside the mapping.
+        inner = [e for e in error.context if e.validator != "type" or list(e.absolute_path) != list(error.absolute_path)]
+        if inner:
+            deepest = max(inner, key=lambda e: len(e.absolute_path))
+            msg = f"config field '{_field_name(deepest.absolute_path)}': {deepest.message}"
+            return msg + (f"; fix: expected {hint}" if hint else "")
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         field = _field_name(list(error.absolute_path) + [missing])
@@ -75,10 +86,18 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Validate ``config`` against the schema and fill defaults.
+def validate_config(
+    config: Mapping[str, Any],
+    schema: Mapping[str, Any] | None = None,
+    *,
+    check_device: bool = True,
+    cuda_visible: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """Validate ``config`` against the schema and the datasets' facts, and fill defaults.
 
-    Raises :class:`ConfigError` listing every bad field with what to write instead.
+    Raises :class:`ConfigError` listing every bad field with what to write instead. With
+    ``check_device``, ``device: cuda`` is refused when no CUDA device is visible here
+    (``cuda_visible`` overrides the probe, for tests).
     """
     schema = load_schema() if schema is None else schema
     config = _coerce_booleans(config)
@@ -90,26 +109,95 @@ def validate_config(config: Mapping[str, Any], schema: Mapping[str, Any] | None 
         lines = [_describe(schema, e) for e in errors]
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
     cfg = _with_defaults(dict(config))
+    lines = data_aware_problems(cfg)
+    if check_device:
+        lines += device_problems(cfg, cuda_visible)
+    if lines:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
+    return cfg
+
+
+def data_aware_problems(cfg: Mapping[str, Any]) -> list[str]:
+    """Checks the schema cannot express: budgets and counts against each dataset's input size and splits."""
+    out = []
     for name, ds in cfg["datasets"].items():
+        spec = SPECS[name]
         budget = ds["attack"]["max_features"]
+        if budget > spec.input_size:
+            out.append(
+                f"config field 'datasets.{name}.attack.max_features': {budget} is more than the {spec.input_size} "
+                f"input elements of a {spec.title} image ({'x'.join(map(str, spec.image_shape))}); fix: use at most "
+                f"{spec.input_size - spec.input_size % 2}, e.g. 112 (the paper's budget)"
+            )
         if budget % 2:
-            raise ConfigError(
+            out.append(
                 f"config field 'datasets.{name}.attack.max_features': {budget} is odd; "
                 "fix: use an even number (JSMA changes features in pairs), e.g. 112"
             )
-    return cfg
+        samples = ds["attack"]["samples"]
+        if samples > spec.n_test:
+            out.append(
+                f"config field 'datasets.{name}.attack.samples': {samples} is more than the {spec.n_test} images "
+                f"of the {spec.title} test set; fix: use at most {spec.n_test}, e.g. 100 (the paper's)"
+            )
+        for key, limit, split in (("train_subset", spec.n_train, "training"), ("test_subset", spec.n_test, "test")):
+            value = ds.get(key)
+            if value is not None and value > limit:
+                out.append(
+                    f"config field 'datasets.{name}.{key}': {value} is more than the {limit} images of the "
+                    f"{spec.title} {split} set; fix: use at most {limit}, or null for all of them"
+                )
+    return out
+
+
+def cuda_is_visible() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def device_problems(cfg: Mapping[str, Any], cuda_visible: Callable[[], bool] | None = None) -> list[str]:
+    """``device: cuda`` where no CUDA device is visible would only fail in the first training job."""
+    if cfg.get("device") != "cuda":
+        return []
+    if (cuda_visible or cuda_is_visible)():
+        return []
+    cvd = os.environ.get("CUDA_VISIBLE_DEVICES")
+    where = f" (CUDA_VISIBLE_DEVICES={cvd!r})" if cvd is not None else ""
+    return [
+        f"config field 'device': cuda, but no CUDA device is visible on this machine{where}; fix: use "
+        "'device: auto' (the GPU when there is one, else the CPU) or 'device: cpu', or run where a GPU and its "
+        "driver are visible (with the SLURM executor this check is left to the jobs)"
+    ]
+
+
+def verify_checksums_for(config: Mapping[str, Any], dataset: str) -> bool:
+    """``verify_checksums`` for one dataset: a plain boolean applies to all, a mapping per dataset (default true)."""
+    value = _coerce_booleans(dict(config)).get("verify_checksums", True)
+    if isinstance(value, Mapping):
+        return bool(value.get(dataset, True))
+    return bool(value)
 
 
 BOOLEAN_FIELDS = ("download", "verify_checksums")
 
 
+def _as_bool(value: Any) -> Any:
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return value
+
+
 def _coerce_booleans(config: Mapping[str, Any]) -> dict[str, Any]:
-    """``snakemake --config verify_checksums=false`` passes the string 'false': read it as the boolean."""
+    """``snakemake --config verify_checksums=false`` passes the string 'false': read it as the boolean
+    (also inside ``verify_checksums={mnist: true, cifar10: false}``, which arrives as strings)."""
     cfg = dict(config)
     for key in BOOLEAN_FIELDS:
         value = cfg.get(key)
-        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-            cfg[key] = value.strip().lower() == "true"
+        if isinstance(value, Mapping):
+            cfg[key] = {k: _as_bool(v) for k, v in value.items()}
+        elif key in cfg:
+            cfg[key] = _as_bool(value)
     return cfg
 
 
@@ -121,10 +209,70 @@ def _stringify_keys(obj: Any) -> Any:
     return obj
 
 
-def load_config(path: str | Path) -> dict[str, Any]:
-    with open(path) as fh:
-        raw = yaml.safe_load(fh) or {}
-    return validate_config(raw)
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML would keep the last silently)."""
+
+
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    pass
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.setdefault(key, key_node.start_mark.line + 1)
+        except TypeError:  # unhashable key: let the base loader report it
+            continue
+        if first != key_node.start_mark.line + 1:
+            raise _DuplicateKey(
+                None, None, f"key {key!r} appears twice in one mapping (first on line {first})", key_node.start_mark)
+    return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Parse one YAML (or JSON) config file; a syntax error names the file, line and column."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found; fix: check the path (relative paths are taken from "
+                          f"the working directory {Path.cwd()})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc}); fix: pass a readable UTF-8 YAML file") from None
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = exc.problem or exc.context or "invalid YAML"
+        lines = text.splitlines()
+        tabs = bool(mark) and mark.line < len(lines) and "\t" in lines[mark.line]
+        if isinstance(exc, _DuplicateKey):
+            kind, fix = "duplicate key", "keep one of the two (YAML would silently use the last one)"
+        elif tabs:
+            kind, fix = "YAML syntax error", "indent with spaces, not tabs"
+        else:
+            kind = "YAML syntax error"
+            fix = "check that line and the one above it (indentation, a missing ':' or closing bracket or quote)"
+        raise ConfigError(f"config file {where}: {kind}: {problem}; fix: {fix}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path}: not valid YAML ({exc}); fix: correct the file") from None
+    if raw is None:
+        raise ConfigError(f"config file {path}: empty; fix: add the settings (see config/config.yaml for an example)")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path}: the top level is a {type(raw).__name__}, not a mapping of "
+                          "settings; fix: write 'key: value' lines at the top level, as in config/config.yaml")
+    return raw
+
+
+def load_config(path: str | Path, **checks: Any) -> dict[str, Any]:
+    """Read and validate one config file (``checks``: :func:`validate_config`'s keyword arguments)."""
+    return validate_config(read_config_file(path), **checks)
 
 
 def epochs_for(training: Mapping[str, Any], temperature: float) -> int:

@@ -1,4 +1,4 @@
-# Data: check the staged files (or download them where there is internet) and record their md5s.
+# Data: check the staged files by content (or download them where there is internet) and record their md5s.
 # A localrule: cluster compute nodes are often offline, the login node is not.
 
 
@@ -13,7 +13,8 @@ rule prepare_data:
         f"{R}/logs/prepare_data/{{dataset}}.log",
     params:
         download="--download" if config["download"] else "--no-download",
-        verify="--verify-checksums" if config["verify_checksums"] else "--no-verify-checksums",
+        verify=lambda w: "--verify-checksums" if verify_checksums_for(config, w.dataset) else "--no-verify-checksums",
+        samples=lambda w: int(config["datasets"][w.dataset]["attack"]["samples"]),
     shell:
         "{PY} prepare-data --dataset {wildcards.dataset} --data-dir {DATA:q} {params.download} {params.verify}"
-        " --out {output} > {log} 2>&1"
+        " --attack-samples {params.samples} --out {output} > {log} 2>&1"
