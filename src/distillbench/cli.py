@@ -44,6 +44,7 @@ def _device(requested: str, lock_dir: str | None):
 
 
 def cmd_prepare_data(a: argparse.Namespace) -> None:
+    from . import io
     from .data import prepare
 
     manifest = prepare(a.dataset, Path(a.data_dir), allow_download=a.download, verify_checksums=a.verify_checksums,
@@ -52,13 +53,12 @@ def cmd_prepare_data(a: argparse.Namespace) -> None:
         log.info("%s md5=%s official=%s", rel, info["md5"], info["matches"])
     log.info("%s: every file parsed and checked: %d training and %d test images", a.dataset, manifest.n_train,
              manifest.n_test)
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(manifest.to_dict(), indent=2))
+    io.write_json(a.out, manifest.to_dict())
 
 
 def cmd_train(a: argparse.Namespace) -> None:
-    import torch
-
+    from . import io
+    from .checkpoints import CheckpointError, load_soft_labels
     from .data import load_split
     from .training import TrainSpec, accuracy, load_checkpoint, save_checkpoint, train
 
@@ -66,19 +66,19 @@ def cmd_train(a: argparse.Namespace) -> None:
     training = json.loads(a.training)
     spec = TrainSpec.from_config(a.dataset, training, temperature=a.temperature, epochs=a.epochs,
                                  seed=model_seed(a.seed, a.role, a.temperature), role=a.role)
+    init_state = None
+    if a.init_from:  # inputs are checked before the data is loaded and long before any training step
+        init_model, init_ckpt = load_checkpoint(Path(a.init_from))
+        if init_ckpt["spec"]["dataset"] != a.dataset:
+            raise CheckpointError(f"checkpoint {a.init_from}: a {init_ckpt['spec']['dataset']} network, this job trains "
+                                  f"{a.dataset}; fix: delete it and rerun the workflow")
+        init_state = init_model.state_dict()
+        log.info("initialised from %s", a.init_from)
     train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
     test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
     log.info("train %s %s at T=%g for %d epochs on %d samples (test %d)", a.dataset, a.role, a.temperature,
              a.epochs, len(train_data), len(test_data))
-    soft = None
-    if a.soft_labels:
-        soft = torch.load(a.soft_labels, map_location="cpu", weights_only=True)
-        if soft.shape[0] != len(train_data):
-            raise SystemExit(f"soft labels {a.soft_labels} have {soft.shape[0]} rows, training set {len(train_data)}")
-    init_state = None
-    if a.init_from:
-        init_state = load_checkpoint(Path(a.init_from))[1]["state_dict"]
-        log.info("initialised from %s", a.init_from)
+    soft = load_soft_labels(Path(a.soft_labels), rows=len(train_data)) if a.soft_labels else None
     out = Path(a.out)
     t0 = time.perf_counter()
     model, history = train(spec, train_data, test_data, device, soft_targets=soft, init_state=init_state,
@@ -89,16 +89,16 @@ def cmd_train(a: argparse.Namespace) -> None:
                "train_samples": len(train_data), "test_samples": len(test_data), "test_accuracy": acc,
                "device": claim.device, "seconds": time.perf_counter() - t0, "history": history,
                "init_from": a.init_from}
-    Path(a.metrics).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.metrics).write_text(json.dumps(metrics, indent=2))
+    io.write_json(a.metrics, metrics)
     out.with_name(f".{out.name}.resume").unlink(missing_ok=True)
     log.info("test accuracy %.4f, checkpoint %s", acc, out)
     claim.release()
 
 
 def cmd_soft_labels(a: argparse.Namespace) -> None:
+    from .checkpoints import save_soft_labels
     from .data import load_split
-    from .training import atomic_save, load_checkpoint, soft_labels
+    from .training import load_checkpoint, soft_labels
 
     claim, device = _device(a.device, a.gpu_lock_dir)
     model, ckpt = load_checkpoint(Path(a.teacher), device)
@@ -107,11 +107,12 @@ def cmd_soft_labels(a: argparse.Namespace) -> None:
     agree = float((probs.argmax(1) == train_data.labels).float().mean())
     log.info("soft labels at T=%g for %d samples; argmax agrees with the hard label on %.4f; mean max prob %.4f",
              a.temperature, len(train_data), agree, float(probs.max(1).values.mean()))
-    atomic_save(probs, Path(a.out))
+    save_soft_labels(Path(a.out), probs)
     claim.release()
 
 
 def cmd_attack(a: argparse.Namespace) -> None:
+    from . import io
     from .data import load_split
     from .evaluation import run_attack, summarize
     from .training import load_checkpoint
@@ -128,15 +129,13 @@ def cmd_attack(a: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     results = run_attack(model, test, attack_cfg, device, temperature=temperature,
                          partial_path=out.with_name(f".{out.name}.partial"))
-    tmp = out.with_suffix(".tmp")
-    results.to_csv(tmp, index=False)
-    tmp.replace(out)
+    io.write_csv(out, results)
     summary = summarize(results, int(attack_cfg["max_features"]))
     summary.update({"model_path": a.model, "dataset": dataset, "trained_temperature": temperature,
                     "variant": attack_cfg["variant"], "test_accuracy": ckpt["test_accuracy"],
                     "n_features": int(test.images[0].numel()), "device": claim.device,
                     "seconds": time.perf_counter() - t0})
-    Path(a.summary).write_text(json.dumps(summary, indent=2))
+    io.write_json(a.summary, summary)
     out.with_name(f".{out.name}.partial").unlink(missing_ok=True)
     log.info("success %d/%d = %.2f%%", summary["successes"], summary["targets"], summary["success_rate_pct"])
     claim.release()

@@ -14,6 +14,7 @@ from torch import nn
 
 from .attacks.jsma import SaliencyMapAttack
 from .data import TensorDataset
+from .io import write_csv
 
 log = logging.getLogger(__name__)
 
@@ -93,9 +94,7 @@ def run_attack(
             finished, len(plan), 100 * so_far.success.mean(), time.perf_counter() - t0,
         )
         if partial_path is not None:
-            tmp = Path(partial_path).with_suffix(".tmp")
-            so_far.to_csv(tmp, index=False)
-            tmp.replace(partial_path)
+            write_csv(partial_path, so_far)
     return pd.concat(done, ignore_index=True) if done else pd.DataFrame(columns=COLUMNS)
 
 

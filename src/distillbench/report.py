@@ -12,6 +12,7 @@ import pandas as pd
 
 from .config import epochs_for, format_temperature
 from .data import DATASETS
+from .io import save_figure, write_csv, write_text
 from .paper import PaperReference, load_paper
 from .provenance import git_commit, hardware, library_versions, rule_wall_times
 from .stats import UNDER_TRAINED, verdict
@@ -98,8 +99,7 @@ def plot_fig7(table: pd.DataFrame, path: Path) -> None:
     ax.set_title("JSMA success rate vs. distillation temperature (dashed: undistilled baselines)")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    save_figure(path, fig, dpi=120)
     plt.close(fig)
 
 
@@ -166,8 +166,7 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
                  config_files: list[str] | None = None, paper: PaperReference | None = None) -> pd.DataFrame:
     paper = paper or load_paper()
     table = collect(config, results_dir, paper)
-    table_path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(table_path, index=False)
+    write_csv(table_path, table)
     plot_fig7(table, figure)
     models = _load_models(config, results_dir)
     manifests = {d: _read_json(results_dir / "data" / f"{d}.json") for d in ordered_datasets(config)}
@@ -298,8 +297,5 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
         agg["max_s"] = agg.max_s.map(lambda v: f"{v:.0f}")
         add(_md(agg.rename(columns={"total_s": "total s", "max_s": "longest job s"})))
         add("")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    tmp.replace(out)
+    write_text(out, "\n".join(lines) + "\n")
     return table

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,8 +13,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checkpoints import load_checkpoint, load_resume, save_resume
+from .checkpoints import save_checkpoint as _save_checkpoint
 from .data import TensorDataset
 from .models import build_model
+
+__all__ = [
+    "TrainSpec", "accuracy", "hard_label_loss", "load_checkpoint", "lr_at_epoch", "predict_logits",
+    "save_checkpoint", "soft_label_loss", "soft_labels", "softmax_t", "train",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +39,6 @@ def hard_label_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: flo
 def soft_label_loss(logits: torch.Tensor, soft_targets: torch.Tensor, temperature: float) -> torch.Tensor:
     """Cross-entropy of softmax(Z/T) against probability vectors (distilled training)."""
     return -(soft_targets * F.log_softmax(logits / temperature, dim=-1)).sum(dim=-1).mean()
-
-
-def atomic_save(obj: Any, path: Path) -> None:
-    """torch.save to a temporary file in the same folder, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 @torch.no_grad()
@@ -119,8 +116,8 @@ def train(
     gen = torch.Generator().manual_seed(spec.seed + 1)
     history: list[dict[str, Any]] = []
     start_epoch = 1
-    if resume_path is not None and Path(resume_path).exists():
-        state = torch.load(resume_path, map_location="cpu", weights_only=False)
+    state = load_resume(Path(resume_path)) if resume_path is not None else None
+    if state is not None:
         if state.get("spec") == spec.__dict__:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
@@ -181,32 +178,19 @@ def train(
         if on_epoch:
             on_epoch(row)
         if resume_path is not None:
-            atomic_save(
-                {"spec": spec.__dict__, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                 "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                 "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                 "history": history},
-                Path(resume_path),
-            )
+            # Tensors and plain values only, so that it loads with weights_only=True.
+            save_resume(Path(resume_path), {
+                "spec": spec.__dict__, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                "history": history,
+            })
     return model, history
 
 
 def save_checkpoint(path: Path, model: nn.Module, spec: TrainSpec, history: list[dict[str, Any]],
                     test_accuracy: float, **meta: Any) -> None:
-    atomic_save(
-        {"state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, "spec": spec.__dict__,
-         "history": history, "test_accuracy": test_accuracy, **meta},
-        path,
-    )
-
-
-def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    spec = ckpt["spec"]
-    model = build_model(spec["dataset"], dropout=spec["dropout"], init="pytorch_default")
-    model.load_state_dict(ckpt["state_dict"])
-    model.to(device).eval()
-    return model, ckpt
+    _save_checkpoint(path, model, spec.__dict__, history, test_accuracy, **meta)
 
 
 @torch.no_grad()
