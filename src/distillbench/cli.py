@@ -60,6 +60,7 @@ def cmd_train(a: argparse.Namespace) -> None:
     from . import io
     from .checkpoints import CheckpointError, load_soft_labels
     from .data import load_split
+    from .provenance import numerics_environment
     from .training import TrainSpec, accuracy, load_checkpoint, save_checkpoint, train
 
     claim, device = _device(a.device, a.gpu_lock_dir)
@@ -88,7 +89,7 @@ def cmd_train(a: argparse.Namespace) -> None:
     metrics = {"dataset": a.dataset, "role": a.role, "temperature": a.temperature, "epochs": a.epochs,
                "train_samples": len(train_data), "test_samples": len(test_data), "test_accuracy": acc,
                "device": claim.device, "seconds": time.perf_counter() - t0, "history": history,
-               "init_from": a.init_from}
+               "init_from": a.init_from, "numerics": numerics_environment(claim.device)}
     io.write_json(a.metrics, metrics)
     out.with_name(f".{out.name}.resume").unlink(missing_ok=True)
     log.info("test accuracy %.4f, checkpoint %s", acc, out)

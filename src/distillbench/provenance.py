@@ -73,3 +73,35 @@ def rule_wall_times(benchmark_dir: Path) -> list[dict[str, Any]]:
         rows.append({"rule": path.parent.name, "job": path.stem, "seconds": float(rec["s"]),
                      "max_rss_mb": float(rec["max_rss"]) if rec.get("max_rss", "NA") not in ("NA", "-") else None})
     return rows
+
+
+def numerics_environment(device: str = "cpu") -> dict[str, Any]:
+    """What decides a job's floating-point results beyond config and seed, and cannot be pinned by them:
+    recorded in each training job's metrics so that two runs that differ can be told apart.
+
+    On the CPU, the same torch version, thread count and CPU capability (the SIMD kernels chosen) give
+    bit-identical results; GPU kernels (cuDNN algorithm choice, TF32, atomics) may differ between runs.
+    """
+    import torch
+
+    info: dict[str, Any] = {
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "torch_interop_threads": torch.get_num_interop_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu": cpu_model(),
+        "deterministic_algorithms": torch.are_deterministic_algorithms_enabled(),
+        "device": device,
+    }
+    if device.startswith("cuda") and torch.cuda.is_available():
+        index = torch.device(device).index or 0
+        info.update({
+            "cuda_version": torch.version.cuda,
+            "cudnn_version": torch.backends.cudnn.version(),
+            "gpu": torch.cuda.get_device_name(index),
+            "cudnn_benchmark": torch.backends.cudnn.benchmark,
+            "cudnn_deterministic": torch.backends.cudnn.deterministic,
+            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+            "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+        })
+    return info

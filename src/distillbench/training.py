@@ -16,10 +16,11 @@ from torch import nn
 from .checkpoints import load_checkpoint, load_resume, save_resume
 from .checkpoints import save_checkpoint as _save_checkpoint
 from .data import TensorDataset
+from .errors import UserError
 from .models import build_model
 
 __all__ = [
-    "TrainSpec", "accuracy", "hard_label_loss", "load_checkpoint", "lr_at_epoch", "predict_logits",
+    "TrainSpec", "TrainingDiverged", "accuracy", "hard_label_loss", "load_checkpoint", "lr_at_epoch", "predict_logits",
     "save_checkpoint", "soft_label_loss", "soft_labels", "softmax_t", "train",
 ]
 
@@ -39,6 +40,10 @@ def hard_label_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: flo
 def soft_label_loss(logits: torch.Tensor, soft_targets: torch.Tensor, temperature: float) -> torch.Tensor:
     """Cross-entropy of softmax(Z/T) against probability vectors (distilled training)."""
     return -(soft_targets * F.log_softmax(logits / temperature, dim=-1)).sum(dim=-1).mean()
+
+
+class TrainingDiverged(UserError, FloatingPointError):
+    """The loss or the weights became NaN or infinite."""
 
 
 @torch.no_grad()
@@ -149,6 +154,8 @@ def train(
             order = order.to(device)
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.int64)
+        # Per-step losses stay on the device (no host sync per step); read once the epoch is over.
+        step_loss = torch.empty(steps, device=device)
         for i in range(steps):
             idx = order[i * spec.batch_size : (i + 1) * spec.batch_size]
             x = images[idx].to(device, non_blocking=True)
@@ -163,11 +170,14 @@ def train(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            step_loss[i] = loss.detach()
             loss_sum += loss.detach() * len(idx)
             correct += (logits.detach().argmax(1) == hard).sum()
+        epoch_loss = float(loss_sum) / n
+        check_finite(spec, epoch, epoch_loss, step_loss, model)
         test_acc = accuracy(model, test_data, device)
         row = {
-            "epoch": epoch, "lr": lr, "loss": float(loss_sum) / n, "train_acc": float(correct) / n,
+            "epoch": epoch, "lr": lr, "loss": epoch_loss, "train_acc": float(correct) / n,
             "test_acc": test_acc, "seconds": time.perf_counter() - t0,
         }
         history.append(row)
@@ -186,6 +196,24 @@ def train(
                 "history": history,
             })
     return model, history
+
+
+def check_finite(spec: TrainSpec, epoch: int, epoch_loss: float, step_loss: torch.Tensor, model: nn.Module) -> None:
+    """Stop with the epoch, the first bad step and a hint when the loss or the weights are NaN or infinite."""
+    where = f"{spec.dataset} {spec.role} at T={spec.temperature:g}, lr {lr_at_epoch(spec, epoch):g}"
+    fix = (f"lower 'datasets.{spec.dataset}.training.lr' (e.g. to a tenth): this learning rate is too high for "
+           "this temperature and batch; a warm start ('warm_start_epochs: 1') also steadies high temperatures")
+    if not math.isfinite(epoch_loss):
+        bad = (~torch.isfinite(step_loss)).nonzero()
+        step = int(bad[0]) if len(bad) else len(step_loss) - 1
+        value = float(step_loss[step])
+        raise TrainingDiverged(
+            f"training stopped ({where}): the loss became {value} at epoch {epoch}, step {step + 1} of "
+            f"{len(step_loss)}; fix: {fix}")
+    if not bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
+        raise TrainingDiverged(
+            f"training stopped ({where}): the weights became NaN or infinite in the last step of epoch {epoch} "
+            f"(step {len(step_loss)}); fix: {fix}")
 
 
 def save_checkpoint(path: Path, model: nn.Module, spec: TrainSpec, history: list[dict[str, Any]],
