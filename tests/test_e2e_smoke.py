@@ -64,6 +64,9 @@ def test_per_target_tables_and_summaries(smoke_run):
     assert summary["targets"] == 36 and summary["successes"] == int(table.success.sum())
     fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")
     assert len(fig7) == 6
+    # The smoke profile attacks in several batches (12 targets each), so a killed attack resumes mid-table.
+    log = (smoke_run / "results" / "smoke" / "logs" / "attack" / "mnist_distilled_T20.log").read_text()
+    assert all(f"targets {k}/36 " in log for k in (12, 24, 36))
 
 
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):
