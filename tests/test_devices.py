@@ -58,8 +58,11 @@ def test_cpu_when_requested_or_no_gpu(tmp_path):
     assert select_device("cpu", cuda_count=4, env={}, lock_dir=tmp_path).device == "cpu"
     claim = select_device("auto", cuda_count=0, env={}, lock_dir=tmp_path)
     assert (claim.device, claim.reason) == ("cpu", "no CUDA device visible")
-    with pytest.raises(RuntimeError, match="no CUDA device is visible"):
+    with pytest.raises(RuntimeError, match="no CUDA device is visible") as exc:
         select_device("cuda", cuda_count=0, env={}, lock_dir=tmp_path)
+    from distillbench.errors import UserError
+
+    assert isinstance(exc.value, UserError)  # a job prints it as one paragraph, without a traceback
 
 
 def test_slurm_job_uses_its_gpu_and_logs_it(tmp_path):

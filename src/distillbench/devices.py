@@ -19,6 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Mapping, Optional, Sequence
 
+from .errors import UserError
+
+
+class DeviceError(UserError, RuntimeError):
+    """The requested device is not available to this job."""
+
 
 @dataclass
 class DeviceClaim:
@@ -92,7 +98,7 @@ def select_device(
         return DeviceClaim("cpu", "device: cpu requested in the config" + (f"; {slurm}" if slurm else ""))
     if cuda_count == 0:
         if requested == "cuda":
-            raise RuntimeError(
+            raise DeviceError(
                 "device: cuda requested but no CUDA device is visible"
                 + (f" ({slurm}: did the job ask for a GPU, and does the node have a driver?)" if slurm else "")
                 + "; set 'device: auto' or 'cpu'"
