@@ -58,6 +58,8 @@ include: "workflow/rules/attack.smk"
 include: "workflow/rules/report.smk"
 
 
+# The run's own report, under results/<run_name>/: never the committed top-level REPORT.md, which
+# would make Snakemake call a fresh clone's run done (publish a run with `distillbench publish-report`).
 rule all:
     input:
-        config["report"],
+        PLAN.report,

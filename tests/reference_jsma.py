@@ -84,7 +84,8 @@ def best_pair(alpha: torch.Tensor, beta: torch.Tensor, domain: torch.Tensor) -> 
 
 def reference_jsma(logits_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, target: int, *,
                    max_features: int, variant: str = "jsma_f", temperature: float = 1.0,
-                   bounds: tuple[float, float] = (0.0, 1.0), beta_from: str = "gradient_of_sum") -> ReferenceResult:
+                   bounds: tuple[float, float] = (0.0, 1.0), beta_from: str = "gradient_of_sum",
+                   numerics: str | None = None) -> ReferenceResult:
     """JSMA on one sample ``x`` (no batch dim) towards class ``target``.
 
     ``beta_from`` says how beta = sum_{j != t} dF_j/dx is computed: ``"gradient_of_sum"`` (default)
@@ -92,10 +93,24 @@ def reference_jsma(logits_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.T
     j != t. They are equal in exact arithmetic but not in float32: for softmax outputs the class
     derivatives sum to zero, beta = -alpha + rounding, and where F_t is small that rounding is large
     next to alpha (the rows j != t are large and cancel), so near-equal pairs can swap. Our batched
-    JSMA differentiates the sum, as the default here does.
+    JSMA differentiates the sum in its ``float32`` numerics, as the default here does.
+    ``"closed_form"`` (softmax variants only) uses what the rounding hides: sum_j F_j = 1, so
+    beta = -alpha exactly.
+
+    ``numerics="defined"`` is the package's default mode written out: ``x`` in float64 (the caller's
+    ``logits_fn`` must then compute in float64) and, for the softmax variants, ``beta_from="closed_form"``.
+    ``numerics="float32"`` (or None) leaves ``x`` and ``beta_from`` as given.
     """
-    if beta_from not in ("gradient_of_sum", "sum_of_rows"):
+    if numerics == "defined":
+        x = x.double()
+        if variant != "jsma_z":
+            beta_from = "closed_form"
+    elif numerics not in (None, "float32"):
+        raise ValueError(numerics)
+    if beta_from not in ("gradient_of_sum", "sum_of_rows", "closed_form"):
         raise ValueError(beta_from)
+    if beta_from == "closed_form" and variant == "jsma_z":
+        raise ValueError("beta has a closed form only for softmax outputs")
     lo, hi = bounds
     shape = x.shape
     adv = x.detach().clone().reshape(-1)
@@ -110,6 +125,8 @@ def reference_jsma(logits_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.T
         alpha = jac[target]
         if beta_from == "gradient_of_sum":
             beta = grad_others
+        elif beta_from == "closed_form":
+            beta = -alpha
         else:
             beta = torch.zeros_like(alpha)
             for k in range(jac.shape[0]):

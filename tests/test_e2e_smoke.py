@@ -50,17 +50,23 @@ def test_report_has_every_row(smoke_run):
     assert "![Fig. 7 replica](fig7.png)" in report
     assert (smoke_run / "results" / "smoke" / "fig7.png").stat().st_size > 10_000
     assert "## Wall time per rule" in report and "| attack" in report
+    # The float32 numerics ran beside the defined ones, and the report says how far each cell moved.
+    numerics = report.split("## Attack numerics: how far the cells move")[1].split("##")[0]
+    assert len([line for line in numerics.splitlines() if line.startswith("| MNIST") or line.startswith("| CIFAR10")]) == 6
+    comp = pd.read_csv(smoke_run / "results" / "smoke" / "numerics.csv")
+    assert set(comp.other) == {"float32"} and (comp.targets_compared > 0).all()
 
 
 def test_per_target_tables_and_summaries(smoke_run):
-    table = pd.read_csv(smoke_run / "results" / "smoke" / "attacks" / "mnist" / "distilled_T20.csv")
+    table = pd.read_csv(smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "distilled_T20.csv")
     assert list(table.columns) == COLUMNS
     assert len(table) == 4 * 9
     assert (table.features_changed <= 112).all()
     assert (table.target != table.true_label).all()
     assert (table.features_changed == 2 * table.iterations).all()
     assert (table.success == (table.final_prediction == table.target)).all()
-    summary = json.loads((smoke_run / "results" / "smoke" / "attacks" / "mnist" / "distilled_T20.json").read_text())
+    summary = json.loads((smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "distilled_T20.json").read_text())
+    assert summary["numerics"] == "defined"
     assert summary["targets"] == 36 and summary["successes"] == int(table.success.sum())
     fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")
     assert len(fig7) == 6
@@ -71,11 +77,11 @@ def test_per_target_tables_and_summaries(smoke_run):
 
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):
     logs = sorted((smoke_run / "results" / "smoke" / "logs").rglob("*.log"))
-    assert len(logs) == 2 + 4 + 4 + 4 + 6 + 1
+    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 1  # attacks: defined and float32
     train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20.log").read_text()
     assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
     assert "device: cpu" in train_log
-    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 18
+    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 4 + 4 + 4 + 2 * 6
 
 
 def test_rerun_does_nothing(repo_root, smoke_run, tiny_data_dir):

@@ -12,7 +12,13 @@ from torch import nn
 from reference_jsma import reference_jsma
 
 J = importlib.import_module("distillbench.attacks.jsma")  # the package re-exports a function of that name
-jsma, best_pairs, best_pairs_full = J.jsma, J.best_pairs, J.best_pairs_full
+best_pairs, best_pairs_full = J.best_pairs, J.best_pairs_full
+
+
+def jsma(*args, **kwargs):
+    """The package's JSMA in its float32 numerics (these small float32 models; ``defined`` has its own tests)."""
+    kwargs.setdefault("numerics", "float32")
+    return J.jsma(*args, **kwargs)
 
 
 def linear_model(weight, bias, scale: float = 1.0) -> nn.Module:
@@ -220,10 +226,101 @@ def test_unknown_variant():
 def test_foolbox_attack_matches_function():
     model, x, target = _random_case(5)
     fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0))
-    attack = J.SaliencyMapAttack(max_features=10, variant="jsma_z")
-    adv = attack.run(fmodel, x, fb.criteria.TargetedMisclassification(target))
+    attack = J.SaliencyMapAttack(max_features=10, variant="jsma_z", numerics="float32")
+    crit = fb.criteria.TargetedMisclassification(target)
+    adv = attack.run(fmodel, x, crit)
     r = jsma(model, x, target, max_features=10, variant="jsma_z")
     assert torch.equal(adv, r.adversarials)
-    assert torch.equal(attack.last_result.success, r.success)
+    assert torch.equal(attack.run_detailed(fmodel, x, crit).success, r.success)
     with pytest.raises(ValueError):
         attack.run(fmodel, x, fb.criteria.Misclassification(target))
+
+
+# ----------------------------------------------------------------------------------------------
+# numerics="defined": float64 network, closed-form beta for the softmax variants
+def _confident_case(seed: int, b: int = 12, scale: float = 40.0):
+    """A random conv net whose logits are scaled up: top-2 gaps of tens, like a 50-epoch network,
+    where float32 beta = -alpha + noise as large as alpha."""
+    model, x, target = _random_case(seed, b=b)
+    confident = nn.Sequential(model, _Scale(scale)).requires_grad_(False)
+    return confident, x, target
+
+
+class _Scale(nn.Module):
+    def __init__(self, s: float) -> None:
+        super().__init__()
+        self.s = s
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return z * self.s
+
+
+def test_defined_refuses_a_float32_model():
+    model, x, target = _random_case(7)
+    with pytest.raises(TypeError, match="float64"):
+        J.jsma(model, x, target, max_features=10)  # numerics="defined" is the default
+
+
+def test_defined_beta_is_minus_alpha_for_softmax():
+    model, x, target = _confident_case(21, scale=12.0)  # median top-2 logit gap 27, like 50 epochs of MNIST
+    m64 = model.double()
+    ga, gb, _ = J._saliency_grads(m64, J.output_fn("jsma_f"), x.double(), target, closed_form_beta=True)
+    assert torch.equal(gb, -ga)
+
+    def noise(dtype: torch.dtype) -> torch.Tensor:
+        """Per target, max |alpha + beta| / max |alpha| with beta differentiated by autograd."""
+        a, b, _ = J._saliency_grads(model.to(dtype), J.output_fn("jsma_f"), x.to(dtype), target)
+        return ((a + b).abs().amax(1) / a.abs().amax(1)).double()
+
+    # Autograd's beta is -alpha plus rounding of 1 - F_t, i.e. noise ~ eps / F_t relative to alpha:
+    # float32 decides by noise as soon as F_t < ~1e-7, float64 as soon as F_t < ~1e-16. Hence the
+    # closed form: float64 alone only moves the threshold.
+    # (Targets the network already predicts stop before any pair is chosen: left out.)
+    with torch.no_grad():
+        z = m64(x.double())
+    f_t = torch.softmax(z, 1).gather(1, target[:, None]).squeeze(1)
+    attacked = z.argmax(1) != target
+    n64, n32 = noise(torch.float64), noise(torch.float32)
+    moderate = (f_t > 1e-8) & attacked
+    tiny = ~moderate & attacked & torch.isfinite(n32)  # (nan: float32 alpha underflowed to exactly 0)
+    assert moderate.any() and tiny.any()
+    assert float(n64[moderate].max()) < 1e-6
+    assert float(n32[tiny].min()) > 1e-2  # as large as alpha itself: the last bits decide
+
+
+@pytest.mark.parametrize("variant", J.VARIANTS)
+def test_defined_does_not_depend_on_the_batch(variant):
+    """Each target alone and all of them in one batch: identical adversarials (float32 rounds a batch
+    and a single sample differently, which swaps near-equal pairs; defined numerics must not)."""
+    model, x, target = _confident_case(33, b=16)
+    m64 = model.double()
+    whole = J.jsma(m64, x, target, max_features=16, variant=variant, temperature=5.0)
+    for i in range(len(x)):
+        one = J.jsma(m64, x[i : i + 1], target[i : i + 1], max_features=16, variant=variant, temperature=5.0)
+        assert torch.equal(one.adversarials[0], whole.adversarials[i])
+        assert bool(one.success[0]) == bool(whole.success[i])
+
+
+@pytest.mark.parametrize("variant", J.VARIANTS)
+def test_defined_equals_reference(variant):
+    model, x, target = _confident_case(44, b=10)
+    m64 = model.double()
+    r = J.jsma(m64, x, target, max_features=12, variant=variant, temperature=5.0)
+    assert r.adversarials.dtype == torch.float64
+    for i in range(len(x)):
+        ref = reference_jsma(m64, x[i], int(target[i]), max_features=12, variant=variant, temperature=5.0,
+                             numerics="defined")
+        assert ref.success == bool(r.success[i]) and ref.no_pair == bool(r.no_pair[i])
+        assert torch.equal(ref.adversarial, r.adversarials[i])
+
+
+def test_foolbox_attack_defined_mode():
+    model, x, target = _confident_case(55)
+    fmodel = fb.PyTorchModel(model.double(), bounds=(0.0, 1.0))
+    attack = J.SaliencyMapAttack(max_features=10, variant="jsma_f")
+    detailed = attack.run_detailed(fmodel, x, fb.criteria.TargetedMisclassification(target))
+    want = J.jsma(model.double(), x, target, max_features=10, variant="jsma_f")
+    assert torch.equal(detailed.adversarials, want.adversarials)
+    assert not hasattr(attack, "last_result")  # stateless, as Foolbox attacks are
+    with pytest.raises(ValueError, match="numerics"):
+        J.SaliencyMapAttack(numerics="float16")

@@ -175,11 +175,12 @@ def setup():
     targets = torch.tensor(chosen.target.to_numpy(), dtype=torch.int64)
     x = xte[torch.tensor(chosen.sample_index.to_numpy())]
     ours = {
-        v: jsma(model, x, targets, max_features=BUDGET, variant=v, temperature=TEMPERATURE) for v in VARIANTS
+        v: jsma(model, x, targets, max_features=BUDGET, variant=v, temperature=TEMPERATURE, numerics="float32")
+        for v in VARIANTS
     }
     model64 = copy.deepcopy(model).double()
-    ours64 = {
-        v: jsma(model64, x.double(), targets, max_features=BUDGET, variant=v, temperature=TEMPERATURE)
+    ours64 = {  # the package's default numerics: float64, closed-form beta for the softmax variants
+        v: jsma(model64, x, targets, max_features=BUDGET, variant=v, temperature=TEMPERATURE, numerics="defined")
         for v in VARIANTS
     }
     return {"model": model, "x": x, "targets": targets, "ours": ours, "source": source, "model64": model64,
@@ -206,15 +207,20 @@ def _report(name: str, agree: torch.Tensor, same_adv: torch.Tensor | None, ours:
 # The plain reference
 @pytest.mark.parametrize(("variant", "dtype"), [(v, "float64") for v in VARIANTS] + [("jsma_f", "float32")])
 def test_reference_identical(setup, variant, dtype):
-    """float64: identical on >= 99%. float32: identical decisions on >= 99%, identical adversarials
-    on >= 97% (batched and single-sample network passes round differently: difference 4b)."""
+    """Defined numerics (float64, closed-form beta for softmax; the reference in the same mode):
+    identical on >= 99%. float32 (both differentiate sum_{j != t} F_j): identical decisions on >= 99%,
+    identical adversarials on >= 97% (batched and single-sample network passes round differently:
+    difference 4b)."""
     if dtype == "float64":
         model, x, r = setup["model64"], setup["x"].double(), setup["ours64"][variant]
+        numerics = "defined"
     else:
         model, x, r = setup["model"], setup["x"], setup["ours"][variant]
+        numerics = "float32"
     targets = setup["targets"]
     ref = [
-        reference_jsma(model, x[i], int(targets[i]), max_features=BUDGET, variant=variant, temperature=TEMPERATURE)
+        reference_jsma(model, x[i], int(targets[i]), max_features=BUDGET, variant=variant, temperature=TEMPERATURE,
+                       numerics=numerics)
         for i in range(len(x))
     ]
     ref_success = torch.tensor([a.success for a in ref])

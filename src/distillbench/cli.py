@@ -124,8 +124,9 @@ def cmd_attack(a: argparse.Namespace) -> None:
     dataset = ckpt["spec"]["dataset"]
     test = load_split(dataset, Path(a.data_dir), train=False)
     temperature = float(ckpt["spec"]["temperature"])
-    log.info("attack %s (%s, trained at T=%g, test acc %.4f) with %s, budget %d", a.model, dataset, temperature,
-             ckpt["test_accuracy"], attack_cfg["variant"], attack_cfg["max_features"])
+    log.info("attack %s (%s, trained at T=%g, test acc %.4f) with %s, numerics %s, budget %d", a.model, dataset,
+             temperature, ckpt["test_accuracy"], attack_cfg["variant"], attack_cfg.get("numerics", "defined"),
+             attack_cfg["max_features"])
     out = Path(a.out)
     t0 = time.perf_counter()
     results = run_attack(model, test, attack_cfg, device, temperature=temperature,
@@ -133,7 +134,8 @@ def cmd_attack(a: argparse.Namespace) -> None:
     io.write_csv(out, results)
     summary = summarize(results, int(attack_cfg["max_features"]))
     summary.update({"model_path": a.model, "dataset": dataset, "trained_temperature": temperature,
-                    "variant": attack_cfg["variant"], "test_accuracy": ckpt["test_accuracy"],
+                    "variant": attack_cfg["variant"], "numerics": attack_cfg.get("numerics", "defined"),
+                    "test_accuracy": ckpt["test_accuracy"],
                     "n_features": int(test.images[0].numel()), "device": claim.device,
                     "seconds": time.perf_counter() - t0})
     io.write_json(a.summary, summary)
@@ -147,6 +149,13 @@ def cmd_report(a: argparse.Namespace) -> None:
 
     build_report(json.loads(a.config), Path(a.results_dir), Path(a.out), Path(a.figure), Path(a.table),
                  config_files=a.config_files)
+
+
+def cmd_publish_report(a: argparse.Namespace) -> None:
+    from .publish import publish_report
+
+    publish_report(Path(a.run_dir), Path(a.out))
+    print(f"{a.out}: the report of {a.run_dir}")
 
 
 def cmd_validate_config(a: argparse.Namespace) -> None:
@@ -217,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--figure", required=True)
     sp.add_argument("--table", required=True)
     sp.set_defaults(func=cmd_report, threads=None)
+
+    sp = sub.add_parser("publish-report", help="copy results/<run>/REPORT.md to the top-level REPORT.md")
+    sp.add_argument("run_dir", help="a finished run's folder, e.g. results/cpu")
+    sp.add_argument("--out", default="REPORT.md")
+    sp.set_defaults(func=cmd_publish_report, threads=None)
 
     sp = sub.add_parser("validate-config", help="check a config file and name any bad field")
     sp.add_argument("path")

@@ -59,7 +59,6 @@ def _describe(schema: Mapping[str, Any], error: jsonschema.ValidationError) -> s
 def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     cfg = copy.deepcopy(config)
     cfg.setdefault("profile", "custom")
-    cfg.setdefault("report", "REPORT.md")
     cfg.setdefault("download", True)
     cfg.setdefault("verify_checksums", True)
     cfg.setdefault("device", "auto")
@@ -83,6 +82,8 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
         at = ds.setdefault("attack", {})
         at.setdefault("targets_per_sample", 9)
         at.setdefault("batch_size", 256)
+        at.setdefault("numerics", "defined")
+        at.setdefault("compare_numerics", [])
     return cfg
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .attacks.jsma import SaliencyMapAttack
+from .attacks.jsma import SaliencyMapAttack, attack_dtype
 from .data import TensorDataset
 from .io import write_csv
 
@@ -45,18 +46,25 @@ def run_attack(
     temperature: float = 1.0,
     partial_path: Path | None = None,
 ) -> pd.DataFrame:
-    """JSMA on every target; results of finished batches survive an interruption in ``partial_path``."""
-    model = model.to(device).eval()
+    """JSMA on every target; results of finished batches survive an interruption in ``partial_path``.
+
+    ``attack_cfg["numerics"]`` (default ``defined``) picks the dtype the network runs in for the attack
+    (a float64 copy for ``defined``) and how beta is computed; see :mod:`distillbench.attacks.jsma`.
+    """
+    numerics = str(attack_cfg.get("numerics", "defined"))
+    dtype = attack_dtype(numerics)
+    model = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
     for p in model.parameters():
         p.requires_grad_(False)
     fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=device)
     attack = SaliencyMapAttack(
-        max_features=int(attack_cfg["max_features"]), variant=str(attack_cfg["variant"]), temperature=temperature
+        max_features=int(attack_cfg["max_features"]), variant=str(attack_cfg["variant"]), temperature=temperature,
+        numerics=numerics,
     )
     plan = attack_targets(test, int(attack_cfg["samples"]), int(attack_cfg.get("targets_per_sample", 9)))
     with torch.no_grad():
         first = sorted(plan.sample_index.unique())
-        orig_pred = model(test.images[first].to(device)).argmax(1).cpu()
+        orig_pred = model(test.images[first].to(device=device, dtype=dtype)).argmax(1).cpu()
     orig = dict(zip(first, orig_pred.tolist()))
     done: list[pd.DataFrame] = []
     start = 0
@@ -70,11 +78,9 @@ def run_attack(
     t0 = time.perf_counter()
     for b0 in range(start, len(plan), batch):
         chunk = plan.iloc[b0 : b0 + batch]
-        x = test.images[torch.as_tensor(chunk.sample_index.to_numpy().copy())].to(device)
+        x = test.images[torch.as_tensor(chunk.sample_index.to_numpy().copy())].to(device=device, dtype=dtype)
         target = torch.as_tensor(chunk.target.to_numpy().copy(), device=device)
-        attack.run(fmodel, x, fb.criteria.TargetedMisclassification(target))
-        r = attack.last_result
-        assert r is not None
+        r = attack.run_detailed(fmodel, x, fb.criteria.TargetedMisclassification(target))
         out = pd.DataFrame({
             "sample_index": chunk.sample_index.to_numpy(),
             "true_label": chunk.true_label.to_numpy(),

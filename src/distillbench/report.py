@@ -29,13 +29,27 @@ def ordered_datasets(config: Mapping[str, Any]) -> list[str]:
     return [d for d in DATASETS if d in config["datasets"]]
 
 
-def collect(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) -> pd.DataFrame:
-    """One row per deployed model: measured success rate and accuracy beside the paper's."""
+def main_numerics(config: Mapping[str, Any], dataset: str) -> str:
+    return str(config["datasets"][dataset]["attack"].get("numerics", "defined"))
+
+
+def compared_numerics(config: Mapping[str, Any], dataset: str) -> list[str]:
+    at = config["datasets"][dataset]["attack"]
+    return [n for n in at.get("compare_numerics", []) if n != main_numerics(config, dataset)]
+
+
+def collect(config: Mapping[str, Any], results_dir: Path, paper: PaperReference,
+            numerics: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """One row per deployed model: measured success rate and accuracy beside the paper's.
+
+    ``numerics`` maps a dataset to the attack numerics to read (default: the config's ``attack.numerics``).
+    """
     rows = []
     temps = [format_temperature(t) for t in config["temperatures"]]
     for dataset in ordered_datasets(config):
+        num = (numerics or {}).get(dataset) or main_numerics(config, dataset)
         for model in ["baseline"] + [f"distilled_T{t}" for t in temps]:
-            s = _read_json(results_dir / "attacks" / dataset / f"{model}.json")
+            s = _read_json(results_dir / "attacks" / dataset / num / f"{model}.json")
             temperature = None if model == "baseline" else float(model.split("_T", 1)[1])
             kind = "baseline" if model == "baseline" else "distilled"
             paper_sr = paper.success_rate(dataset, kind, temperature)
@@ -53,7 +67,7 @@ def collect(config: Mapping[str, Any], results_dir: Path, paper: PaperReference)
                 "stopped_no_pair": int(s.get("stopped_no_pair", 0)),
                 "originally_misclassified_samples": int(s.get("originally_misclassified_samples", 0)),
                 "zero_change_successes": int(s.get("zero_change_successes", 0)),
-                "variant": s.get("variant"), "max_features": int(s.get("max_features", 0)),
+                "variant": s.get("variant"), "numerics": num, "max_features": int(s.get("max_features", 0)),
                 "n_features": int(s.get("n_features", 0)),
                 "verdict": verdict(paper_sr, ours, ci, paper.success_tolerance_pp, acc_pct, ref_acc,
                                    paper.accuracy_shortfall_pp),
@@ -150,6 +164,60 @@ def accuracy_markdown(table: pd.DataFrame, models: Mapping[tuple[str, str], Mapp
     return _md(pd.DataFrame(rows))
 
 
+def numerics_comparison(config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame,
+                        paper: PaperReference) -> pd.DataFrame:
+    """Per cell and compared numerics: success rate under each, the shift, and per-target agreement."""
+    rows = []
+    for dataset in ordered_datasets(config):
+        main = main_numerics(config, dataset)
+        for other in compared_numerics(config, dataset):
+            alt = collect({**config, "datasets": {dataset: config["datasets"][dataset]}}, results_dir, paper,
+                          numerics={dataset: other})
+            for _, r in table[table.dataset == dataset].iterrows():
+                a = alt[alt.model == r.model].iloc[0]
+                ours = pd.read_csv(results_dir / "attacks" / dataset / main / f"{r.model}.csv")
+                theirs = pd.read_csv(results_dir / "attacks" / dataset / other / f"{r.model}.csv")
+                key = ["sample_index", "target"]
+                m = ours.merge(theirs, on=key, suffixes=("", "_o"))
+                same_decision = (m.success == m.success_o).mean() * 100 if len(m) else float("nan")
+                same_path = ((m.success == m.success_o) & (m.features_changed == m.features_changed_o)
+                             & (m.iterations == m.iterations_o)).mean() * 100 if len(m) else float("nan")
+                rows.append({
+                    "dataset": dataset, "model": r.model, "main": main, "other": other,
+                    "paper_pct": r.paper_pct, "main_pct": r.ours_pct, "other_pct": float(a.ours_pct),
+                    "shift_pp": float(a.ours_pct) - r.ours_pct, "same_decision_pct": same_decision,
+                    "same_l0_and_iterations_pct": same_path, "targets_compared": len(m),
+                    "main_no_pair": int(r.stopped_no_pair), "other_no_pair": int(a.stopped_no_pair),
+                    "other_verdict": a.verdict,
+                })
+    return pd.DataFrame(rows)
+
+
+def numerics_markdown(comp: pd.DataFrame) -> str:
+    return _md(pd.DataFrame({
+        "dataset": comp.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+        "model": comp.model.map(_model_label),
+        "paper %": comp.paper_pct.map(_fmt),
+        "ours, " + comp.main.iloc[0] + " %": comp.main_pct.map(_fmt),
+        "ours, " + comp.other.iloc[0] + " %": comp.other_pct.map(_fmt),
+        "shift pp": comp.shift_pp.map(lambda v: f"{v:+.2f}"),
+        "same decision %": comp.same_decision_pct.map(lambda v: _fmt(v, 1)),
+        "same L0 and iterations %": comp.same_l0_and_iterations_pct.map(lambda v: _fmt(v, 1)),
+        "no pair (" + comp.main.iloc[0] + " / " + comp.other.iloc[0] + ")": [
+            f"{a} / {b}" for a, b in zip(comp.main_no_pair, comp.other_no_pair)],
+        "verdict, " + comp.other.iloc[0]: comp.other_verdict,
+    }))
+
+
+NUMERICS_TEXT = {
+    "defined": "float64 network and inputs, and for the softmax variants beta = -alpha from its closed form "
+               "(sum_j F_j = 1), so the pair choice depends only on alpha = dF_t/dx",
+    "float32": "float32 network, beta differentiated by autograd (as the paper's and most public implementations "
+               "do); on a confident network that beta is -alpha plus rounding noise as large as alpha, so the last "
+               "bits choose the pairs, and F_t underflows to exactly 0 sooner than in float64",
+}
+
+
 def _load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
     out = {}
     for dataset in config["datasets"]:
@@ -231,10 +299,17 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
             f"batch {tr['batch_size']}, dropout {tr['dropout']} on FC layers, init `{tr['init']}`, "
             f"lr decay {tr.get('lr_decay') or 'none'}; epochs per model: {by_t}")
         if warm:
-            add(f"  - **warm start**: every teacher and distilled network of this dataset starts from one shared "
-                f"checkpoint trained {warm} epoch(s) at T=1 (as in Carlini & Wagner's reproduction code; the paper "
-                "names no warm start). Without it, high-T training sits on the chance plateau for epochs.")
-        add(f"  - attack: `{at['variant']}`, first {at['samples']} test samples x {at.get('targets_per_sample', 9)} "
+            ws = models.get((d, "warm_start"), {})
+            ws_acc = f" (its test accuracy: {100 * float(ws['test_accuracy']):.2f}%)" if "test_accuracy" in ws else ""
+            add(f"  - **warm start, a deviation from the paper**: every teacher and distilled network of this "
+                f"dataset starts from one shared checkpoint trained {warm} epoch(s) at T=1{ws_acc}, as in Carlini "
+                "& Wagner's reproduction code; the paper names no warm start. Without it, high-T training sits on "
+                "the chance plateau for epochs. Evidence: the accuracy each model reached, per T, in "
+                "\"Test accuracy of the deployed models\" below.")
+        add(f"  - attack: `{at['variant']}`, numerics `{at.get('numerics', 'defined')}`"
+            + (f" (also run: {', '.join(f'`{n}`' for n in compared_numerics(config, d))})"
+               if compared_numerics(config, d) else "")
+            + f", first {at['samples']} test samples x {at.get('targets_per_sample', 9)} "
             f"target classes = {at['samples'] * at.get('targets_per_sample', 9)} targets per model "
             f"(paper: {paper.targets}), at most {at['max_features']} input elements changed")
     add("")
@@ -266,6 +341,22 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     add("Dotted lines: the paper's values; solid: ours; dashed horizontal lines: undistilled baselines "
         "(ours dashed, the paper's dotted).")
     add("")
+
+    comp = numerics_comparison(config, results_dir, table, paper)
+    if len(comp):
+        add("## Attack numerics: how far the cells move")
+        add("")
+        used = sorted(set(table.numerics))
+        add("The Fig. 7 table above uses numerics " + ", ".join(f"`{n}`" for n in used) + ": "
+            + "; ".join(f"`{n}`: {NUMERICS_TEXT.get(n, n)}" for n in used) + ". Beside it, the same targets "
+            "attacked with " + ", ".join(f"`{n}`: {NUMERICS_TEXT.get(n, n)}" for n in sorted(set(comp.other)))
+            + ". *same decision*: the share of targets with the same success under both; *same L0 and "
+              "iterations*: also the same number of elements changed and pair iterations (a proxy for the same "
+              "path); *no pair*: targets stopped because no admissible pair existed (e.g. an all-zero Jacobian).")
+        add("")
+        add(numerics_markdown(comp))
+        add("")
+    comp.to_csv(table_path.with_name("numerics.csv"), index=False)
 
     add("## Test accuracy of the deployed models")
     add("")

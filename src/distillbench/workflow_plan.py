@@ -16,6 +16,7 @@ class Plan:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
         self.results = f"results/{config['run_name']}"
+        self.report = f"{self.results}/REPORT.md"  # never a committed file: see README, "Reports"
         self.work = str(config["work_dir"])
         self.datasets = list(config["datasets"])
         self.temperatures = [format_temperature(t) for t in config["temperatures"]]
@@ -42,8 +43,18 @@ class Plan:
     def training_json(self, dataset: str) -> str:
         return json.dumps(self.config["datasets"][dataset]["training"], sort_keys=True)
 
-    def attack_json(self, dataset: str) -> str:
-        return json.dumps(self.config["datasets"][dataset]["attack"], sort_keys=True)
+    def numerics(self, dataset: str) -> list[str]:
+        """The attack numerics this dataset runs: the one the Fig. 7 table uses first, then the others."""
+        at = self.config["datasets"][dataset]["attack"]
+        main = str(at.get("numerics", "defined"))
+        return [main] + [n for n in at.get("compare_numerics", []) if n != main]
+
+    def attack_json(self, dataset: str, numerics: str | None = None) -> str:
+        at = dict(self.config["datasets"][dataset]["attack"])
+        at.pop("compare_numerics", None)
+        if numerics is not None:
+            at["numerics"] = numerics
+        return json.dumps(at, sort_keys=True)
 
     def train_subset_args(self, dataset: str) -> str:
         ds = self.config["datasets"][dataset]
@@ -71,8 +82,12 @@ class Plan:
         return " ".join(a for a in args if a)
 
     # --- targets ----------------------------------------------------------------------------
+    def attack_summary(self, dataset: str, numerics: str, model: str) -> str:
+        return f"{self.results}/attacks/{dataset}/{numerics}/{model}.json"
+
     def attack_summaries(self) -> list[str]:
-        return [f"{self.results}/attacks/{d}/{m}.json" for d in self.datasets for m in self.deployed_models()]
+        return [self.attack_summary(d, n, m) for d in self.datasets for n in self.numerics(d)
+                for m in self.deployed_models()]
 
     def model_metrics(self) -> list[str]:
         out = []

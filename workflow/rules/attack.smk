@@ -1,23 +1,24 @@
-# Attacks: JSMA on every deployed model (the baseline and one distilled network per temperature).
+# Attacks: JSMA on every deployed model (the baseline and one distilled network per temperature), once per
+# numerics the config names (`attack.numerics` for the Fig. 7 table, `attack.compare_numerics` beside it).
 
 
 rule attack:
     input:
         model=lambda w: PLAN.checkpoint(w.dataset, w.model),
     output:
-        table=f"{R}/attacks/{{dataset}}/{{model}}.csv",
-        summary=f"{R}/attacks/{{dataset}}/{{model}}.json",
+        table=f"{R}/attacks/{{dataset}}/{{numerics}}/{{model}}.csv",
+        summary=f"{R}/attacks/{{dataset}}/{{numerics}}/{{model}}.json",
     log:
-        f"{R}/logs/attack/{{dataset}}_{{model}}.log",
+        f"{R}/logs/attack/{{dataset}}_{{numerics}}_{{model}}.log",
     benchmark:
-        f"{R}/benchmarks/attack/{{dataset}}_{{model}}.tsv"
+        f"{R}/benchmarks/attack/{{dataset}}_{{numerics}}_{{model}}.tsv"
     threads: ATTACK_RES["threads"]
     resources:
         gpu=1,
         mem_mb=ATTACK_RES["mem_mb"],
         runtime=ATTACK_RES["runtime"],
     params:
-        attack=lambda w: PLAN.attack_json(w.dataset),
+        attack=lambda w: PLAN.attack_json(w.dataset, w.numerics),
     shell:
         "{PY} attack --model {input.model} --data-dir {DATA:q} --attack {params.attack:q}"
         " --device {config[device]} {LOCK} --threads {threads}"

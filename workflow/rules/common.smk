@@ -23,3 +23,4 @@ wildcard_constraints:
     dataset="mnist|cifar10",
     T=r"[0-9]+(\.[0-9]+)?",
     model=r"baseline|distilled_T[0-9]+(\.[0-9]+)?",
+    numerics="defined|float32",

@@ -11,9 +11,10 @@ rule report:
         models=PLAN.model_metrics(),
         data=PLAN.data_manifests(),
     output:
-        report=config["report"],
+        report=PLAN.report,
         figure=f"{R}/fig7.png",
         table=f"{R}/fig7.csv",
+        numerics=f"{R}/numerics.csv",
     log:
         f"{R}/logs/report.log",
     params:

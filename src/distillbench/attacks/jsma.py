@@ -11,6 +11,18 @@ alpha = dF_t/dx_p + dF_t/dx_q and beta = sum_{j != t} (dF_j/dx_p + dF_j/dx_q); i
 upper bound and removes them from the domain. It stops on success (prediction == target), when the
 budget is spent (at most budget // 2 iterations) or when no pair qualifies (failure).
 Ties go to the smallest flat index p * n + q (torch.argmax returns the first maximum).
+
+Numerics (``numerics``):
+  * ``defined`` (default) - the network runs in float64 for the attack, and for the softmax variants
+    beta comes from its closed form. sum_j F_j = 1, so sum_j dF_j/dx = 0 and beta = -alpha exactly;
+    a backward pass of sum_{j != t} F_j gives -alpha plus rounding noise that, on a confident network
+    (F_t ~ 1e-12), is as large as alpha itself in float32, so the admissibility test and the score were
+    decided by the last bits (two correct float32 implementations agreed on 82% of targets on a
+    50-epoch MNIST network). With beta = -alpha the score is fl(alpha_p + alpha_q)^2 and only alpha
+    (float64) decides. For ``jsma_z`` beta = sum_{j != t} dZ_j/dx has no such cancellation; it is
+    differentiated in float64.
+  * ``float32`` - what the paper's (and most public) implementations do: float32 network, beta from
+    a backward pass of sum_{j != t} F_j. Kept to measure how far the cells move.
 """
 
 from __future__ import annotations
@@ -26,6 +38,38 @@ from foolbox.distances import l0
 from foolbox.models import Model
 
 VARIANTS = ("jsma_f", "jsma_z", "jsma_f_t")
+NUMERICS = ("defined", "float32")
+SOFTMAX_VARIANTS = ("jsma_f", "jsma_f_t")
+
+
+def attack_dtype(numerics: str) -> torch.dtype:
+    """The dtype the network and the inputs are cast to for the attack."""
+    if numerics == "defined":
+        return torch.float64
+    if numerics == "float32":
+        return torch.float32
+    raise ValueError(f"unknown JSMA numerics {numerics!r}; use one of {NUMERICS}")
+
+
+class deterministic_kernels:
+    """Context manager: TF32 off and deterministic cuDNN while attacking, restored afterwards.
+
+    TF32 (on by default for cuDNN convolutions on Ampere and later) rounds the mantissa to 10 bits,
+    which is enough to swap near-equal saliency pairs; autotuned kernels may differ between runs.
+    """
+
+    def __enter__(self) -> "deterministic_kernels":
+        b = torch.backends
+        self._saved = (b.cudnn.allow_tf32, b.cuda.matmul.allow_tf32, b.cudnn.deterministic, b.cudnn.benchmark)
+        b.cudnn.allow_tf32 = False
+        b.cuda.matmul.allow_tf32 = False
+        b.cudnn.deterministic = True
+        b.cudnn.benchmark = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        b = torch.backends
+        b.cudnn.allow_tf32, b.cuda.matmul.allow_tf32, b.cudnn.deterministic, b.cudnn.benchmark = self._saved
 
 
 def output_fn(variant: str, temperature: float = 1.0) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -54,21 +98,34 @@ def _saliency_grads(
     out_fn: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,
     target: torch.Tensor,
+    closed_form_beta: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Return (alpha_grad, beta_grad, logits) with the gradients flattened to (B, n).
 
     alpha_grad = dF_t/dx and beta_grad = sum_{j != t} dF_j/dx, from two vector-Jacobian products
-    (the batch rows are independent, so summing over the batch gives per-sample gradients).
+    (the batch rows are independent, so summing over the batch gives per-sample gradients), or, with
+    ``closed_form_beta`` (softmax outputs only), beta_grad = -alpha_grad from one.
     """
     x = x.detach().requires_grad_(True)
-    z = logits_fn(x)
+    hint = f"the attack runs in {x.dtype}: cast the model with .to({x.dtype}) (or use numerics='float32')"
+    try:
+        z = logits_fn(x)
+    except RuntimeError as exc:
+        if "dtype" in str(exc) or "type" in str(exc):
+            raise TypeError(f"{hint} ({exc})") from exc
+        raise
+    if z.dtype != x.dtype:
+        raise TypeError(f"{hint}; the model returned {z.dtype} logits")
     out = out_fn(z)
     onehot = torch.nn.functional.one_hot(target, out.shape[-1]).to(out.dtype)
     f_t = (out * onehot).sum()
+    b = x.shape[0]
+    if closed_form_beta:
+        g_t = torch.autograd.grad(f_t, x)[0].reshape(b, -1)
+        return g_t, g_t.neg(), z.detach()
     f_other = (out * (1 - onehot)).sum()
     g_t = torch.autograd.grad(f_t, x, retain_graph=True)[0]
     g_other = torch.autograd.grad(f_other, x)[0]
-    b = x.shape[0]
     return g_t.reshape(b, -1), g_other.reshape(b, -1), z.detach()
 
 
@@ -222,11 +279,17 @@ def jsma(
     temperature: float = 1.0,
     bounds: tuple[float, float] = (0.0, 1.0),
     max_pair_elements: int = 1 << 25,
+    numerics: str = "defined",
 ) -> JSMAResult:
-    """Run JSMA on a batch; ``logits_fn`` maps inputs to logits. Finished targets leave the batch."""
+    """Run JSMA on a batch; ``logits_fn`` maps inputs to logits. Finished targets leave the batch.
+
+    ``x`` is cast to the dtype of ``numerics`` (float64 for ``defined``); ``logits_fn`` must compute
+    in that dtype (a model cast with ``.to(attack_dtype(numerics))``), else a TypeError says so.
+    """
     out_fn = output_fn(variant, temperature)
+    closed_form_beta = numerics == "defined" and variant in SOFTMAX_VARIANTS
     lo, hi = bounds
-    x0 = x.detach()
+    x0 = x.detach().to(attack_dtype(numerics))
     bsz = x0.shape[0]
     n = x0[0].numel()
     adv = x0.clone().reshape(bsz, n)
@@ -242,7 +305,7 @@ def jsma(
     while active.numel() > 0:
         xa = adv[active].reshape(-1, *shape)
         ta = target[active]
-        ga, gb, z = _saliency_grads(logits_fn, out_fn, xa, ta)
+        ga, gb, z = _saliency_grads(logits_fn, out_fn, xa, ta, closed_form_beta)
         pa = z.argmax(1)
         pred[active] = pa
         done = pa == ta
@@ -267,33 +330,35 @@ def jsma(
 
 
 class SaliencyMapAttack(MinimizationAttack):
-    """JSMA as a Foolbox 3 attack: targeted, L0, pairwise, increasing.
+    """JSMA as a Foolbox 3 attack: targeted, L0, pairwise, increasing; stateless.
 
-    Foolbox models return logits; ``variant`` picks what the saliency map is computed on. Call
-    :meth:`run` with a :class:`foolbox.criteria.TargetedMisclassification` criterion; apply the
+    Foolbox models return logits; ``variant`` picks what the saliency map is computed on and
+    ``numerics`` how it is computed (see the module docstring). For ``numerics="defined"`` wrap a
+    float64 copy of the network (``foolbox.PyTorchModel(model.double(), ...)``): the inputs are cast
+    to float64 and a model that returns float32 logits is refused. Call :meth:`run` (Foolbox's
+    interface: the adversarials) or :meth:`run_detailed` (a :class:`JSMAResult` with per-sample
+    bookkeeping) with a :class:`foolbox.criteria.TargetedMisclassification` criterion; apply the
     budget yourself (``foolbox.distances.l0(x, adv) <= max_features``): Foolbox cannot reduce L0 norms.
-    After :meth:`run`, ``last_result`` holds per-sample bookkeeping.
     """
 
     distance = l0
 
     def __init__(self, max_features: int = 112, variant: str = "jsma_f", temperature: float = 1.0,
-                 max_pair_elements: int = 1 << 25) -> None:
+                 max_pair_elements: int = 1 << 25, numerics: str = "defined") -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown JSMA variant {variant!r}; use one of {VARIANTS}")
+        if numerics not in NUMERICS:
+            raise ValueError(f"unknown JSMA numerics {numerics!r}; use one of {NUMERICS}")
         if max_features < 2:
             raise ValueError("max_features must be at least 2 (JSMA changes features in pairs)")
         self.max_features = int(max_features)
         self.variant = variant
         self.temperature = float(temperature)
         self.max_pair_elements = int(max_pair_elements)
-        self.last_result: Optional[JSMAResult] = None
+        self.numerics = numerics
 
-    def run(self, model: Model, inputs: Any, criterion: Any, *, early_stop: Optional[float] = None,
-            **kwargs: Any) -> Any:
-        raise_if_kwargs(kwargs)
-        x, restore_type = ep.astensor_(inputs)
-        del inputs
+    def run_detailed(self, model: Model, inputs: Any, criterion: Any) -> JSMAResult:
+        x, _ = ep.astensor_(inputs)
         verify_input_bounds(x, model)
         criterion_ = get_criterion(criterion)
         if not isinstance(criterion_, TargetedMisclassification):
@@ -305,8 +370,15 @@ class SaliencyMapAttack(MinimizationAttack):
         def logits_fn(t: torch.Tensor) -> torch.Tensor:
             return model(ep.astensor(t)).raw
 
-        result = jsma(logits_fn, x.raw, target.to(x.raw.device), max_features=self.max_features,
-                      variant=self.variant, temperature=self.temperature, bounds=model.bounds,
-                      max_pair_elements=self.max_pair_elements)
-        self.last_result = result
-        return restore_type(ep.astensor(result.adversarials))
+        with deterministic_kernels():
+            return jsma(logits_fn, x.raw, target.to(x.raw.device), max_features=self.max_features,
+                        variant=self.variant, temperature=self.temperature, bounds=model.bounds,
+                        max_pair_elements=self.max_pair_elements, numerics=self.numerics)
+
+    def run(self, model: Model, inputs: Any, criterion: Any, *, early_stop: Optional[float] = None,
+            **kwargs: Any) -> Any:
+        raise_if_kwargs(kwargs)
+        x, restore_type = ep.astensor_(inputs)
+        del inputs
+        result = self.run_detailed(model, x, criterion)
+        return restore_type(ep.astensor(result.adversarials.to(x.raw.dtype)))

@@ -1,0 +1,43 @@
+"""Publish a finished run's report as the top-level REPORT.md (what a reader opens first).
+
+The top-level REPORT.md is committed and never a Snakemake target (a committed target would make a
+fresh clone's run look done). It is a copy of ``results/<run>/REPORT.md`` with its links rewritten to
+work from the repository root and a banner that names the run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+BANNER = (
+    "> **This is the report of run `{run}`**, copied from [`{src}`]({src}) by "
+    "`python -m distillbench publish-report {run_dir}`. Every run writes its own report under "
+    "`results/<run_name>/REPORT.md`; this copy is not a workflow output.\n\n"
+)
+
+
+def publish_report(run_dir: Path, out: Path, repo_root: Path | None = None) -> str:
+    """Copy ``run_dir/REPORT.md`` to ``out`` with relative links rebased; returns the text written."""
+    run_dir = Path(run_dir)
+    src = run_dir / "REPORT.md"
+    if not src.exists():
+        raise FileNotFoundError(f"{src} does not exist: run the workflow for that run first")
+    root = Path(repo_root) if repo_root else Path(out).resolve().parent
+    rel_run = Path(*Path(run_dir.resolve().relative_to(root.resolve()).parts)).as_posix()
+    text = src.read_text()
+
+    def rebase(m: re.Match[str]) -> str:
+        target = m.group(2)
+        if re.match(r"^[a-z]+://|^/|^#", target):
+            return m.group(0)
+        return f"{m.group(1)}({rel_run}/{target})"
+
+    body = re.sub(r"(!?\[[^\]]*\])\(([^)\s]+)\)", rebase, text)
+    lines = body.split("\n", 1)
+    banner = BANNER.format(run=run_dir.name, src=f"{rel_run}/REPORT.md", run_dir=rel_run)
+    published = lines[0] + "\n\n" + banner + (lines[1].lstrip("\n") if len(lines) > 1 else "")
+    tmp = Path(out).with_name(f".{Path(out).name}.tmp")
+    tmp.write_text(published)
+    tmp.replace(out)
+    return published
