@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .io import write_text
+
 BANNER = (
     "> **This is the report of run `{run}`**, copied from [`{src}`]({src}) by "
     "`python -m distillbench publish-report {run_dir}`. Every run writes its own report under "
@@ -37,7 +39,5 @@ def publish_report(run_dir: Path, out: Path, repo_root: Path | None = None) -> s
     lines = body.split("\n", 1)
     banner = BANNER.format(run=run_dir.name, src=f"{rel_run}/REPORT.md", run_dir=rel_run)
     published = lines[0] + "\n\n" + banner + (lines[1].lstrip("\n") if len(lines) > 1 else "")
-    tmp = Path(out).with_name(f".{Path(out).name}.tmp")
-    tmp.write_text(published)
-    tmp.replace(out)
+    write_text(out, published)
     return published

@@ -356,7 +356,7 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
         add("")
         add(numerics_markdown(comp))
         add("")
-    comp.to_csv(table_path.with_name("numerics.csv"), index=False)
+    write_csv(table_path.with_name("numerics.csv"), comp)
 
     add("## Test accuracy of the deployed models")
     add("")
