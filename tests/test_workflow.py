@@ -15,8 +15,13 @@ def plan(repo_root, tmp_path, *args):
         capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    counts = Counter()
-    for line in (proc.stdout + proc.stderr).splitlines():
+    return parse_rule_counts(proc.stdout + proc.stderr)
+
+
+def parse_rule_counts(output: str) -> Counter:
+    """The job count per rule from `snakemake -n --quiet rules` output."""
+    counts: Counter = Counter()
+    for line in output.splitlines():
         m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
         if m and m.group(1) not in ("total", "job", "count"):
             counts[m.group(1)] = int(m.group(2))

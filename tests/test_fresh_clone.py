@@ -1,0 +1,61 @@
+"""What a newcomer's `snakemake -n` plans in a fresh clone of the repository as committed.
+
+Unlike tests/test_workflow.py (which plans in an empty working directory), this clones the
+repository, committed results and REPORT.md included, and runs Snakemake inside the clone exactly as
+README says: nothing committed may make any profile's run look done (issue: the committed
+REPORT.md once satisfied `rule all`, and the paper profile planned nothing).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from test_workflow import parse_rule_counts
+
+PAPER = Counter(prepare_data=2, warm_start=1, train_teacher=18, soft_labels=18, train_student=18, attack=40,
+                report=1, all=1)
+CPU = Counter(prepare_data=2, warm_start=2, train_teacher=18, soft_labels=18, train_student=18, attack=40,
+              report=1, all=1)
+SMOKE = Counter(prepare_data=2, train_teacher=4, soft_labels=4, train_student=4, attack=12, report=1, all=1)
+
+
+@pytest.fixture(scope="module")
+def clone(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if shutil.which("git") is None or not (repo_root / ".git").exists():
+        pytest.skip(f"{repo_root} is not a git checkout (or git is missing): cannot clone it as committed")
+    dest = tmp_path_factory.mktemp("fresh") / "distillbench"
+    proc = subprocess.run(["git", "clone", "--quiet", str(repo_root), str(dest)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return dest
+
+
+def plan_in(clone: Path, *args: str) -> Counter:
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", *args], cwd=clone,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Nothing to be done" not in proc.stdout + proc.stderr
+    return parse_rule_counts(proc.stdout + proc.stderr)
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ((), PAPER),  # the main command's plan: no option at all
+    (("--cores", "8", "--resources", "gpu=2"), PAPER),  # README's main command
+    (("--configfile", "config/cpu.yaml"), CPU),
+    (("--configfile", "config/smoke.yaml"), SMOKE),
+], ids=["default", "readme-main-command", "cpu", "smoke"])
+def test_fresh_clone_plans_every_job(clone: Path, args: tuple[str, ...], expected: Counter) -> None:
+    assert plan_in(clone, *args) == expected
+
+
+def test_committed_report_is_not_a_target(clone: Path) -> None:
+    """The top-level REPORT.md a reader opens first is a published copy, not any run's output."""
+    report = (clone / "REPORT.md").read_text()
+    assert "This is the report of run" in report
+    snakefile = (clone / "Snakefile").read_text()
+    assert "PLAN.report" in snakefile and 'config["report"]' not in snakefile
