@@ -156,3 +156,16 @@ def test_snakemake_stops_with_the_field_named(repo_root, tmp_path):
     assert proc.returncode != 0
     assert "config field 'seed'" in proc.stdout + proc.stderr
     assert "non-negative integer" in proc.stdout + proc.stderr
+
+
+def test_run_datasets_keeps_only_those(repo_root):
+    import yaml
+
+    from distillbench.config import ConfigError, validate_config
+
+    raw = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+    cfg = validate_config({**raw, "run_datasets": ["mnist"]}, check_device=False)
+    assert list(cfg["datasets"]) == ["mnist"]
+    with pytest.raises(ConfigError, match="run_datasets"):
+        validate_config({**raw, "datasets": {"mnist": raw["datasets"]["mnist"]}, "run_datasets": ["cifar10"]},
+                        check_device=False)

@@ -242,7 +242,7 @@ def _confident_case(seed: int, b: int = 12, scale: float = 40.0):
     """A random conv net whose logits are scaled up: top-2 gaps of tens, like a 50-epoch network,
     where float32 beta = -alpha + noise as large as alpha."""
     model, x, target = _random_case(seed, b=b)
-    confident = nn.Sequential(model, _Scale(scale)).requires_grad_(False)
+    confident = nn.Sequential(model, _Scale(scale)).eval().requires_grad_(False)
     return confident, x, target
 
 

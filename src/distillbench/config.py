@@ -110,7 +110,8 @@ def validate_config(
         lines = [_describe(schema, e) for e in errors]
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
     cfg = _with_defaults(dict(config))
-    lines = data_aware_problems(cfg)
+    lines = _restrict_datasets(cfg)
+    lines += data_aware_problems(cfg)
     if check_device:
         lines += device_problems(cfg, cuda_visible)
     if lines:
@@ -178,6 +179,20 @@ def verify_checksums_for(config: Mapping[str, Any], dataset: str) -> bool:
     if isinstance(value, Mapping):
         return bool(value.get(dataset, True))
     return bool(value)
+
+
+def _restrict_datasets(cfg: dict[str, Any]) -> list[str]:
+    """``run_datasets: [mnist]`` keeps only those datasets of ``datasets`` (a run of part of a profile,
+    e.g. ``--config run_datasets=[mnist]``); returns the problems found."""
+    only = cfg.get("run_datasets")
+    if not only:
+        return []
+    unknown = [d for d in only if d not in cfg["datasets"]]
+    if unknown:
+        return [f"config field 'run_datasets': {unknown} not in 'datasets' ({sorted(cfg['datasets'])}); "
+                "fix: name datasets the config defines, e.g. [mnist]"]
+    cfg["datasets"] = {d: v for d, v in cfg["datasets"].items() if d in only}
+    return []
 
 
 BOOLEAN_FIELDS = ("download", "verify_checksums")

@@ -16,7 +16,14 @@ LIBRARIES = ("torch", "torchvision", "foolbox", "snakemake", "numpy", "pandas", 
 
 
 def git_commit(repo: Path = REPO_ROOT, generated: tuple[str, ...] = ()) -> str:
-    """HEAD, flagged when tracked files differ from it; ``generated`` paths (the run's own outputs) don't count."""
+    """HEAD, flagged when tracked files differ from it; ``generated`` paths (the run's own outputs) don't count.
+
+    An exported copy of the repository (``git archive``, e.g. on a GPU machine) has no history: there
+    ``DISTILLBENCH_GIT_COMMIT`` names the commit it was exported from.
+    """
+    given = os.environ.get("DISTILLBENCH_GIT_COMMIT")
+    if given:
+        return f"{given} (an exported copy; DISTILLBENCH_GIT_COMMIT)"
     try:
         sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
         excludes = [f":(exclude){g}" for g in generated]

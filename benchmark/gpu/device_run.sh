@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Run the paper profile and the GPU check on a bare GPU machine (CUDA and PyTorch installed, nothing else, no
+# internet), from a copy of the repository:
+#
+#   benchmark/gpu/device_run.sh WHEELS DATA OUT [snakemake arguments...]
+#
+# WHEELS: a folder of wheels for what the machine lacks (benchmark/gpu/fetch_wheels.sh makes it; "-" to skip);
+# DATA: torchvision's layout (MNIST/raw, cifar-10-batches-py); OUT: where results.tgz (refreshed every 20 s, so
+# a run cut off still leaves its finished jobs) and the logs go. Extra arguments go to snakemake (e.g.
+# `--configfile config/smoke.yaml`); extra config items in CONFIG (e.g. CONFIG="run_datasets=[mnist]": one
+# `--config` only, since a second one replaces the first). The workflow runs with many jobs per GPU (`--resources gpu=$JOBS`,
+# default 12: jobs beyond the GPU count share GPU 0, see README "GPUs"), one CPU thread per training job;
+# benchmark/gpu/check.py runs beside it on the same GPU. Rerun with the same RUN_NAME and the previous
+# results and work folders in place and Snakemake continues from the finished jobs.
+set -uo pipefail
+WHEELS=$1 DATA=$2 OUT=$3
+shift 3
+RUN_NAME=${RUN_NAME:-paper}
+JOBS=${JOBS:-12}
+CHECK=${CHECK:-1}
+CHECK_ARGS=${CHECK_ARGS:-"--workers 6"}
+cd "$(dirname "$0")/../.."
+mkdir -p "$OUT"
+export PYTHONUNBUFFERED=1
+# a `git archive` copy has no history: benchmark/gpu/export_tree.sh writes the commit it came from
+[ -f GIT_COMMIT ] && export DISTILLBENCH_GIT_COMMIT="$(cat GIT_COMMIT)"
+if [ "$WHEELS" != "-" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+    "$WHEELS"/*.whl || { echo "wheel install failed" >&2; exit 1; }
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+PY=${PY:-python3}
+{ date -u; nvidia-smi 2>&1 | head -15; $PY -c "import torch; print('torch', torch.__version__)"; nproc; } > "$OUT/machine.txt"
+
+start=$(date +%s)
+( $PY -m snakemake --cores "$(nproc)" --resources gpu="$JOBS" \
+    --set-threads warm_start=1 train_teacher=1 train_student=1 soft_labels=1 attack=2 \
+    --config data_dir="$DATA" download=false run_name="$RUN_NAME" gpu_lock_dir=/tmp/distillbench-locks ${CONFIG:-} \
+    "$@" \
+    > "$OUT/snakemake.log" 2>&1; echo $? > "$OUT/snakemake.rc"; echo "snakemake $(( $(date +%s) - start )) s" >> "$OUT/snakemake.log" ) &
+sm=$!
+ck=""
+if [ "$CHECK" = 1 ]; then
+  # shellcheck disable=SC2086
+  ( $PY benchmark/gpu/check.py --data-dir "$DATA" --out /tmp/gpu-check $CHECK_ARGS > "$OUT/check.log" 2>&1 ) &
+  ck=$!
+fi
+
+archive() {
+  local parts=("results/$RUN_NAME" .snakemake/log)
+  [ -d /tmp/gpu-check ] && parts+=(/tmp/gpu-check)
+  # the two checkpoints check.py can reuse (--models), when the workflow has made them
+  for f in "work/$RUN_NAME/mnist/teacher_T1.pt" "work/$RUN_NAME/mnist/distilled_T100.pt"; do [ -f "$f" ] && parts+=("$f"); done
+  tar czf "$OUT/.results.tgz" --ignore-failed-read "${parts[@]}" 2>/dev/null && mv "$OUT/.results.tgz" "$OUT/results.tgz"
+}
+while kill -0 $sm 2>/dev/null || { [ -n "$ck" ] && kill -0 "$ck" 2>/dev/null; }; do
+  sleep 20
+  archive
+done
+archive
+echo "done in $(( $(date +%s) - start )) s; snakemake rc $(cat "$OUT/snakemake.rc" 2>/dev/null)"
+tail -3 "$OUT/snakemake.log"
+[ -f "$OUT/check.log" ] && tail -4 "$OUT/check.log"
