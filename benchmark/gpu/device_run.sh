@@ -10,7 +10,8 @@
 # `--configfile config/smoke.yaml`); extra config items in CONFIG (e.g. CONFIG="run_datasets=[mnist]": one
 # `--config` only, since a second one replaces the first). The workflow runs with many jobs per GPU (`--resources gpu=$JOBS`,
 # default 12: jobs beyond the GPU count share GPU 0, see README "GPUs"), one CPU thread per training job;
-# benchmark/gpu/check.py runs beside it on the same GPU. Rerun with the same RUN_NAME and the previous
+# benchmark/gpu/check.py runs beside it on the same GPU (CHECK=1), after it on the workflow's own MNIST
+# baseline and distilled T=100 networks (CHECK=after), or not (CHECK=0). Rerun with the same RUN_NAME and the previous
 # results and work folders in place and Snakemake continues from the finished jobs.
 set -uo pipefail
 WHEELS=$1 DATA=$2 OUT=$3
@@ -40,7 +41,16 @@ start=$(date +%s)
     > "$OUT/snakemake.log" 2>&1; echo $? > "$OUT/snakemake.rc"; echo "snakemake $(( $(date +%s) - start )) s" >> "$OUT/snakemake.log" ) &
 sm=$!
 ck=""
-if [ "$CHECK" = 1 ]; then
+if [ "$CHECK" = after ]; then
+  # After the workflow: check.py on the workflow's own MNIST baseline and distilled T=100 networks.
+  ( wait_for=("work/$RUN_NAME/mnist/teacher_T1.pt" "work/$RUN_NAME/mnist/distilled_T100.pt")
+    while kill -0 $sm 2>/dev/null; do sleep 5; done
+    mkdir -p /tmp/gpu-check/models
+    cp "${wait_for[0]}" /tmp/gpu-check/models/baseline.pt && cp "${wait_for[1]}" /tmp/gpu-check/models/distilled_T100.pt \
+      && $PY benchmark/gpu/check.py --data-dir "$DATA" --models /tmp/gpu-check/models --out /tmp/gpu-check $CHECK_ARGS \
+      > "$OUT/check.log" 2>&1 ) &
+  ck=$!
+elif [ "$CHECK" = 1 ]; then
   # shellcheck disable=SC2086
   ( $PY benchmark/gpu/check.py --data-dir "$DATA" --out /tmp/gpu-check $CHECK_ARGS > "$OUT/check.log" 2>&1 ) &
   ck=$!
@@ -48,7 +58,7 @@ fi
 
 archive() {
   local parts=("results/$RUN_NAME" .snakemake/log)
-  [ -d /tmp/gpu-check ] && parts+=(/tmp/gpu-check)
+  [ -f /tmp/gpu-check/check.json ] && parts+=(/tmp/gpu-check/check.json)
   # the two checkpoints check.py can reuse (--models), when the workflow has made them
   for f in "work/$RUN_NAME/mnist/teacher_T1.pt" "work/$RUN_NAME/mnist/distilled_T100.pt"; do [ -f "$f" ] && parts+=("$f"); done
   tar czf "$OUT/.results.tgz" --ignore-failed-read "${parts[@]}" 2>/dev/null && mv "$OUT/.results.tgz" "$OUT/results.tgz"
