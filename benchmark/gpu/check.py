@@ -144,7 +144,8 @@ def _ref_one(job: tuple[torch.Tensor, int]) -> tuple[bool, int]:
 def run_reference(model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, workers: int) -> dict[str, torch.Tensor]:
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     jobs = [(x[i].cpu(), int(t[i])) for i in range(len(x))]
-    with mp.get_context("fork").Pool(workers, initializer=_ref_init, initargs=(state,)) as pool:
+    # spawn, not fork: the parent has run autograd (and maybe CUDA), which a forked child cannot use
+    with mp.get_context("spawn").Pool(workers, initializer=_ref_init, initargs=(state,)) as pool:
         res = pool.map(_ref_one, jobs, chunksize=max(1, len(jobs) // (4 * workers)))
     return {"success": torch.tensor([r[0] for r in res]), "changed": torch.tensor([r[1] for r in res])}
 
