@@ -47,6 +47,9 @@ def test_report_has_every_row(smoke_run):
         assert cells[8] in {"reproduced", "not reproduced (higher)", "not reproduced (lower)", "model under-trained"}
     # Provenance and the unofficial-data flag are in the header; the figure is embedded and exists.
     assert "git commit" in report and "UNOFFICIAL copy" in report and "torch 2." in report
+    # The headline comes first and says that smoke numbers mean nothing.
+    assert report.index("## Headline") < report.index("## Provenance")
+    assert "Smoke profile: these numbers test the plumbing only" in report
     assert "![Fig. 7 replica](fig7.png)" in report
     assert (smoke_run / "results" / "smoke" / "fig7.png").stat().st_size > 10_000
     assert "## Wall time per rule" in report and "| attack" in report
@@ -71,7 +74,7 @@ def test_per_target_tables_and_summaries(smoke_run):
     fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")
     assert len(fig7) == 6
     # The smoke profile attacks in several batches (12 targets each), so a killed attack resumes mid-table.
-    log = (smoke_run / "results" / "smoke" / "logs" / "attack" / "mnist_distilled_T20.log").read_text()
+    log = (smoke_run / "results" / "smoke" / "logs" / "attack" / "mnist_defined_distilled_T20.log").read_text()
     assert all(f"targets {k}/36 " in log for k in (12, 24, 36))
 
 

@@ -15,7 +15,7 @@ from .data import DATASETS
 from .io import save_figure, write_csv, write_text
 from .paper import PaperReference, load_paper
 from .provenance import git_commit, hardware, library_versions, rule_wall_times
-from .stats import UNDER_TRAINED, verdict
+from .stats import HIGHER, LOWER, REPRODUCED, UNDER_TRAINED, verdict
 
 DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR10"}
 
@@ -75,43 +75,66 @@ def collect(config: Mapping[str, Any], results_dir: Path, paper: PaperReference,
     return pd.DataFrame(rows)
 
 
-def plot_fig7(table: pd.DataFrame, path: Path) -> None:
-    """Success rate against temperature (log axis), paper and ours; undistilled baselines dashed."""
+def plot_fig7(table: pd.DataFrame, path: Path, paper: PaperReference,
+              others: Mapping[str, pd.DataFrame] | None = None) -> None:
+    """Success rate against temperature (log axis): the paper's curve from all its points whatever the
+    run's temperatures, ours with 95% Wilson intervals; under-trained models drawn hollow and named in
+    the legend; other attack numerics (``others``: numerics -> table) dashed; undistilled baselines as
+    horizontal lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import seaborn as sns
+    from matplotlib.lines import Line2D
 
-    long = []
-    for _, r in table[table.model != "baseline"].iterrows():
-        title = DATASET_TITLES.get(r.dataset, r.dataset)
-        long.append({"temperature": r.temperature, "success rate (%)": r.ours_pct, "dataset": title, "source": "ours"})
-        if r.paper_pct is not None and not pd.isna(r.paper_pct):
-            long.append({"temperature": r.temperature, "success rate (%)": r.paper_pct, "dataset": title,
-                         "source": "paper"})
-    df = pd.DataFrame(long)
     sns.set_theme(style="whitegrid")
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    palette = dict(zip([DATASET_TITLES.get(d, d) for d in table.dataset.unique()], sns.color_palette(n_colors=4)))
-    if len(df):
-        sns.lineplot(data=df, x="temperature", y="success rate (%)", hue="dataset", style="source", markers=True,
-                     dashes={"ours": "", "paper": (1, 1)}, palette=palette, ax=ax)
-    for _, r in table[table.model == "baseline"].iterrows():
-        color = palette[DATASET_TITLES.get(r.dataset, r.dataset)]
-        ax.axhline(r.ours_pct, color=color, linestyle="--", linewidth=1.2, alpha=0.9)
-        if r.paper_pct is not None and not pd.isna(r.paper_pct):
-            ax.axhline(r.paper_pct, color=color, linestyle=(0, (1, 1)), linewidth=0.9, alpha=0.6)
+    fig, ax = plt.subplots(figsize=(8.5, 5.0))
+    datasets = list(dict.fromkeys(table.dataset))
+    colors = dict(zip(datasets, sns.color_palette(n_colors=max(3, len(datasets)))))
+    handles: list[Any] = []
+    for d in datasets:
+        c, title = colors[d], DATASET_TITLES.get(d, d)
+        ref = paper.fig7[(paper.fig7.dataset == d) & (paper.fig7.model == "distilled")].sort_values("temperature")
+        if len(ref):
+            ax.plot(ref.temperature, ref.paper_success_rate_pct, linestyle=(0, (1, 1)), marker=".", color=c,
+                    linewidth=1.2)
+            handles.append(Line2D([], [], color=c, linestyle=(0, (1, 1)), marker=".",
+                                  label=f"{title}: paper ({len(ref)} points)"))
+        ours = table[(table.dataset == d) & (table.model != "baseline")].sort_values("temperature")
+        if len(ours):
+            num = str(ours.numerics.iloc[0]) if "numerics" in ours else ""
+            ax.plot(ours.temperature, ours.ours_pct, color=c, linewidth=1.6)
+            err = [ours.ours_pct - ours.ci95_low_pct, ours.ci95_high_pct - ours.ours_pct]
+            ax.errorbar(ours.temperature, ours.ours_pct, yerr=err, fmt="none", ecolor=c, elinewidth=1, capsize=3)
+            bad = ours.verdict == UNDER_TRAINED
+            ax.scatter(ours.temperature[~bad], ours.ours_pct[~bad], color=c, s=30, zorder=3)
+            ax.scatter(ours.temperature[bad], ours.ours_pct[bad], facecolors="white", edgecolors=c, s=40,
+                       linewidths=1.5, zorder=3)
+            handles.append(Line2D([], [], color=c, marker="o", label=f"{title}: ours ({num}), 95% CI"))
+            if bad.any():
+                handles.append(Line2D([], [], color=c, marker="o", markerfacecolor="white", linestyle="none",
+                                      label=f"{title}: ours, model under-trained ({int(bad.sum())})"))
+        for name, other in (others or {}).items():
+            o = other[(other.dataset == d) & (other.model != "baseline")].sort_values("temperature")
+            if len(o):
+                ax.plot(o.temperature, o.ours_pct, color=c, linestyle="--", marker="x", linewidth=1, alpha=0.8)
+                handles.append(Line2D([], [], color=c, linestyle="--", marker="x", label=f"{title}: ours ({name})"))
+        for _, r in table[(table.dataset == d) & (table.model == "baseline")].iterrows():
+            ax.axhline(r.ours_pct, color=c, linestyle="--", linewidth=1.0, alpha=0.6)
+            if r.paper_pct is not None and not pd.isna(r.paper_pct):
+                ax.axhline(r.paper_pct, color=c, linestyle=(0, (1, 2)), linewidth=0.8, alpha=0.5)
     ax.set_xscale("log")
-    temps = sorted(table.temperature.dropna().unique())
+    temps = sorted(set(paper.fig7.temperature.dropna()) | set(table.temperature.dropna()))
     if temps:
         ax.set_xticks(temps)
         ax.set_xticklabels([f"{t:g}" for t in temps])
         ax.minorticks_off()
     ax.set_xlabel("distillation temperature T (log scale)")
+    ax.set_ylabel("JSMA success rate (%)")
     ax.set_ylim(-2, 102)
-    ax.set_title("JSMA success rate vs. distillation temperature (dashed: undistilled baselines)")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.set_title("Fig. 7: JSMA success vs. temperature (horizontal lines: undistilled baselines)", fontsize=10)
+    ax.legend(handles=handles, fontsize=7, loc="upper right")
     fig.tight_layout()
     save_figure(path, fig, dpi=120)
     plt.close(fig)
@@ -218,6 +241,74 @@ NUMERICS_TEXT = {
 }
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def misclassified_text(table: pd.DataFrame) -> str:
+    """'MNIST T=1: 1/100 (1 zero-change success), ...; none for the other models.' with the right tail."""
+    hit = table[table.originally_misclassified_samples > 0]
+    if not len(hit):
+        return "none."
+    parts = [f"{DATASET_TITLES.get(r.dataset, r.dataset)} {_model_label(r.model)}: "
+             f"{r.originally_misclassified_samples}/{r.samples} "
+             f"({_plural(int(r.zero_change_successes), 'zero-change success')})" for _, r in hit.iterrows()]
+    tail = "; none for the other models." if len(hit) < len(table) else "."
+    return ", ".join(parts) + tail
+
+
+def _cells(labels: list[str]) -> str:
+    return ", ".join(labels) if labels else "none"
+
+
+def headline(table: pd.DataFrame, comp: pd.DataFrame, profile: str, paper: PaperReference) -> list[str]:
+    """The answer first, from the numbers: per dataset what reproduced, what did not and why."""
+    out = ["## Headline", ""]
+    if profile == "smoke":
+        out.append("**Smoke profile: these numbers test the plumbing only and mean nothing** (tiny subsets, one "
+                   "epoch, a few targets); the sections below show that every step ran.")
+        out.append("")
+    for d in list(dict.fromkeys(table.dataset)):
+        t = table[table.dataset == d]
+        title = DATASET_TITLES.get(d, d)
+        n = len(t)
+        under = t[t.verdict == UNDER_TRAINED]
+        rep = t[t.verdict == REPRODUCED]
+        higher = t[t.verdict == HIGHER]
+        lower = t[t.verdict == LOWER]
+        num = str(t.numerics.iloc[0]) if "numerics" in t else ""
+        if len(under) == n:
+            acc = f"{t.test_accuracy_pct.min():.1f}–{t.test_accuracy_pct.max():.1f}%"
+            ref = t.paper_accuracy_pct.dropna()
+            ref_txt = f" (paper: {ref.max():.2f}%)" if len(ref) else ""
+            out.append(f"- **{title}: not comparable.** All {n} models are under-trained (test accuracy {acc}"
+                       f"{ref_txt}), so their attack numbers measure untrained networks, not the defense.")
+            continue
+        parts = [f"{len(rep)} of {n} cells reproduce the paper's Fig. 7 with the `{num}` attack"]
+        if len(higher):
+            parts.append(f"the attack succeeds more often than the paper reports at "
+                         f"{_cells([_model_label(m) for m in higher.model])}")
+        if len(lower):
+            parts.append(f"less often at {_cells([_model_label(m) for m in lower.model])}")
+        if len(under):
+            parts.append(f"{_plural(len(under), 'model')} under-trained ({_cells([_model_label(m) for m in under.model])})")
+        line = f"- **{title}**: " + "; ".join(parts) + "."
+        c = comp[comp.dataset == d] if len(comp) else comp
+        if len(c):
+            other = str(c.other.iloc[0])
+            c_rep = int((c.other_verdict == REPRODUCED).sum())
+            big = c[c.shift_pp.abs() > 10]
+            line += (f" With the paper's `{other}` implementation instead, {c_rep} of {len(c)} reproduce")
+            if len(big):
+                worst = big.loc[big.shift_pp.abs().idxmax()]
+                line += (f", and {_plural(len(big), 'cell')} move by more than 10 pp (largest: "
+                         f"{_model_label(worst.model)}, {worst.main_pct:.1f}% → {worst.other_pct:.1f}%): the "
+                         f"measured defense depends on the attack's rounding (see \"Attack numerics\")")
+            line += "."
+        out.append(line)
+    return out
+
+
 def _load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
     out = {}
     for dataset in config["datasets"]:
@@ -235,7 +326,13 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     paper = paper or load_paper()
     table = collect(config, results_dir, paper)
     write_csv(table_path, table)
-    plot_fig7(table, figure)
+    comp = numerics_comparison(config, results_dir, table, paper)
+    others: dict[str, pd.DataFrame] = {}
+    for d in ordered_datasets(config):
+        for n in compared_numerics(config, d):
+            one = collect({**config, "datasets": {d: config["datasets"][d]}}, results_dir, paper, numerics={d: n})
+            others[n] = pd.concat([others[n], one]) if n in others else one
+    plot_fig7(table, figure, paper, others)
     models = _load_models(config, results_dir)
     manifests = {d: _read_json(results_dir / "data" / f"{d}.json") for d in ordered_datasets(config)}
     walls = pd.DataFrame(rule_wall_times(results_dir / "benchmarks"))
@@ -246,6 +343,9 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     add(f"# REPORT: {paper.citation}, Fig. 7")
     add("")
     add("Generated by the `report` rule of distillbench; do not edit by hand.")
+    add("")
+    for line in headline(table, comp, profile, paper):
+        add(line)
     add("")
     if profile != "paper":
         add(f"> **Profile `{profile}`: this is not the paper-scale run.** Training is cut short (see Settings), so "
@@ -330,10 +430,7 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
         "label. A sample the model already assigns to the target counts as a success with 0 features changed, as "
         "JSMA's loop stops at once; a success needs the target prediction with at most the budget of elements "
         "changed. Originally misclassified samples among those attacked: "
-        + ", ".join(f"{DATASET_TITLES.get(r.dataset, r.dataset)} {_model_label(r.model)}: "
-                    f"{r.originally_misclassified_samples}/{r.samples} ({r.zero_change_successes} zero-change successes)"
-                    for _, r in table.iterrows() if r.originally_misclassified_samples)
-        + ("; none for the other models." if (table.originally_misclassified_samples > 0).any() else "none."))
+        + misclassified_text(table))
     add("")
     rel_fig = os.path.relpath(figure, out.parent if str(out.parent) else ".")
     add(f"![Fig. 7 replica]({rel_fig})")
@@ -342,7 +439,6 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
         "(ours dashed, the paper's dotted).")
     add("")
 
-    comp = numerics_comparison(config, results_dir, table, paper)
     if len(comp):
         add("## Attack numerics: how far the cells move")
         add("")
