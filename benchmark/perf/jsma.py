@@ -147,10 +147,12 @@ def decisions(model: nn.Module, x: torch.Tensor, adv: torch.Tensor, target: torc
 
 
 def run_ours(model, x, t, variant, temperature, batch):
+    # float32 numerics: the libraries compared here all differentiate in float32 (the package's default,
+    # numerics="defined", runs a float64 network; see README "The attack and its checks")
     outs = []
     for i in range(0, len(x), batch):
         r = J.jsma(model, x[i : i + batch], t[i : i + batch], max_features=BUDGET, variant=variant,
-                   temperature=temperature)
+                   temperature=temperature, numerics="float32")
         outs.append(r.adversarials)
     return torch.cat(outs)
 
