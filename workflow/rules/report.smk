@@ -20,6 +20,9 @@ rule report:
     params:
         config=lambda w: json.dumps(config, sort_keys=True, default=str),
         configfiles=" ".join(str(p) for p in workflow.configfiles),
+        py=python_command,
+        results=lambda w, output: os.path.dirname(output.table),  # results/<run_name>
     shell:
-        "{PY} report --config {params.config:q} --config-files {params.configfiles} --results-dir {R}"
-        " --out {output.report} --figure {output.figure} --table {output.table} > {log} 2>&1"
+        "{params.py} report --config {params.config:q} --config-files {params.configfiles}"
+        " --results-dir {params.results} --out {output.report} --figure {output.figure} --table {output.table}"
+        " > {log} 2>&1"
