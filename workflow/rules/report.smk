@@ -1,4 +1,5 @@
-# Aggregation and REPORT.md (local: it only reads small files).
+# Aggregation and REPORT.md (local: it only reads small files). Its figure and tables also go into
+# Snakemake's HTML report.
 
 
 localrules:
@@ -12,9 +13,11 @@ rule report:
         data=PLAN.data_manifests(),
     output:
         report=PLAN.report,
-        figure=f"{R}/fig7.png",
-        table=f"{R}/fig7.csv",
-        numerics=f"{R}/numerics.csv",
+        # Marked for Snakemake's own HTML report (`snakemake --report results/<run_name>/report.html`), with the
+        # captions in workflow/report/ (paths relative to this file).
+        figure=report(f"{R}/fig7.png", caption="../report/fig7.rst", category="Fig. 7"),
+        table=report(f"{R}/fig7.csv", caption="../report/fig7_table.rst", category="Fig. 7"),
+        numerics=report(f"{R}/numerics.csv", caption="../report/numerics.rst", category="Attack numerics"),
     log:
         f"{R}/logs/report.log",
     params:
