@@ -31,7 +31,8 @@ def _train(data: Path, out: Path) -> None:
 
 def _attack(data: Path, out: Path) -> None:
     cli.main(["attack", "--model", str(out / "teacher_T1.pt"), "--data-dir", str(data), "--attack", json.dumps(ATTACK),
-              "--device", "cpu", "--threads", THREADS, "--out", str(out / "baseline.csv"), "--summary", str(out / "baseline.json")])
+              "--device", "cpu", "--threads", THREADS, "--out", str(out / "baseline.csv"),
+              "--summary", str(out / "baseline.json")])
 
 
 VARYING = ("seconds", "model_path")  # wall-clock time; where this run's files are
@@ -88,7 +89,8 @@ def test_metrics_record_what_cannot_be_pinned(first_run):
     assert numerics["device"] == "cpu" and "deterministic_algorithms" in numerics
 
 
-def test_resumed_training_and_attack_match_an_uninterrupted_run(first_run, tiny_data_dir, tmp_path, monkeypatch, caplog):
+def test_resumed_training_and_attack_match_an_uninterrupted_run(first_run, tiny_data_dir, tmp_path, monkeypatch,
+                                                                 caplog):
     import distillbench.training as training
     from distillbench.attacks.jsma import SaliencyMapAttack
 

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.e2e
 
 def snakemake(repo_root, workdir, data_dir, *extra):
     cmd = [
-        sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(repo_root / "Snakefile"), "--directory", str(workdir),
+        sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(repo_root / "Snakefile"),
+        "--directory", str(workdir),
         "--configfile", str(repo_root / "config" / "smoke.yaml"),
         "--config", f"data_dir={data_dir}", "verify_checksums=false", "download=false",
         f"gpu_lock_dir={workdir / 'locks'}", *extra,
@@ -52,7 +53,8 @@ def test_report_has_every_row(smoke_run):
     assert "## Wall time per rule" in report and "| attack" in report
     # The float32 numerics ran beside the defined ones, and the report says how far each cell moved.
     numerics = report.split("## Attack numerics: how far the cells move")[1].split("##")[0]
-    assert len([line for line in numerics.splitlines() if line.startswith("| MNIST") or line.startswith("| CIFAR10")]) == 6
+    numerics_rows = [line for line in numerics.splitlines() if line.startswith(("| MNIST", "| CIFAR10"))]
+    assert len(numerics_rows) == 6
     comp = pd.read_csv(smoke_run / "results" / "smoke" / "numerics.csv")
     assert set(comp.other) == {"float32"} and (comp.targets_compared > 0).all()
 
@@ -65,7 +67,8 @@ def test_per_target_tables_and_summaries(smoke_run):
     assert (table.target != table.true_label).all()
     assert (table.features_changed == 2 * table.iterations).all()
     assert (table.success == (table.final_prediction == table.target)).all()
-    summary = json.loads((smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "distilled_T20.json").read_text())
+    attacks = smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined"
+    summary = json.loads((attacks / "distilled_T20.json").read_text())
     assert summary["numerics"] == "defined"
     assert summary["targets"] == 36 and summary["successes"] == int(table.success.sum())
     fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")

@@ -5,13 +5,11 @@ import subprocess
 import sys
 from collections import Counter
 
-import pytest
-
 
 def plan(repo_root, tmp_path, *args):
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "8", "-s", str(repo_root / "Snakefile"),
-         "--directory", str(tmp_path), *args],
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "8",
+         "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path), *args],
         capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -41,7 +39,8 @@ def test_default_config_plans_the_papers_jobs(repo_root, tmp_path):
 def test_plain_snakemake_loads_the_default_profile(repo_root, tmp_path):
     """`snakemake` with the top-level Snakefile finds profiles/default (a link to workflow/profiles/default)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "1", "-s", str(repo_root / "Snakefile")],
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "1",
+         "-s", str(repo_root / "Snakefile")],
         capture_output=True, text=True, timeout=180, cwd=tmp_path,  # not the repository: found next to the Snakefile
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr

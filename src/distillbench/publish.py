@@ -26,7 +26,7 @@ def publish_report(run_dir: Path, out: Path, repo_root: Path | None = None) -> s
     if not src.exists():
         raise FileNotFoundError(f"{src} does not exist: run the workflow for that run first")
     root = Path(repo_root) if repo_root else Path(out).resolve().parent
-    rel_run = Path(*Path(run_dir.resolve().relative_to(root.resolve()).parts)).as_posix()
+    rel_run = run_dir.resolve().relative_to(root.resolve()).as_posix()
     text = src.read_text()
 
     def rebase(m: re.Match[str]) -> str:
