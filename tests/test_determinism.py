@@ -116,7 +116,7 @@ def test_resumed_training_and_attack_match_an_uninterrupted_run(first_run, tiny_
     assert _json(first_run / "teacher_T1.json") == _json(tmp_path / "teacher_T1.json")
 
     # Attack: 27 targets in batches of 9; stop in the second batch, then resume from the partial table.
-    real_run, batches = SaliencyMapAttack.run, []
+    real_run, batches = SaliencyMapAttack.run_detailed, []  # what evaluation.run_attack calls per batch
 
     def run_then_stop(self, *a, **k):
         batches.append(1)
@@ -124,12 +124,12 @@ def test_resumed_training_and_attack_match_an_uninterrupted_run(first_run, tiny_
             raise Interrupted
         return real_run(self, *a, **k)
 
-    monkeypatch.setattr(SaliencyMapAttack, "run", run_then_stop)
+    monkeypatch.setattr(SaliencyMapAttack, "run_detailed", run_then_stop)
     with pytest.raises(Interrupted):
         _attack(tiny_data_dir, tmp_path)
     partial = tmp_path / ".baseline.csv.partial"
     assert len(partial.read_text().splitlines()) == 1 + 9 and not (tmp_path / "baseline.csv").exists()
-    monkeypatch.setattr(SaliencyMapAttack, "run", real_run)
+    monkeypatch.setattr(SaliencyMapAttack, "run_detailed", real_run)
     caplog.clear()
     with caplog.at_level(logging.INFO):
         _attack(tiny_data_dir, tmp_path)
