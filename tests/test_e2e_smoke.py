@@ -74,7 +74,7 @@ def test_per_target_tables_and_summaries(smoke_run):
     fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")
     assert len(fig7) == 6
     # The smoke profile attacks in several batches (12 targets each), so a killed attack resumes mid-table.
-    log = (smoke_run / "results" / "smoke" / "logs" / "attack" / "mnist_distilled_T20.log").read_text()
+    log = (smoke_run / "results" / "smoke" / "logs" / "attack" / "mnist_defined_distilled_T20.log").read_text()
     assert all(f"targets {k}/36 " in log for k in (12, 24, 36))
 
 
