@@ -51,6 +51,18 @@ onstart:
             raise WorkflowError("invalid configuration:\n  - " + "\n  - ".join(_problems))
 
 
+# Snakemake's own HTML report: `snakemake --report results/<run_name>/report.html` after a run (same options
+# as the run). This text heads it; the rules mark their figures and tables with captions in workflow/report/.
+report: "workflow/report/workflow.rst"
+
+
+# `snakemake --lint` (checked by tests/test_workflow.py and .ci/run) has one lint left, on purpose: "Specify a
+# conda environment or container for each rule". Every job runs the interpreter that runs Snakemake (PY in
+# workflow/rules/common.smk) with this checkout's src/ first on PYTHONPATH, so one environment serves the whole
+# run: the one scripts/setup-env.sh (pyproject.toml) or environment.yml installs, pinned torch 2.14.1 CUDA
+# build (~5.5 GB) included. A per-rule `conda:` environment would have `--use-conda` build a second copy of it
+# (on GPU machines and cluster nodes that are often offline), and the jobs would still run the same
+# interpreter: it would name software that the jobs do not use.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"

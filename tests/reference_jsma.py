@@ -19,8 +19,8 @@ Nothing here is shared with the package except the meaning of the variants.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 

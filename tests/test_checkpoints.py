@@ -56,7 +56,8 @@ def _cifar_weights_as_mnist(path: Path, good: Path) -> None:
 
 # (how to make the bad file from a good checkpoint, words the refusal must contain)
 BAD_CHECKPOINTS = {
-    "truncated": (lambda p, g: p.write_bytes(g.read_bytes()[: g.stat().st_size // 2]), "truncated or written by something else"),
+    "truncated": (lambda p, g: p.write_bytes(g.read_bytes()[: g.stat().st_size // 2]),
+                  "truncated or written by something else"),
     "empty": (lambda p, g: p.write_bytes(b""), "empty (0 bytes)"),
     "json": (lambda p, g: p.write_text(json.dumps({"state_dict": {}})), "not a plain torch file"),
     "python_object": (_save(lambda p: {"state_dict": _Evil(p.with_suffix(".marker"))}), "not a plain torch file"),

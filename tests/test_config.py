@@ -7,7 +7,14 @@ import sys
 import pytest
 import yaml
 
-from distillbench.config import ConfigError, epochs_for, load_config, read_config_file, validate_config, verify_checksums_for
+from distillbench.config import (
+    ConfigError,
+    epochs_for,
+    load_config,
+    read_config_file,
+    validate_config,
+    verify_checksums_for,
+)
 
 
 @pytest.fixture(scope="module")
@@ -42,14 +49,16 @@ def _errors(cfg):
     "mutate,field,fix",
     [
         (lambda c: c["datasets"]["mnist"]["training"].update(lr=-0.1), "datasets.mnist.training.lr", "positive"),
-        (lambda c: c["datasets"]["cifar10"]["attack"].update(variant="fgsm"), "datasets.cifar10.attack.variant", "jsma_f"),
+        (lambda c: c["datasets"]["cifar10"]["attack"].update(variant="fgsm"), "datasets.cifar10.attack.variant",
+         "jsma_f"),
         (lambda c: c.update(temperatures=[]), "temperatures", "non-empty list"),
         (lambda c: c.update(verify_checksums="maybe"), "verify_checksums", "true"),
         (lambda c: c["datasets"]["mnist"]["training"].update(epochs_by_temperature={100: 0}),
          "datasets.mnist.training.epochs_by_temperature.100", "minimum"),
         (lambda c: c["datasets"].update(svhn={}), "datasets", "unknown key"),
         (lambda c: c["datasets"]["mnist"].pop("attack"), "datasets.mnist.attack", "missing"),
-        (lambda c: c["datasets"]["mnist"]["attack"].update(max_features=111), "datasets.mnist.attack.max_features", "even"),
+        (lambda c: c["datasets"]["mnist"]["attack"].update(max_features=111), "datasets.mnist.attack.max_features",
+         "even"),
         (lambda c: c.update(run_name="my run"), "run_name", "letters"),
         # Checks that know the data (issue 11): budgets and counts against each dataset's size.
         (lambda c: c["datasets"]["mnist"]["attack"].update(max_features=1000), "datasets.mnist.attack.max_features",
@@ -58,19 +67,24 @@ def _errors(cfg):
          "use at most 3072"),
         (lambda c: c["datasets"]["mnist"]["attack"].update(samples=10001), "datasets.mnist.attack.samples",
          "use at most 10000"),
-        (lambda c: c["datasets"]["cifar10"].update(train_subset=50001), "datasets.cifar10.train_subset", "at most 50000"),
+        (lambda c: c["datasets"]["cifar10"].update(train_subset=50001), "datasets.cifar10.train_subset",
+         "at most 50000"),
         (lambda c: c["datasets"]["mnist"].update(test_subset=10001), "datasets.mnist.test_subset", "null for all"),
         (lambda c: c.update(verify_checksums={"svhn": False}), "verify_checksums", "per dataset"),
-        (lambda c: c.update(verify_checksums={"mnist": "yes"}), "verify_checksums.mnist", "{mnist: true, cifar10: false}"),
+        (lambda c: c.update(verify_checksums={"mnist": "yes"}), "verify_checksums.mnist",
+         "{mnist: true, cifar10: false}"),
         # Refused before the issue too; kept here so that every kind of mistake stays covered.
-        (lambda c: c["datasets"]["mnist"]["attack"].update(samples=0), "datasets.mnist.attack.samples", "first test samples"),
+        (lambda c: c["datasets"]["mnist"]["attack"].update(samples=0), "datasets.mnist.attack.samples",
+         "first test samples"),
         (lambda c: c.update(temperatures=[0, 1]), "temperatures.0", "fix: expected a positive temperature"),
         (lambda c: c.update(temperature=[1, 2]), "(top level)", "remove or rename the unknown key"),
         (lambda c: c.update(device="gpu"), "device", "auto, cpu or cuda"),
         (lambda c: c["datasets"]["cifar10"]["training"].update(lr_decay={"factor": 1.5, "after_epoch": 10}),
          "datasets.cifar10.training.lr_decay.factor", "multiply lr"),
-        (lambda c: c["datasets"]["mnist"]["training"].update(momentum=1.5), "datasets.mnist.training.momentum", "between 0"),
-        (lambda c: c["datasets"]["mnist"]["training"].update(init="xavier"), "datasets.mnist.training.init", "glorot_uniform"),
+        (lambda c: c["datasets"]["mnist"]["training"].update(momentum=1.5), "datasets.mnist.training.momentum",
+         "between 0"),
+        (lambda c: c["datasets"]["mnist"]["training"].update(init="xavier"), "datasets.mnist.training.init",
+         "glorot_uniform"),
         (lambda c: c.update(seed="abc"), "seed", "non-negative integer"),
         (lambda c: c["datasets"]["mnist"]["attack"].update(targets_per_sample=10),
          "datasets.mnist.attack.targets_per_sample", "1 to 9"),
@@ -103,11 +117,12 @@ def test_verify_checksums_per_dataset(paper_cfg, value, mnist, cifar10):
 
 
 BAD_FILES = {
-    "syntax": ("run_name: x\ndatasets:\n  mnist:\n    training:\n      lr: 0.1\n     momentum: 0.5\n", ":6:6: YAML syntax error",
-               "indentation"),
+    "syntax": ("run_name: x\ndatasets:\n  mnist:\n    training:\n      lr: 0.1\n     momentum: 0.5\n",
+               ":6:6: YAML syntax error", "indentation"),
     "tab": ("run_name: x\n\tseed: 1\n", ":2:1: YAML syntax error", "spaces, not tabs"),
     "unclosed": ("temperatures: [1, 2\nseed: 1\n", ":2:", "closing bracket"),
-    "duplicate": ("seed: 1\nrun_name: a\nseed: 2\n", ":3:1: duplicate key: key 'seed' appears twice", "keep one of the two"),
+    "duplicate": ("seed: 1\nrun_name: a\nseed: 2\n", ":3:1: duplicate key: key 'seed' appears twice",
+                  "keep one of the two"),
     "list": ("- run_name\n- seed\n", ": the top level is a list", "'key: value' lines"),
     "empty": ("# nothing here\n", ": empty", "add the settings"),
     "binary": (b"\xff\xfe\x00garbage", ": cannot be read", "UTF-8"),

@@ -3,14 +3,13 @@ file is refused with its name, what is wrong and how to re-stage it (one paragra
 
 from __future__ import annotations
 
-import gzip
 import os
 import pickle
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
@@ -64,7 +63,8 @@ class _Evil:
 
 # (dataset, file that must be named, corruption, words the problem must contain)
 CORRUPT = [
-    ("mnist", RAW / "train-images-idx3-ubyte", lambda r: _truncate(r / RAW / "train-images-idx3-ubyte", 16 + 784 * 10 + 5),
+    ("mnist", RAW / "train-images-idx3-ubyte",
+     lambda r: _truncate(r / RAW / "train-images-idx3-ubyte", 16 + 784 * 10 + 5),
      "truncated: its header announces 50 images"),
     ("mnist", RAW / "t10k-labels-idx1-ubyte", lambda r: _truncate(r / RAW / "t10k-labels-idx1-ubyte", 12), "truncated"),
     ("mnist", RAW / "train-images-idx3-ubyte", lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes(b""),
@@ -72,12 +72,14 @@ CORRUPT = [
     ("mnist", RAW / "train-images-idx3-ubyte",
      lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes((r / RAW / "train-labels-idx1-ubyte").read_bytes()),
      "expected an idx images file"),
-    ("mnist", RAW / "t10k-images-idx3-ubyte", lambda r: (r / RAW / "t10k-images-idx3-ubyte").write_bytes(os.urandom(4000)),
+    ("mnist", RAW / "t10k-images-idx3-ubyte",
+     lambda r: (r / RAW / "t10k-images-idx3-ubyte").write_bytes(os.urandom(4000)),
      "not an idx file"),
     ("mnist", RAW / "train-images-idx3-ubyte", lambda r: _idx(r / RAW / "train-images-idx3-ubyte", (50, 32, 32)),
      "expected 28x28"),
     ("mnist", RAW / "train-images-idx3-ubyte",
-     lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes((r / RAW / "train-images-idx3-ubyte").read_bytes() + b"xx"),
+     lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes(
+         (r / RAW / "train-images-idx3-ubyte").read_bytes() + b"xx"),
      "has trailing bytes"),
     ("mnist", RAW / "train-labels-idx1-ubyte", lambda r: _set_label(r / RAW / "train-labels-idx1-ubyte", 12),
      "label 12 found"),
@@ -95,9 +97,11 @@ CORRUPT = [
     ("cifar10", CIF / "data_batch_4",
      lambda r: _repickle(r / CIF / "data_batch_4", lambda o: {**o, "labels": o["labels"][:-1]}), "'labels' has shape"),
     ("cifar10", CIF / "test_batch",
-     lambda r: _repickle(r / CIF / "test_batch", lambda o: {**o, "labels": [10] * len(o["labels"])}), "labels outside 0..9"),
+     lambda r: _repickle(r / CIF / "test_batch", lambda o: {**o, "labels": [10] * len(o["labels"])}),
+     "labels outside 0..9"),
     ("cifar10", CIF / "batches.meta",
-     lambda r: _repickle(r / CIF / "batches.meta", lambda o: {**o, "label_names": o["label_names"][:9]}), "'label_names'"),
+     lambda r: _repickle(r / CIF / "batches.meta", lambda o: {**o, "label_names": o["label_names"][:9]}),
+     "'label_names'"),
 ]
 
 
@@ -145,7 +149,9 @@ def test_sound_copy_passes_and_the_manifest_records_counts(tmp_path):
 
 def test_attack_samples_beyond_the_staged_test_split_are_refused(tmp_path):
     root = _fresh(tmp_path)
-    with pytest.raises(DataError, match=r"test split .* has 20 images but the attack asks for 21 .*datasets\.mnist\.attack\.samples"):
+    with pytest.raises(DataError,
+                       match=r"test split .* has 20 images but the attack asks for 21 "
+                             r".*datasets\.mnist\.attack\.samples"):
         prepare("mnist", root, allow_download=False, verify_checksums=False, min_test_images=21)
     prepare("mnist", root, allow_download=False, verify_checksums=False, min_test_images=20)
 

@@ -31,7 +31,8 @@ def _train(data: Path, out: Path) -> None:
 
 def _attack(data: Path, out: Path) -> None:
     cli.main(["attack", "--model", str(out / "teacher_T1.pt"), "--data-dir", str(data), "--attack", json.dumps(ATTACK),
-              "--device", "cpu", "--threads", THREADS, "--out", str(out / "baseline.csv"), "--summary", str(out / "baseline.json")])
+              "--device", "cpu", "--threads", THREADS, "--out", str(out / "baseline.csv"),
+              "--summary", str(out / "baseline.json")])
 
 
 VARYING = ("seconds", "model_path")  # wall-clock time; where this run's files are
@@ -88,7 +89,8 @@ def test_metrics_record_what_cannot_be_pinned(first_run):
     assert numerics["device"] == "cpu" and "deterministic_algorithms" in numerics
 
 
-def test_resumed_training_and_attack_match_an_uninterrupted_run(first_run, tiny_data_dir, tmp_path, monkeypatch, caplog):
+def test_resumed_training_and_attack_match_an_uninterrupted_run(first_run, tiny_data_dir, tmp_path, monkeypatch,
+                                                                 caplog):
     import distillbench.training as training
     from distillbench.attacks.jsma import SaliencyMapAttack
 
@@ -114,7 +116,7 @@ def test_resumed_training_and_attack_match_an_uninterrupted_run(first_run, tiny_
     assert _json(first_run / "teacher_T1.json") == _json(tmp_path / "teacher_T1.json")
 
     # Attack: 27 targets in batches of 9; stop in the second batch, then resume from the partial table.
-    real_run, batches = SaliencyMapAttack.run, []
+    real_run, batches = SaliencyMapAttack.run_detailed, []  # what evaluation.run_attack calls per batch
 
     def run_then_stop(self, *a, **k):
         batches.append(1)
@@ -122,12 +124,12 @@ def test_resumed_training_and_attack_match_an_uninterrupted_run(first_run, tiny_
             raise Interrupted
         return real_run(self, *a, **k)
 
-    monkeypatch.setattr(SaliencyMapAttack, "run", run_then_stop)
+    monkeypatch.setattr(SaliencyMapAttack, "run_detailed", run_then_stop)
     with pytest.raises(Interrupted):
         _attack(tiny_data_dir, tmp_path)
     partial = tmp_path / ".baseline.csv.partial"
     assert len(partial.read_text().splitlines()) == 1 + 9 and not (tmp_path / "baseline.csv").exists()
-    monkeypatch.setattr(SaliencyMapAttack, "run", real_run)
+    monkeypatch.setattr(SaliencyMapAttack, "run_detailed", real_run)
     caplog.clear()
     with caplog.at_level(logging.INFO):
         _attack(tiny_data_dir, tmp_path)

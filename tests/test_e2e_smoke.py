@@ -15,7 +15,8 @@ pytestmark = pytest.mark.e2e
 
 def snakemake(repo_root, workdir, data_dir, *extra):
     cmd = [
-        sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(repo_root / "Snakefile"), "--directory", str(workdir),
+        sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(repo_root / "Snakefile"),
+        "--directory", str(workdir),
         "--configfile", str(repo_root / "config" / "smoke.yaml"),
         "--config", f"data_dir={data_dir}", "verify_checksums=false", "download=false",
         f"gpu_lock_dir={workdir / 'locks'}", *extra,
@@ -55,7 +56,8 @@ def test_report_has_every_row(smoke_run):
     assert "## Wall time per rule" in report and "| attack" in report
     # The float32 numerics ran beside the defined ones, and the report says how far each cell moved.
     numerics = report.split("## Attack numerics: how far the cells move")[1].split("##")[0]
-    assert len([line for line in numerics.splitlines() if line.startswith("| MNIST") or line.startswith("| CIFAR10")]) == 6
+    numerics_rows = [line for line in numerics.splitlines() if line.startswith(("| MNIST", "| CIFAR10"))]
+    assert len(numerics_rows) == 6
     comp = pd.read_csv(smoke_run / "results" / "smoke" / "numerics.csv")
     assert set(comp.other) == {"float32"} and (comp.targets_compared > 0).all()
 
@@ -68,7 +70,8 @@ def test_per_target_tables_and_summaries(smoke_run):
     assert (table.target != table.true_label).all()
     assert (table.features_changed == 2 * table.iterations).all()
     assert (table.success == (table.final_prediction == table.target)).all()
-    summary = json.loads((smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "distilled_T20.json").read_text())
+    attacks = smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined"
+    summary = json.loads((attacks / "distilled_T20.json").read_text())
     assert summary["numerics"] == "defined"
     assert summary["targets"] == 36 and summary["successes"] == int(table.success.sum())
     fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")
@@ -85,6 +88,21 @@ def test_every_job_has_a_log_and_a_benchmark(smoke_run):
     assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
     assert "device: cpu" in train_log
     assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 4 + 4 + 4 + 2 * 6
+
+
+def test_snakemake_html_report(repo_root, smoke_run, tiny_data_dir):
+    """`snakemake --report` after the run: the figure and both tables with their captions, and the workflow text."""
+    html_path = smoke_run / "results" / "smoke" / "report.html"
+    proc = snakemake(repo_root, smoke_run, tiny_data_dir, "--report", str(html_path))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    for name in ("fig7.png", "fig7.csv", "numerics.csv"):
+        assert f"Adding {name}" in proc.stdout + proc.stderr
+    html = html_path.read_text()
+    assert len(html) > 100_000  # self-contained: scripts, styles and the embedded results
+    assert "Fig. 7 replica: JSMA success rate" in html  # workflow/report/fig7.rst
+    assert "Fig. 7 as a table, one row per dataset" in html  # fig7_table.rst
+    assert "How far each Fig. 7 cell moves" in html  # numerics.rst
+    assert "This is run <strong>smoke</strong>" in html  # workflow.rst, rendered with the run's config
 
 
 def test_rerun_does_nothing(repo_root, smoke_run, tiny_data_dir):

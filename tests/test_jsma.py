@@ -157,7 +157,7 @@ def test_best_pairs_matches_full_search():
         for kwargs in ({}, {"first_rows": 1, "max_elements": 64}):
             got = best_pairs(a, b, dom, **kwargs)
             want = best_pairs_full(a, b, dom)
-            for x, y in zip(got, want):
+            for x, y in zip(got, want, strict=True):
                 assert torch.equal(x, y), (got, want)
 
 
@@ -175,7 +175,7 @@ def test_best_pairs_on_softmax_gradients():
     target = torch.randint(0, 10, (32,))
     ga, gb, _ = J._saliency_grads(model, J.output_fn("jsma_f"), x, target)
     dom = x.reshape(32, -1) < 1.0
-    for got, want in zip(best_pairs(ga, gb, dom), best_pairs_full(ga, gb, dom)):
+    for got, want in zip(best_pairs(ga, gb, dom), best_pairs_full(ga, gb, dom), strict=True):
         assert torch.equal(got, want)
     uf, _ = J._pareto_frontier(ga, gb.neg(), dom)
     frontier = (uf > float("-inf")).sum(1).float()

@@ -71,7 +71,6 @@ from __future__ import annotations
 
 import copy
 import gzip
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -79,10 +78,10 @@ import pytest
 import torch
 from torch import nn
 
+from advertorch_compat import Softmax, aligned_advertorch_jsma, import_advertorch
 from distillbench.attacks.jsma import jsma
 from distillbench.data import TensorDataset
 from distillbench.evaluation import attack_targets
-from advertorch_compat import Softmax, aligned_advertorch_jsma, import_advertorch
 from reference_jsma import reference_jsma
 
 REPO = Path(__file__).resolve().parents[1]
@@ -286,7 +285,8 @@ def test_torchattacks_agrees(setup):
     try:
         import torchattacks
     except Exception as exc:
-        pytest.skip(f"torchattacks unavailable ({type(exc).__name__}: {exc}); pip install torchattacks==3.5.1 scipy requests")
+        pytest.skip(f"torchattacks unavailable ({type(exc).__name__}: {exc}); "
+                    "pip install torchattacks==3.5.1 scipy requests")
     model, x, targets = setup["model"], setup["x"], setup["targets"]
     r = setup["ours"]["jsma_z"]
     n = x[0].numel()

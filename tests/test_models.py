@@ -54,7 +54,7 @@ def test_layer_sequence_and_output(dataset, shape):
 def test_glorot_init_is_seeded_and_zero_bias():
     a, b = build_model("mnist", seed=3), build_model("mnist", seed=3)
     c = build_model("mnist", seed=4)
-    for (na, pa), pb, pc in zip(a.named_parameters(), b.parameters(), c.parameters()):
+    for (na, pa), pb, pc in zip(a.named_parameters(), b.parameters(), c.parameters(), strict=True):
         assert torch.equal(pa, pb)
         if na.endswith("bias"):
             assert torch.count_nonzero(pa) == 0

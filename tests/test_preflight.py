@@ -13,7 +13,8 @@ import pytest
 
 
 def snakemake(repo: Path, workdir: Path, *args: str, dry: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "-s", str(repo / "Snakefile"), "--directory", str(workdir)]
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "-s", str(repo / "Snakefile"),
+           "--directory", str(workdir)]
     proc = subprocess.run(cmd + (["-n"] if dry else []) + list(args), capture_output=True, text=True, timeout=180)
     proc.out = proc.stdout + proc.stderr  # type: ignore[attr-defined]
     return proc

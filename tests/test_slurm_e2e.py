@@ -29,6 +29,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+
 from datasets_on_disk import write_cifar10, write_mnist  # tests/ is on sys.path (conftest.py)
 
 ROOT = Path(__file__).resolve().parents[1]

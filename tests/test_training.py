@@ -9,8 +9,16 @@ import torch.nn.functional as F
 from distillbench.data import load_split
 from distillbench.models import build_model
 from distillbench.training import (
-    TrainSpec, accuracy, hard_label_loss, load_checkpoint, lr_at_epoch, save_checkpoint, soft_label_loss, soft_labels,
-    softmax_t, train,
+    TrainSpec,
+    accuracy,
+    hard_label_loss,
+    load_checkpoint,
+    lr_at_epoch,
+    save_checkpoint,
+    soft_label_loss,
+    soft_labels,
+    softmax_t,
+    train,
 )
 
 
@@ -31,7 +39,8 @@ def test_soft_loss_equals_hard_loss_on_one_hot_targets():
     z = torch.randn(8, 10)
     y = torch.randint(0, 10, (8,))
     for t in (1.0, 20.0):
-        assert soft_label_loss(z, F.one_hot(y, 10).float(), t) == pytest.approx(float(hard_label_loss(z, y, t)), rel=1e-6)
+        hard = float(hard_label_loss(z, y, t))
+        assert soft_label_loss(z, F.one_hot(y, 10).float(), t) == pytest.approx(hard, rel=1e-6)
 
 
 def test_soft_loss_is_minimised_by_the_targets_themselves():
@@ -61,7 +70,8 @@ def test_loss_gradient_carries_one_over_t():
 
 
 def test_lr_decay_schedule():
-    spec = TrainSpec("cifar10", 1.0, 15, 0.01, 0.9, 128, 0.5, "glorot_uniform", 0, lr_decay={"factor": 0.95, "after_epoch": 10})
+    spec = TrainSpec("cifar10", 1.0, 15, 0.01, 0.9, 128, 0.5, "glorot_uniform", 0,
+                     lr_decay={"factor": 0.95, "after_epoch": 10})
     assert lr_at_epoch(spec, 1) == lr_at_epoch(spec, 10) == 0.01
     assert lr_at_epoch(spec, 12) == pytest.approx(0.01 * 0.95**2)
     spec.lr_decay = None
@@ -133,17 +143,20 @@ def test_resume_after_interruption_matches_uninterrupted_run(tiny_data_dir, tmp_
         seen = []
         with pytest.raises(_Interrupt):
             train(_spec(epochs=3), tr, te, cpu, resume_path=resume,
-                  on_epoch=lambda r: seen.append(r["epoch"]) or (r["epoch"] == 2 and (_ for _ in ()).throw(_Interrupt())))
+                  on_epoch=lambda r: seen.append(r["epoch"])
+                  or (r["epoch"] == 2 and (_ for _ in ()).throw(_Interrupt())))
         assert resume.exists() and seen == [1, 2]  # ... this time epoch 1 was saved before epoch 2 was interrupted
         epochs_run = []
-        resumed, hist = train(_spec(epochs=3), tr, te, cpu, resume_path=resume, on_epoch=lambda r: epochs_run.append(r["epoch"]))
+        resumed, hist = train(_spec(epochs=3), tr, te, cpu, resume_path=resume,
+                              on_epoch=lambda r: epochs_run.append(r["epoch"]))
         assert epochs_run == [2, 3]  # epoch 1 was not redone
         assert [h["epoch"] for h in hist] == [1, 2, 3]
-        for a, b in zip(full.state_dict().values(), resumed.state_dict().values()):
+        for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
             assert torch.allclose(a, b, atol=1e-6)
         # A resume file written for other settings is ignored, not silently reused.
         other_runs = []
-        train(_spec(epochs=3, lr=0.05), tr, te, cpu, resume_path=resume, on_epoch=lambda r: other_runs.append(r["epoch"]))
+        train(_spec(epochs=3, lr=0.05), tr, te, cpu, resume_path=resume,
+              on_epoch=lambda r: other_runs.append(r["epoch"]))
         assert other_runs == [1, 2, 3]
     finally:
         torch.use_deterministic_algorithms(False)
@@ -177,7 +190,8 @@ def test_exploding_learning_rate_is_caught(tiny_data_dir):
 
     tr = load_split("mnist", tiny_data_dir, train=True).subset(256)
     te = load_split("mnist", tiny_data_dir, train=False).subset(50)
-    with pytest.raises(TrainingDiverged, match=r"training stopped \(mnist teacher at T=1, lr 1e\+12\): the (loss|weights) became"):
+    with pytest.raises(TrainingDiverged,
+                       match=r"training stopped \(mnist teacher at T=1, lr 1e\+12\): the (loss|weights) became"):
         train(_spec(epochs=1, lr=1e12, momentum=0.9), tr, te, torch.device("cpu"))
 
 

@@ -5,13 +5,11 @@ import subprocess
 import sys
 from collections import Counter
 
-import pytest
-
 
 def plan(repo_root, tmp_path, *args):
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "8", "-s", str(repo_root / "Snakefile"),
-         "--directory", str(tmp_path), *args],
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "8",
+         "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path), *args],
         capture_output=True, text=True, timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -41,7 +39,8 @@ def test_default_config_plans_the_papers_jobs(repo_root, tmp_path):
 def test_plain_snakemake_loads_the_default_profile(repo_root, tmp_path):
     """`snakemake` with the top-level Snakefile finds profiles/default (a link to workflow/profiles/default)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "1", "-s", str(repo_root / "Snakefile")],
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "1",
+         "-s", str(repo_root / "Snakefile")],
         capture_output=True, text=True, timeout=180, cwd=tmp_path,  # not the repository: found next to the Snakefile
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -89,3 +88,45 @@ def test_train_arguments_parse_back_into_the_config(repo_root):
     assert (student.init_from, student.soft_labels) == ("w d/warm_start.pt", "s.pt")
     teacher = parse(plan.train_args("mnist", "teacher", "20", init=[]))
     assert (teacher.epochs, teacher.init_from, teacher.soft_labels) == (2, None, None)
+
+
+# The one lint the workflow keeps on purpose (the reason is in the Snakefile, above the includes).
+ACCEPTED_LINTS = {"Specify a conda environment or container for each rule."}
+
+
+def parse_lints(output: str) -> dict[str, list[str]]:
+    """`snakemake --lint` text output: the lint titles under each "Lints for ..." heading."""
+    lints: dict[str, list[str]] = {}
+    heading = None
+    for line in output.splitlines():
+        if line.startswith("Lints for "):
+            heading = line.removeprefix("Lints for ").rstrip(":")
+            lints[heading] = []
+        elif heading is not None and line.startswith("    * "):
+            lints[heading].append(line.removeprefix("    * ").rstrip(":"))
+    return lints
+
+
+def test_parse_lints():
+    out = ("Lints for rule a (line 3, x.smk):\n    * Specify a conda environment or container for each rule.:\n"
+           "      This way, ...\n\nLints for snakefile y:\n    * Mixed rules and functions in same snakefile.:\n")
+    assert parse_lints(out) == {"rule a (line 3, x.smk)": ["Specify a conda environment or container for each rule."],
+                                "snakefile y": ["Mixed rules and functions in same snakefile."]}
+
+
+def test_lint_reports_only_the_documented_lint(repo_root, tmp_path):
+    """`snakemake --lint` on the default config: nothing but the per-rule software-environment lint."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint", "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path)],
+        capture_output=True, text=True, timeout=180,
+    )
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out, out
+    lints = parse_lints(out)
+    unexpected = {where: titles for where, titles in lints.items() if set(titles) - ACCEPTED_LINTS}
+    assert not unexpected, out
+    # Every lint is one that applies to rules, and every rule with a shell command carries it: the parse worked.
+    assert sorted(w.split(" (")[0] for w in lints) == sorted(
+        f"rule {r}" for r in ("prepare_data", "warm_start", "train_teacher", "soft_labels", "train_student", "attack",
+                              "report")), out
+    assert proc.returncode == 1  # snakemake --lint exits 1 whenever it prints a lint

@@ -43,7 +43,7 @@ import torch  # noqa: E402
 import yaml  # noqa: E402
 
 from distillbench.attacks.jsma import attack_dtype, deterministic_kernels, jsma  # noqa: E402
-from distillbench.data import TensorDataset, load_split  # noqa: E402
+from distillbench.data import load_split  # noqa: E402
 from distillbench.evaluation import attack_targets  # noqa: E402
 from distillbench.models import build_model  # noqa: E402
 from distillbench.training import TrainSpec, accuracy, predict_logits, save_checkpoint, soft_labels, train  # noqa: E402

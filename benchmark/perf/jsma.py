@@ -33,10 +33,10 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Callable
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -46,7 +46,6 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import advertorch_compat  # noqa: E402
-from distillbench.models import build_model  # noqa: E402
 
 J = importlib.import_module("distillbench.attacks.jsma")
 BUDGET = 112
@@ -211,7 +210,7 @@ def bench_dataset(dataset, model, test, args, n_ours, n_adv, n_ta, variants, adv
     ours_tps: dict[str, float] = {}
     ours_cps: dict[str, float] = {}  # targets per CPU second
     for v in variants:
-        adv, wall, cpu, peak = measure(lambda: run_ours(model, x, t, v, args.temperature, args.batch))
+        adv, wall, cpu, peak = measure(partial(run_ours, model, x, t, v, args.temperature, args.batch))
         ours_adv[v] = adv
         ours_tps[v] = len(x) / wall
         ours_cps[v] = len(x) / max(cpu, 1e-9)
@@ -231,14 +230,15 @@ def bench_dataset(dataset, model, test, args, n_ours, n_adv, n_ta, variants, adv
                 continue
             xs, ts = x[:n], t[:n]
             try:
-                adv, wall, cpu, peak = measure(lambda: runner(model, xs, ts, v, args.temperature, batch, args.align))
+                adv, wall, cpu, peak = measure(partial(runner, model, xs, ts, v, args.temperature, batch, args.align))
             except ImportError as exc:
                 print(f"# {name} skipped: {exc}", flush=True)
                 break
             d = decisions(model, xs, adv, ts)
             mine = decisions(model, xs, ours_adv[v][:n], ts)
             rows.append(dict(dataset=dataset, variant=v, impl=name, targets=n, tps=n / wall, wall=wall, cpu=cpu,
-                             ratio=ours_tps[v] / (n / wall), cpu_ratio=ours_cps[v] / (n / max(cpu, 1e-9)), success=100 * d.float().mean().item(),
+                             ratio=ours_tps[v] / (n / wall), cpu_ratio=ours_cps[v] / (n / max(cpu, 1e-9)),
+                             success=100 * d.float().mean().item(),
                              agree=100 * (d == mine).float().mean().item(),
                              same=100 * (adv == ours_adv[v][:n]).reshape(n, -1).all(1).float().mean().item(),
                              peak=peak))
@@ -295,7 +295,8 @@ def main(argv: list[str] | None = None) -> int:
         cdir = data_dir if data_dir is not None and (data_dir / "cifar-10-batches-py").exists() else None
         cmodel, ctest = get_model("cifar10", args.cifar_checkpoint, cdir,
                                   args.cifar_train_samples or (500 if q else 5000), args.seed)
-        bench_dataset("cifar10", cmodel, ctest, args, n_cifar, min(n_cifar_lib, n_cifar), min(n_cifar_lib, n_cifar) // 2,
+        n_lib = min(n_cifar_lib, n_cifar)
+        bench_dataset("cifar10", cmodel, ctest, args, n_cifar, n_lib, n_lib // 2,
                       ["jsma_f"] if q else variants, max(1, args.advertorch_batch // 10), rows)
     print(table(rows))
     print(f"# total {time.perf_counter() - t_start:.0f} s")

@@ -7,8 +7,9 @@ import logging
 import math
 import pickle
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 from torch import nn
@@ -128,7 +129,10 @@ def save_resume(path: Path, state: Mapping[str, Any]) -> None:
 
 
 def load_resume(path: Path) -> dict[str, Any] | None:
-    """A resume file, or ``None`` (logged, with the file named) when it is absent or unusable: the job then starts over."""
+    """A resume file, or ``None`` (logged, with the file named) when it is absent or unusable.
+
+    The job then starts over.
+    """
     path = Path(path)
     if not path.exists():
         return None

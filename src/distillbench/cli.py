@@ -8,8 +8,8 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
 
 log = logging.getLogger("distillbench")
 
@@ -71,8 +71,8 @@ def cmd_train(a: argparse.Namespace) -> None:
     if a.init_from:  # inputs are checked before the data is loaded and long before any training step
         init_model, init_ckpt = load_checkpoint(Path(a.init_from))
         if init_ckpt["spec"]["dataset"] != a.dataset:
-            raise CheckpointError(f"checkpoint {a.init_from}: a {init_ckpt['spec']['dataset']} network, this job trains "
-                                  f"{a.dataset}; fix: delete it and rerun the workflow")
+            raise CheckpointError(f"checkpoint {a.init_from}: a {init_ckpt['spec']['dataset']} network, this job "
+                                  f"trains {a.dataset}; fix: delete it and rerun the workflow")
         init_state = init_model.state_dict()
         log.info("initialised from %s", a.init_from)
     train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import jsonschema
 import yaml
@@ -36,7 +37,8 @@ def _describe(schema: Mapping[str, Any], error: jsonschema.ValidationError) -> s
     hint = error.schema.get("description") if isinstance(error.schema, Mapping) else None
     if error.validator in ("oneOf", "anyOf") and isinstance(error.instance, Mapping) and error.context:
         # A mapping given where a scalar-or-mapping is allowed: report what is wrong inside the mapping.
-        inner = [e for e in error.context if e.validator != "type" or list(e.absolute_path) != list(error.absolute_path)]
+        inner = [e for e in error.context
+                 if e.validator != "type" or list(e.absolute_path) != list(error.absolute_path)]
         if inner:
             deepest = max(inner, key=lambda e: len(e.absolute_path))
             msg = f"config field '{_field_name(deepest.absolute_path)}': {deepest.message}"
@@ -267,7 +269,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = exc.problem or exc.context or "invalid YAML"
         lines = text.splitlines()
-        tabs = bool(mark) and mark.line < len(lines) and "\t" in lines[mark.line]
+        tabs = mark is not None and mark.line < len(lines) and "\t" in lines[mark.line]
         if isinstance(exc, _DuplicateKey):
             kind, fix = "duplicate key", "keep one of the two (YAML would silently use the last one)"
         elif tabs:

@@ -84,7 +84,8 @@ def prepare(dataset: str, data_dir: Path, *, allow_download: bool, verify_checks
         try:
             download(dataset, data_dir)
         except Exception as exc:  # no internet, server down, ...
-            raise DataError(missing_message(dataset, data_dir, missing, download_on=True, reason=_one_line(exc))) from None
+            reason = _one_line(exc)
+            raise DataError(missing_message(dataset, data_dir, missing, download_on=True, reason=reason)) from None
         missing = missing_files(dataset, data_dir)
     if missing:
         raise DataError(missing_message(dataset, data_dir, missing, download_on=allow_download,
@@ -128,7 +129,7 @@ class TensorDataset:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def subset(self, n: int | None) -> "TensorDataset":
+    def subset(self, n: int | None) -> TensorDataset:
         if n is None or n >= len(self):
             return self
         return TensorDataset(self.images[:n], self.labels[:n])

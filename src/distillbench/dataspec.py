@@ -4,11 +4,11 @@ their official md5s. Plain data, no torch import, so that config validation can 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from math import prod
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
 
 
 @dataclass(frozen=True)

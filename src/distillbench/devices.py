@@ -15,9 +15,10 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Mapping, Optional, Sequence
+from typing import IO
 
 from .errors import UserError
 
@@ -30,7 +31,7 @@ class DeviceError(UserError, RuntimeError):
 class DeviceClaim:
     device: str  # "cpu" or "cuda:<i>" (index among the visible devices)
     reason: str
-    lock_file: Optional[IO[bytes]] = None
+    lock_file: IO[bytes] | None = None
 
     def release(self) -> None:
         if self.lock_file is not None:
@@ -51,7 +52,7 @@ def visible_gpu_labels(env: Mapping[str, str], count: int) -> list[str]:
     return [str(i) for i in range(count)]
 
 
-def claim_gpu_slot(n_gpus: int, lock_dir: Path, order: Sequence[int] | None = None) -> Optional[tuple[int, IO[bytes]]]:
+def claim_gpu_slot(n_gpus: int, lock_dir: Path, order: Sequence[int] | None = None) -> tuple[int, IO[bytes]] | None:
     """Take the first free slot among ``n_gpus``; ``None`` when all are held by other processes."""
     lock_dir.mkdir(parents=True, exist_ok=True)
     for i in order if order is not None else range(n_gpus):
@@ -72,9 +73,9 @@ def claim_gpu_slot(n_gpus: int, lock_dir: Path, order: Sequence[int] | None = No
 def select_device(
     requested: str = "auto",
     *,
-    cuda_count: Optional[int] = None,
-    env: Optional[Mapping[str, str]] = None,
-    lock_dir: Optional[Path] = None,
+    cuda_count: int | None = None,
+    env: Mapping[str, str] | None = None,
+    lock_dir: Path | None = None,
 ) -> DeviceClaim:
     """Decide where a job runs.
 

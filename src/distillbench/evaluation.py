@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 import logging
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import foolbox as fb
 import pandas as pd
@@ -29,7 +30,7 @@ def attack_targets(test: TensorDataset, samples: int, targets_per_sample: int) -
     """The first ``samples`` test images, each with its first ``targets_per_sample`` other classes."""
     if samples > len(test):
         raise ValueError(f"attack.samples={samples} but the test set has only {len(test)} images")
-    rows = []
+    rows: list[dict[str, int]] = []
     for i in range(samples):
         y = int(test.labels[i])
         others = [c for c in range(10) if c != y][:targets_per_sample]
@@ -65,7 +66,7 @@ def run_attack(
     with torch.no_grad():
         first = sorted(plan.sample_index.unique())
         orig_pred = model(test.images[first].to(device=device, dtype=dtype)).argmax(1).cpu()
-    orig = dict(zip(first, orig_pred.tolist()))
+    orig = dict(zip(first, orig_pred.tolist(), strict=True))
     done: list[pd.DataFrame] = []
     start = 0
     if partial_path is not None and Path(partial_path).exists():
@@ -121,7 +122,8 @@ def summarize(results: pd.DataFrame, max_features: int) -> dict[str, Any]:
         "ci95_high_pct": 100 * hi,
         "mean_features_changed_success": float(ok.features_changed.mean()) if len(ok) else float("nan"),
         "stopped_no_pair": int(results.no_pair.sum()),
-        "originally_misclassified_samples": int((originally_wrong.original_prediction != originally_wrong.true_label).sum()),
+        "originally_misclassified_samples": int(
+            (originally_wrong.original_prediction != originally_wrong.true_label).sum()),
         "zero_change_successes": int((results.success & (results.features_changed == 0)).sum()),
         "max_features": max_features,
     }

@@ -9,8 +9,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # heavy imports only where used
     import pandas as pd
@@ -65,7 +66,7 @@ def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int = 2) -> No
     write_text(path, json.dumps(obj, indent=indent) + "\n")
 
 
-def write_csv(path: str | os.PathLike[str], table: "pd.DataFrame") -> None:
+def write_csv(path: str | os.PathLike[str], table: pd.DataFrame) -> None:
     """A pandas table without its index."""
     with atomic_path(path) as tmp:
         table.to_csv(tmp, index=False)
@@ -79,7 +80,7 @@ def save_torch(path: str | os.PathLike[str], obj: Any) -> None:
         torch.save(obj, tmp)
 
 
-def save_figure(path: str | os.PathLike[str], fig: "Figure", **savefig_kwargs: Any) -> None:
+def save_figure(path: str | os.PathLike[str], fig: Figure, **savefig_kwargs: Any) -> None:
     """``fig.savefig`` in the format named by ``path``'s suffix."""
     fmt = Path(path).suffix.lstrip(".") or None
     with atomic_path(path) as tmp:

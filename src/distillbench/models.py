@@ -55,10 +55,12 @@ def glorot_uniform_(model: nn.Module) -> None:
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
             nn.init.xavier_uniform_(m.weight)
-            nn.init.zeros_(m.bias)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
 
 
-def build_model(dataset: str, *, dropout: float = 0.5, init: str = "glorot_uniform", seed: int | None = None) -> PapernotNet:
+def build_model(dataset: str, *, dropout: float = 0.5, init: str = "glorot_uniform",
+                seed: int | None = None) -> PapernotNet:
     if dataset not in ARCHITECTURES:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {sorted(ARCHITECTURES)}")
     if seed is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -25,13 +25,13 @@ class PaperReference:
     targets: int
     max_features: int
 
-    def success_rate(self, dataset: str, model: str, temperature: Optional[float]) -> Optional[float]:
+    def success_rate(self, dataset: str, model: str, temperature: float | None) -> float | None:
         rows = self.fig7[(self.fig7.dataset == dataset) & (self.fig7.model == model)]
         if model == "distilled":
             rows = rows[rows.temperature == float(temperature)]  # type: ignore[arg-type]
         return float(rows.paper_success_rate_pct.iloc[0]) if len(rows) else None
 
-    def reference_accuracy(self, dataset: str, model: str, temperature: Optional[float]) -> tuple[Optional[float], str]:
+    def reference_accuracy(self, dataset: str, model: str, temperature: float | None) -> tuple[float | None, str]:
         """The paper's accuracy for this model and where it comes from (reported or the baseline's)."""
         acc = self.accuracy.get(dataset)
         if not acc:

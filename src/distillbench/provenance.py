@@ -25,7 +25,8 @@ def git_commit(repo: Path = REPO_ROOT, generated: tuple[str, ...] = ()) -> str:
     if given:
         return f"{given} (an exported copy; DISTILLBENCH_GIT_COMMIT)"
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
+                             check=True).stdout.strip()
         excludes = [f":(exclude){g}" for g in generated]
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excludes],
                                cwd=repo, capture_output=True, text=True, check=True).stdout.strip()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -27,13 +26,13 @@ NO_REFERENCE = "no paper value"
 
 
 def verdict(
-    paper_pct: Optional[float],
+    paper_pct: float | None,
     ours_pct: float,
     ci_pct: tuple[float, float],
     tolerance_pp: float,
-    accuracy_pct: Optional[float] = None,
-    reference_accuracy_pct: Optional[float] = None,
-    max_accuracy_shortfall_pp: Optional[float] = None,
+    accuracy_pct: float | None = None,
+    reference_accuracy_pct: float | None = None,
+    max_accuracy_shortfall_pp: float | None = None,
 ) -> str:
     """Verdict for one Fig. 7 cell.
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,7 +48,8 @@ class TrainingDiverged(UserError, FloatingPointError):
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 1000) -> torch.Tensor:
+def predict_logits(model: nn.Module, images: torch.Tensor, device: torch.device,
+                   batch_size: int = 1000) -> torch.Tensor:
     model.eval()
     out = [model(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)]
     return torch.cat(out) if out else torch.empty(0, 10)
@@ -80,7 +82,7 @@ class TrainSpec:
 
     @classmethod
     def from_config(cls, dataset: str, training: Mapping[str, Any], *, temperature: float, epochs: int,
-                    seed: int, role: str) -> "TrainSpec":
+                    seed: int, role: str) -> TrainSpec:
         return cls(
             dataset=dataset, temperature=float(temperature), epochs=int(epochs), lr=float(training["lr"]),
             momentum=float(training["momentum"]), batch_size=int(training["batch_size"]),

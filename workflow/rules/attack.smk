@@ -19,7 +19,11 @@ rule attack:
         runtime=ATTACK_RES["runtime"],
     params:
         attack=lambda w: PLAN.attack_json(w.dataset, w.numerics),
+        py=python_command,
+        data=data_dir,
+        device=config["device"],
+        lock=gpu_lock_option,
     shell:
-        "{PY} attack --model {input.model} --data-dir {DATA:q} --attack {params.attack:q}"
-        " --device {config[device]} {LOCK} --threads {threads}"
+        "{params.py} attack --model {input.model} --data-dir {params.data:q} --attack {params.attack:q}"
+        " --device {params.device} {params.lock} --threads {threads}"
         " --out {output.table} --summary {output.summary} > {log} 2>&1"

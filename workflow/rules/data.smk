@@ -15,6 +15,8 @@ rule prepare_data:
         download="--download" if config["download"] else "--no-download",
         verify=lambda w: "--verify-checksums" if verify_checksums_for(config, w.dataset) else "--no-verify-checksums",
         samples=lambda w: int(config["datasets"][w.dataset]["attack"]["samples"]),
+        py=python_command,
+        data=data_dir,
     shell:
-        "{PY} prepare-data --dataset {wildcards.dataset} --data-dir {DATA:q} {params.download} {params.verify}"
-        " --attack-samples {params.samples} --out {output} > {log} 2>&1"
+        "{params.py} prepare-data --dataset {wildcards.dataset} --data-dir {params.data:q} {params.download}"
+        " {params.verify} --attack-samples {params.samples} --out {output} > {log} 2>&1"

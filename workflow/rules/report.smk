@@ -1,4 +1,5 @@
-# Aggregation and REPORT.md (local: it only reads small files).
+# Aggregation and REPORT.md (local: it only reads small files). Its figure and tables also go into
+# Snakemake's HTML report.
 
 
 localrules:
@@ -12,14 +13,19 @@ rule report:
         data=PLAN.data_manifests(),
     output:
         report=PLAN.report,
-        figure=f"{R}/fig7.png",
-        table=f"{R}/fig7.csv",
-        numerics=f"{R}/numerics.csv",
+        # Marked for Snakemake's own HTML report (`snakemake --report results/<run_name>/report.html`), with the
+        # captions in workflow/report/ (paths relative to this file).
+        figure=report(f"{R}/fig7.png", caption="../report/fig7.rst", category="Fig. 7"),
+        table=report(f"{R}/fig7.csv", caption="../report/fig7_table.rst", category="Fig. 7"),
+        numerics=report(f"{R}/numerics.csv", caption="../report/numerics.rst", category="Attack numerics"),
     log:
         f"{R}/logs/report.log",
     params:
         config=lambda w: json.dumps(config, sort_keys=True, default=str),
         configfiles=" ".join(str(p) for p in workflow.configfiles),
+        py=python_command,
+        results=lambda w, output: os.path.dirname(output.table),  # results/<run_name>
     shell:
-        "{PY} report --config {params.config:q} --config-files {params.configfiles} --results-dir {R}"
-        " --out {output.report} --figure {output.figure} --table {output.table} > {log} 2>&1"
+        "{params.py} report --config {params.config:q} --config-files {params.configfiles}"
+        " --results-dir {params.results} --out {output.report} --figure {output.figure} --table {output.table}"
+        " > {log} 2>&1"

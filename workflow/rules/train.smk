@@ -19,6 +19,10 @@ rule warm_start:
         runtime=TRAIN_RES["runtime"],
     params:
         args=lambda w: PLAN.train_args(w.dataset, "warm_start", "1"),
+        py=python_command,
+        data=data_dir,
+        device=config["device"],
+        lock=gpu_lock_option,
     shell:
         TRAIN_SHELL
 
@@ -41,6 +45,10 @@ rule train_teacher:
         runtime=TRAIN_RES["runtime"],
     params:
         args=lambda w, input: PLAN.train_args(w.dataset, "teacher", w.T, init=input.init),
+        py=python_command,
+        data=data_dir,
+        device=config["device"],
+        lock=gpu_lock_option,
     shell:
         TRAIN_SHELL
 
@@ -61,9 +69,13 @@ rule soft_labels:
         runtime=TRAIN_RES["runtime"],
     params:
         subset=lambda w: PLAN.train_subset_args(w.dataset),
+        py=python_command,
+        data=data_dir,
+        device=config["device"],
+        lock=gpu_lock_option,
     shell:
-        "{PY} soft-labels --teacher {input.teacher} --data-dir {DATA:q} --temperature {wildcards.T} {params.subset}"
-        " --device {config[device]} {LOCK} --threads {threads} --out {output} > {log} 2>&1"
+        "{params.py} soft-labels --teacher {input.teacher} --data-dir {params.data:q} --temperature {wildcards.T}"
+        " {params.subset} --device {params.device} {params.lock} --threads {threads} --out {output} > {log} 2>&1"
 
 
 rule train_student:
@@ -85,5 +97,9 @@ rule train_student:
         runtime=TRAIN_RES["runtime"],
     params:
         args=lambda w, input: PLAN.train_args(w.dataset, "student", w.T, init=input.init, soft_labels=input.soft),
+        py=python_command,
+        data=data_dir,
+        device=config["device"],
+        lock=gpu_lock_option,
     shell:
         TRAIN_SHELL

@@ -27,8 +27,9 @@ Numerics (``numerics``):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any
 
 import eagerpy as ep
 import torch
@@ -58,7 +59,7 @@ class deterministic_kernels:
     which is enough to swap near-equal saliency pairs; autotuned kernels may differ between runs.
     """
 
-    def __enter__(self) -> "deterministic_kernels":
+    def __enter__(self) -> deterministic_kernels:
         b = torch.backends
         self._saved = (b.cudnn.allow_tf32, b.cuda.matmul.allow_tf32, b.cudnn.deterministic, b.cudnn.benchmark)
         b.cudnn.allow_tf32 = False
@@ -375,7 +376,7 @@ class SaliencyMapAttack(MinimizationAttack):
                         variant=self.variant, temperature=self.temperature, bounds=model.bounds,
                         max_pair_elements=self.max_pair_elements, numerics=self.numerics)
 
-    def run(self, model: Model, inputs: Any, criterion: Any, *, early_stop: Optional[float] = None,
+    def run(self, model: Model, inputs: Any, criterion: Any, *, early_stop: float | None = None,
             **kwargs: Any) -> Any:
         raise_if_kwargs(kwargs)
         x, restore_type = ep.astensor_(inputs)
