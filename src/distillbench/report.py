@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -91,7 +92,8 @@ def plot_fig7(table: pd.DataFrame, path: Path, paper: PaperReference,
     sns.set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(8.5, 5.0))
     datasets = list(dict.fromkeys(table.dataset))
-    colors = dict(zip(datasets, sns.color_palette(n_colors=max(3, len(datasets)))))
+    palette = sns.color_palette(n_colors=max(3, len(datasets)))  # at least 3 colours: more than datasets
+    colors = dict(zip(datasets, palette[: len(datasets)], strict=True))
     handles: list[Any] = []
     for d in datasets:
         c, title = colors[d], DATASET_TITLES.get(d, d)
@@ -160,7 +162,7 @@ def fig7_markdown(table: pd.DataFrame) -> str:
         "model": table.model.map(_model_label),
         "paper %": table.paper_pct.map(_fmt),
         "ours %": table.ours_pct.map(_fmt),
-        "95% CI": [f"{_fmt(lo)}–{_fmt(hi)}" for lo, hi in zip(table.ci95_low_pct, table.ci95_high_pct)],
+        "95% CI": [f"{_fmt(lo)}–{_fmt(hi)}" for lo, hi in zip(table.ci95_low_pct, table.ci95_high_pct, strict=True)],
         "Δ pp": table.delta_pp.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:+.2f}"),
         "targets": table.targets.astype(str),
         "test acc %": table.test_accuracy_pct.map(_fmt),
@@ -169,7 +171,8 @@ def fig7_markdown(table: pd.DataFrame) -> str:
     return _md(view)
 
 
-def accuracy_markdown(table: pd.DataFrame, models: Mapping[tuple[str, str], Mapping[str, Any]], shortfall_pp: float) -> str:
+def accuracy_markdown(table: pd.DataFrame, models: Mapping[tuple[str, str], Mapping[str, Any]],
+                      shortfall_pp: float) -> str:
     rows = []
     for _, r in table.iterrows():
         m = models.get((r.dataset, r.model), {})
@@ -227,7 +230,7 @@ def numerics_markdown(comp: pd.DataFrame) -> str:
         "same decision %": comp.same_decision_pct.map(lambda v: _fmt(v, 1)),
         "same L0 and iterations %": comp.same_l0_and_iterations_pct.map(lambda v: _fmt(v, 1)),
         "no pair (" + comp.main.iloc[0] + " / " + comp.other.iloc[0] + ")": [
-            f"{a} / {b}" for a, b in zip(comp.main_no_pair, comp.other_no_pair)],
+            f"{a} / {b}" for a, b in zip(comp.main_no_pair, comp.other_no_pair, strict=True)],
         "verdict, " + comp.other.iloc[0]: comp.other_verdict,
     }))
 
@@ -291,7 +294,8 @@ def headline(table: pd.DataFrame, comp: pd.DataFrame, profile: str, paper: Paper
         if len(lower):
             parts.append(f"less often at {_cells([_model_label(m) for m in lower.model])}")
         if len(under):
-            parts.append(f"{_plural(len(under), 'model')} under-trained ({_cells([_model_label(m) for m in under.model])})")
+            names = _cells([_model_label(m) for m in under.model])
+            parts.append(f"{_plural(len(under), 'model')} under-trained ({names})")
         line = f"- **{title}**: " + "; ".join(parts) + "."
         c = comp[comp.dataset == d] if len(comp) else comp
         if len(c):
@@ -355,13 +359,15 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     add("## Provenance")
     add("")
     hw = hardware()
-    add(f"- git commit: `{git_commit(generated=(str(results_dir), str(out)))}` (changes to this run's own outputs not counted)")
+    add(f"- git commit: `{git_commit(generated=(str(results_dir), str(out)))}` "
+        "(changes to this run's own outputs not counted)")
     shown = [os.path.relpath(c) if not os.path.relpath(c).startswith("..") else c for c in (config_files or [])]
     add(f"- config files (later ones override earlier): {', '.join(f'`{c}`' for c in reversed(shown)) or '–'}; "
         f"profile `{profile}`, "
         f"run name `{config['run_name']}`")
     add(f"- data settings (after command-line overrides): data_dir `{config['data_dir']}`, "
-        f"download `{str(config.get('download')).lower()}`, verify_checksums `{str(config.get('verify_checksums')).lower()}`")
+        f"download `{str(config.get('download')).lower()}`, "
+        f"verify_checksums `{str(config.get('verify_checksums')).lower()}`")
     add(f"- generated: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
     gpus = ", ".join(hw["cuda_devices"]) or "none"
     add(f"- hardware (report job): {hw['cpu']}, {hw['cpu_count']} CPUs, GPUs: {gpus}; {hw['os']}, "
