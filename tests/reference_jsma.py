@@ -46,8 +46,9 @@ def attacked_output(logits: torch.Tensor, variant: str, temperature: float) -> t
     raise ValueError(variant)
 
 
-def full_jacobian(logits_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, variant: str,
-                  temperature: float, target: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def full_jacobian(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, variant: str, temperature: float, target: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(J, grad_others, logits) for the single sample ``x`` (no batch dim).
 
     J is (K, n), row k = d output_k / d x. grad_others = d(sum_{j != target} output_j) / dx, by one
@@ -82,10 +83,18 @@ def best_pair(alpha: torch.Tensor, beta: torch.Tensor, domain: torch.Tensor) -> 
     return flat // n, flat % n
 
 
-def reference_jsma(logits_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, target: int, *,
-                   max_features: int, variant: str = "jsma_f", temperature: float = 1.0,
-                   bounds: tuple[float, float] = (0.0, 1.0), beta_from: str = "gradient_of_sum",
-                   numerics: str | None = None) -> ReferenceResult:
+def reference_jsma(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    target: int,
+    *,
+    max_features: int,
+    variant: str = "jsma_f",
+    temperature: float = 1.0,
+    bounds: tuple[float, float] = (0.0, 1.0),
+    beta_from: str = "gradient_of_sum",
+    numerics: str | None = None,
+) -> ReferenceResult:
     """JSMA on one sample ``x`` (no batch dim) towards class ``target``.
 
     ``beta_from`` says how beta = sum_{j != t} dF_j/dx is computed: ``"gradient_of_sum"`` (default)

@@ -39,6 +39,7 @@ class _Evil:
 def _save(obj):
     def write(path: Path, good: Path) -> None:
         torch.save(obj(path) if callable(obj) else obj, path)
+
     return write
 
 
@@ -56,8 +57,10 @@ def _cifar_weights_as_mnist(path: Path, good: Path) -> None:
 
 # (how to make the bad file from a good checkpoint, words the refusal must contain)
 BAD_CHECKPOINTS = {
-    "truncated": (lambda p, g: p.write_bytes(g.read_bytes()[: g.stat().st_size // 2]),
-                  "truncated or written by something else"),
+    "truncated": (
+        lambda p, g: p.write_bytes(g.read_bytes()[: g.stat().st_size // 2]),
+        "truncated or written by something else",
+    ),
     "empty": (lambda p, g: p.write_bytes(b""), "empty (0 bytes)"),
     "json": (lambda p, g: p.write_text(json.dumps({"state_dict": {}})), "not a plain torch file"),
     "python_object": (_save(lambda p: {"state_dict": _Evil(p.with_suffix(".marker"))}), "not a plain torch file"),
@@ -65,8 +68,17 @@ BAD_CHECKPOINTS = {
     "missing_keys": (_save({"state_dict": {}, "spec": {}}), "lacks history, test_accuracy"),
     "other_network": (_cifar_weights_as_mnist, "do not fit the mnist network"),
     "nan_weights": (_nan_weights, "hold NaN or infinite values"),
-    "unknown_dataset": (_save({"state_dict": {}, "spec": {"dataset": "svhn", "temperature": 1, "dropout": 0.5},
-                                "history": [], "test_accuracy": 0.1}), "dataset 'svhn'"),
+    "unknown_dataset": (
+        _save(
+            {
+                "state_dict": {},
+                "spec": {"dataset": "svhn", "temperature": 1, "dropout": 0.5},
+                "history": [],
+                "test_accuracy": 0.1,
+            }
+        ),
+        "dataset 'svhn'",
+    ),
 }
 
 
@@ -92,13 +104,16 @@ def test_missing_checkpoint_is_named(tmp_path):
         load_checkpoint(tmp_path / "nope.pt")
 
 
-@pytest.mark.parametrize("content,problem", [
-    (torch.full((5, 10), 0.1)[:4], "has shape (4, 10), the training set needs (5, 10)"),
-    (torch.full((5, 10), float("nan")), "NaN, infinite or negative"),
-    (torch.full((5, 10), 0.2), "do not sum to 1"),
-    (torch.ones(5, 10, dtype=torch.int64), "not a float tensor"),
-    ({"probs": torch.full((5, 10), 0.1)}, "holds a dict"),
-])
+@pytest.mark.parametrize(
+    "content,problem",
+    [
+        (torch.full((5, 10), 0.1)[:4], "has shape (4, 10), the training set needs (5, 10)"),
+        (torch.full((5, 10), float("nan")), "NaN, infinite or negative"),
+        (torch.full((5, 10), 0.2), "do not sum to 1"),
+        (torch.ones(5, 10, dtype=torch.int64), "not a float tensor"),
+        ({"probs": torch.full((5, 10), 0.1)}, "holds a dict"),
+    ],
+)
 def test_bad_soft_labels_are_refused(tmp_path, content, problem):
     path = tmp_path / "soft.pt"
     torch.save(content, path)
@@ -119,10 +134,34 @@ def test_unusable_resume_file_is_named_and_training_starts_over(tmp_path, caplog
 
 def _train_args(tiny_data_dir, tmp_path, *extra):
     training = {"lr": 0.1, "momentum": 0.5, "batch_size": 32, "epochs": 1, "dropout": 0.5, "init": "glorot_uniform"}
-    return ["train", "--dataset", "mnist", "--data-dir", str(tiny_data_dir), "--training", json.dumps(training),
-            "--temperature", "1", "--epochs", "1", "--seed", "1", "--role", "student", "--train-subset", "50",
-            "--test-subset", "20", "--device", "cpu", "--out", str(tmp_path / "out.pt"),
-            "--metrics", str(tmp_path / "out.json"), *extra]
+    return [
+        "train",
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        str(tiny_data_dir),
+        "--training",
+        json.dumps(training),
+        "--temperature",
+        "1",
+        "--epochs",
+        "1",
+        "--seed",
+        "1",
+        "--role",
+        "student",
+        "--train-subset",
+        "50",
+        "--test-subset",
+        "20",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path / "out.pt"),
+        "--metrics",
+        str(tmp_path / "out.json"),
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize("which", ["init", "soft"])

@@ -33,8 +33,13 @@ def test_paper_profile_has_the_papers_settings(repo_root):
     cfg = load_config(repo_root / "config" / "config.yaml")
     assert cfg["temperatures"] == [1, 2, 5, 10, 20, 30, 40, 50, 100]
     for ds in cfg["datasets"].values():
-        assert ds["attack"] == {**ds["attack"], "variant": "jsma_f", "samples": 100, "targets_per_sample": 9,
-                                "max_features": 112}
+        assert ds["attack"] == {
+            **ds["attack"],
+            "variant": "jsma_f",
+            "samples": 100,
+            "targets_per_sample": 9,
+            "max_features": 112,
+        }
         assert ds["training"]["epochs"] == 50 and ds["training"]["batch_size"] == 128
         assert ds["train_subset"] is None
 
@@ -49,45 +54,84 @@ def _errors(cfg):
     "mutate,field,fix",
     [
         (lambda c: c["datasets"]["mnist"]["training"].update(lr=-0.1), "datasets.mnist.training.lr", "positive"),
-        (lambda c: c["datasets"]["cifar10"]["attack"].update(variant="fgsm"), "datasets.cifar10.attack.variant",
-         "jsma_f"),
+        (
+            lambda c: c["datasets"]["cifar10"]["attack"].update(variant="fgsm"),
+            "datasets.cifar10.attack.variant",
+            "jsma_f",
+        ),
         (lambda c: c.update(temperatures=[]), "temperatures", "non-empty list"),
         (lambda c: c.update(verify_checksums="maybe"), "verify_checksums", "true"),
-        (lambda c: c["datasets"]["mnist"]["training"].update(epochs_by_temperature={100: 0}),
-         "datasets.mnist.training.epochs_by_temperature.100", "minimum"),
+        (
+            lambda c: c["datasets"]["mnist"]["training"].update(epochs_by_temperature={100: 0}),
+            "datasets.mnist.training.epochs_by_temperature.100",
+            "minimum",
+        ),
         (lambda c: c["datasets"].update(svhn={}), "datasets", "unknown key"),
         (lambda c: c["datasets"]["mnist"].pop("attack"), "datasets.mnist.attack", "missing"),
-        (lambda c: c["datasets"]["mnist"]["attack"].update(max_features=111), "datasets.mnist.attack.max_features",
-         "even"),
+        (
+            lambda c: c["datasets"]["mnist"]["attack"].update(max_features=111),
+            "datasets.mnist.attack.max_features",
+            "even",
+        ),
         (lambda c: c.update(run_name="my run"), "run_name", "letters"),
         # Checks that know the data (issue 11): budgets and counts against each dataset's size.
-        (lambda c: c["datasets"]["mnist"]["attack"].update(max_features=1000), "datasets.mnist.attack.max_features",
-         "more than the 784 input elements"),
-        (lambda c: c["datasets"]["cifar10"]["attack"].update(max_features=3074), "datasets.cifar10.attack.max_features",
-         "use at most 3072"),
-        (lambda c: c["datasets"]["mnist"]["attack"].update(samples=10001), "datasets.mnist.attack.samples",
-         "use at most 10000"),
-        (lambda c: c["datasets"]["cifar10"].update(train_subset=50001), "datasets.cifar10.train_subset",
-         "at most 50000"),
+        (
+            lambda c: c["datasets"]["mnist"]["attack"].update(max_features=1000),
+            "datasets.mnist.attack.max_features",
+            "more than the 784 input elements",
+        ),
+        (
+            lambda c: c["datasets"]["cifar10"]["attack"].update(max_features=3074),
+            "datasets.cifar10.attack.max_features",
+            "use at most 3072",
+        ),
+        (
+            lambda c: c["datasets"]["mnist"]["attack"].update(samples=10001),
+            "datasets.mnist.attack.samples",
+            "use at most 10000",
+        ),
+        (
+            lambda c: c["datasets"]["cifar10"].update(train_subset=50001),
+            "datasets.cifar10.train_subset",
+            "at most 50000",
+        ),
         (lambda c: c["datasets"]["mnist"].update(test_subset=10001), "datasets.mnist.test_subset", "null for all"),
         (lambda c: c.update(verify_checksums={"svhn": False}), "verify_checksums", "per dataset"),
-        (lambda c: c.update(verify_checksums={"mnist": "yes"}), "verify_checksums.mnist",
-         "{mnist: true, cifar10: false}"),
+        (
+            lambda c: c.update(verify_checksums={"mnist": "yes"}),
+            "verify_checksums.mnist",
+            "{mnist: true, cifar10: false}",
+        ),
         # Refused before the issue too; kept here so that every kind of mistake stays covered.
-        (lambda c: c["datasets"]["mnist"]["attack"].update(samples=0), "datasets.mnist.attack.samples",
-         "first test samples"),
+        (
+            lambda c: c["datasets"]["mnist"]["attack"].update(samples=0),
+            "datasets.mnist.attack.samples",
+            "first test samples",
+        ),
         (lambda c: c.update(temperatures=[0, 1]), "temperatures.0", "fix: expected a positive temperature"),
         (lambda c: c.update(temperature=[1, 2]), "(top level)", "remove or rename the unknown key"),
         (lambda c: c.update(device="gpu"), "device", "auto, cpu or cuda"),
-        (lambda c: c["datasets"]["cifar10"]["training"].update(lr_decay={"factor": 1.5, "after_epoch": 10}),
-         "datasets.cifar10.training.lr_decay.factor", "multiply lr"),
-        (lambda c: c["datasets"]["mnist"]["training"].update(momentum=1.5), "datasets.mnist.training.momentum",
-         "between 0"),
-        (lambda c: c["datasets"]["mnist"]["training"].update(init="xavier"), "datasets.mnist.training.init",
-         "glorot_uniform"),
+        (
+            lambda c: c["datasets"]["cifar10"]["training"].update(lr_decay={"factor": 1.5, "after_epoch": 10}),
+            "datasets.cifar10.training.lr_decay.factor",
+            "multiply lr",
+        ),
+        (
+            lambda c: c["datasets"]["mnist"]["training"].update(momentum=1.5),
+            "datasets.mnist.training.momentum",
+            "between 0",
+        ),
+        (
+            lambda c: c["datasets"]["mnist"]["training"].update(init="xavier"),
+            "datasets.mnist.training.init",
+            "glorot_uniform",
+        ),
         (lambda c: c.update(seed="abc"), "seed", "non-negative integer"),
-        (lambda c: c["datasets"]["mnist"]["attack"].update(targets_per_sample=10),
-         "datasets.mnist.attack.targets_per_sample", "1 to 9"),
+        (
+            lambda c: c["datasets"]["mnist"]["attack"].update(targets_per_sample=10),
+            "datasets.mnist.attack.targets_per_sample",
+            "1 to 9",
+        ),
     ],
 )
 def test_bad_config_names_field_and_fix(paper_cfg, mutate, field, fix):
@@ -107,22 +151,35 @@ def test_cuda_without_a_visible_gpu_is_refused_at_validation(paper_cfg):
     assert validate_config(cfg, check_device=False)["device"] == "cuda"  # e.g. a SLURM login node
 
 
-@pytest.mark.parametrize("value,mnist,cifar10", [
-    (True, True, True), (False, False, False), ("false", False, False), ("True", True, True),
-    ({"mnist": True, "cifar10": False}, True, False), ({"cifar10": "false"}, True, False),
-])
+@pytest.mark.parametrize(
+    "value,mnist,cifar10",
+    [
+        (True, True, True),
+        (False, False, False),
+        ("false", False, False),
+        ("True", True, True),
+        ({"mnist": True, "cifar10": False}, True, False),
+        ({"cifar10": "false"}, True, False),
+    ],
+)
 def test_verify_checksums_per_dataset(paper_cfg, value, mnist, cifar10):
     cfg = validate_config(dict(copy.deepcopy(paper_cfg), verify_checksums=value))
     assert (verify_checksums_for(cfg, "mnist"), verify_checksums_for(cfg, "cifar10")) == (mnist, cifar10)
 
 
 BAD_FILES = {
-    "syntax": ("run_name: x\ndatasets:\n  mnist:\n    training:\n      lr: 0.1\n     momentum: 0.5\n",
-               ":6:6: YAML syntax error", "indentation"),
+    "syntax": (
+        "run_name: x\ndatasets:\n  mnist:\n    training:\n      lr: 0.1\n     momentum: 0.5\n",
+        ":6:6: YAML syntax error",
+        "indentation",
+    ),
     "tab": ("run_name: x\n\tseed: 1\n", ":2:1: YAML syntax error", "spaces, not tabs"),
     "unclosed": ("temperatures: [1, 2\nseed: 1\n", ":2:", "closing bracket"),
-    "duplicate": ("seed: 1\nrun_name: a\nseed: 2\n", ":3:1: duplicate key: key 'seed' appears twice",
-                  "keep one of the two"),
+    "duplicate": (
+        "seed: 1\nrun_name: a\nseed: 2\n",
+        ":3:1: duplicate key: key 'seed' appears twice",
+        "keep one of the two",
+    ),
     "list": ("- run_name\n- seed\n", ": the top level is a list", "'key: value' lines"),
     "empty": ("# nothing here\n", ": empty", "add the settings"),
     "binary": (b"\xff\xfe\x00garbage", ": cannot be read", "UTF-8"),
@@ -142,8 +199,13 @@ def test_bad_config_file_names_file_line_and_fix(tmp_path, name):
 def test_validate_config_cli_shows_file_and_line(tmp_path, repo_root):
     bad = tmp_path / "bad.yaml"
     bad.write_text((repo_root / "config" / "smoke.yaml").read_text().replace("  mnist:\n", "  mnist:\n   oops\n", 1))
-    proc = subprocess.run([sys.executable, "-m", "distillbench", "validate-config", str(bad)], capture_output=True,
-                          text=True, timeout=120, env={"PYTHONPATH": str(repo_root / "src"), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-m", "distillbench", "validate-config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PYTHONPATH": str(repo_root / "src"), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"error: config file {bad}:") and "YAML syntax error" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -164,9 +226,23 @@ def test_epochs_by_temperature():
 def test_snakemake_stops_with_the_field_named(repo_root, tmp_path):
     """The real workflow refuses a bad --config before planning anything."""
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(repo_root / "Snakefile"),
-         "--directory", str(tmp_path), "--config", "seed=-3"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "-s",
+            str(repo_root / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--config",
+            "seed=-3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode != 0
     assert "config field 'seed'" in proc.stdout + proc.stderr
@@ -182,5 +258,6 @@ def test_run_datasets_keeps_only_those(repo_root):
     cfg = validate_config({**raw, "run_datasets": ["mnist"]}, check_device=False)
     assert list(cfg["datasets"]) == ["mnist"]
     with pytest.raises(ConfigError, match="run_datasets"):
-        validate_config({**raw, "datasets": {"mnist": raw["datasets"]["mnist"]}, "run_datasets": ["cifar10"]},
-                        check_device=False)
+        validate_config(
+            {**raw, "datasets": {"mnist": raw["datasets"]["mnist"]}, "run_datasets": ["cifar10"]}, check_device=False
+        )

@@ -74,9 +74,10 @@ def test_mnist_staged_as_gz_only(tmp_path):
     assert len(load_split("mnist", tmp_path, train=False)) == 10
 
 
-@pytest.mark.skipif(not (__import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data"
-                         / "MNIST").exists(),
-                    reason="../shared/data not present: the official-MNIST checksum check needs it")
+@pytest.mark.skipif(
+    not (__import__("pathlib").Path(__file__).resolve().parents[2] / "shared" / "data" / "MNIST").exists(),
+    reason="../shared/data not present: the official-MNIST checksum check needs it",
+)
 def test_official_mnist_is_recognised(tmp_path):
     from pathlib import Path
 

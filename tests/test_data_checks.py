@@ -63,45 +63,95 @@ class _Evil:
 
 # (dataset, file that must be named, corruption, words the problem must contain)
 CORRUPT = [
-    ("mnist", RAW / "train-images-idx3-ubyte",
-     lambda r: _truncate(r / RAW / "train-images-idx3-ubyte", 16 + 784 * 10 + 5),
-     "truncated: its header announces 50 images"),
+    (
+        "mnist",
+        RAW / "train-images-idx3-ubyte",
+        lambda r: _truncate(r / RAW / "train-images-idx3-ubyte", 16 + 784 * 10 + 5),
+        "truncated: its header announces 50 images",
+    ),
     ("mnist", RAW / "t10k-labels-idx1-ubyte", lambda r: _truncate(r / RAW / "t10k-labels-idx1-ubyte", 12), "truncated"),
-    ("mnist", RAW / "train-images-idx3-ubyte", lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes(b""),
-     "shorter than the 16-byte idx header"),
-    ("mnist", RAW / "train-images-idx3-ubyte",
-     lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes((r / RAW / "train-labels-idx1-ubyte").read_bytes()),
-     "expected an idx images file"),
-    ("mnist", RAW / "t10k-images-idx3-ubyte",
-     lambda r: (r / RAW / "t10k-images-idx3-ubyte").write_bytes(os.urandom(4000)),
-     "not an idx file"),
-    ("mnist", RAW / "train-images-idx3-ubyte", lambda r: _idx(r / RAW / "train-images-idx3-ubyte", (50, 32, 32)),
-     "expected 28x28"),
-    ("mnist", RAW / "train-images-idx3-ubyte",
-     lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes(
-         (r / RAW / "train-images-idx3-ubyte").read_bytes() + b"xx"),
-     "has trailing bytes"),
-    ("mnist", RAW / "train-labels-idx1-ubyte", lambda r: _set_label(r / RAW / "train-labels-idx1-ubyte", 12),
-     "label 12 found"),
-    ("mnist", RAW / "train-labels-idx1-ubyte",
-     lambda r: (r / RAW / "train-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x0801, 40) + bytes(40)),
-     "40 labels for 50 images"),
+    (
+        "mnist",
+        RAW / "train-images-idx3-ubyte",
+        lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes(b""),
+        "shorter than the 16-byte idx header",
+    ),
+    (
+        "mnist",
+        RAW / "train-images-idx3-ubyte",
+        lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes((r / RAW / "train-labels-idx1-ubyte").read_bytes()),
+        "expected an idx images file",
+    ),
+    (
+        "mnist",
+        RAW / "t10k-images-idx3-ubyte",
+        lambda r: (r / RAW / "t10k-images-idx3-ubyte").write_bytes(os.urandom(4000)),
+        "not an idx file",
+    ),
+    (
+        "mnist",
+        RAW / "train-images-idx3-ubyte",
+        lambda r: _idx(r / RAW / "train-images-idx3-ubyte", (50, 32, 32)),
+        "expected 28x28",
+    ),
+    (
+        "mnist",
+        RAW / "train-images-idx3-ubyte",
+        lambda r: (r / RAW / "train-images-idx3-ubyte").write_bytes(
+            (r / RAW / "train-images-idx3-ubyte").read_bytes() + b"xx"
+        ),
+        "has trailing bytes",
+    ),
+    (
+        "mnist",
+        RAW / "train-labels-idx1-ubyte",
+        lambda r: _set_label(r / RAW / "train-labels-idx1-ubyte", 12),
+        "label 12 found",
+    ),
+    (
+        "mnist",
+        RAW / "train-labels-idx1-ubyte",
+        lambda r: (r / RAW / "train-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x0801, 40) + bytes(40)),
+        "40 labels for 50 images",
+    ),
     ("mnist", RAW / "train-images-idx3-ubyte.gz", _gz_only_garbage, "not a readable gzip file"),
-    ("cifar10", CIF / "data_batch_3", lambda r: (r / CIF / "data_batch_3").write_bytes(os.urandom(30_000)),
-     "not a CIFAR-10 pickle"),
+    (
+        "cifar10",
+        CIF / "data_batch_3",
+        lambda r: (r / CIF / "data_batch_3").write_bytes(os.urandom(30_000)),
+        "not a CIFAR-10 pickle",
+    ),
     ("cifar10", CIF / "test_batch", lambda r: _truncate(r / CIF / "test_batch", 5000), "not a CIFAR-10 pickle"),
-    ("cifar10", CIF / "data_batch_1", lambda r: _repickle(r / CIF / "data_batch_1", lambda o: {"data": o["data"]}),
-     "expected a dict with 'data' and 'labels'"),
-    ("cifar10", CIF / "data_batch_2",
-     lambda r: _repickle(r / CIF / "data_batch_2", lambda o: {**o, "data": o["data"][:, :1024]}), "shape (N, 3072)"),
-    ("cifar10", CIF / "data_batch_4",
-     lambda r: _repickle(r / CIF / "data_batch_4", lambda o: {**o, "labels": o["labels"][:-1]}), "'labels' has shape"),
-    ("cifar10", CIF / "test_batch",
-     lambda r: _repickle(r / CIF / "test_batch", lambda o: {**o, "labels": [10] * len(o["labels"])}),
-     "labels outside 0..9"),
-    ("cifar10", CIF / "batches.meta",
-     lambda r: _repickle(r / CIF / "batches.meta", lambda o: {**o, "label_names": o["label_names"][:9]}),
-     "'label_names'"),
+    (
+        "cifar10",
+        CIF / "data_batch_1",
+        lambda r: _repickle(r / CIF / "data_batch_1", lambda o: {"data": o["data"]}),
+        "expected a dict with 'data' and 'labels'",
+    ),
+    (
+        "cifar10",
+        CIF / "data_batch_2",
+        lambda r: _repickle(r / CIF / "data_batch_2", lambda o: {**o, "data": o["data"][:, :1024]}),
+        "shape (N, 3072)",
+    ),
+    (
+        "cifar10",
+        CIF / "data_batch_4",
+        lambda r: _repickle(r / CIF / "data_batch_4", lambda o: {**o, "labels": o["labels"][:-1]}),
+        "'labels' has shape",
+    ),
+    (
+        "cifar10",
+        CIF / "test_batch",
+        lambda r: _repickle(r / CIF / "test_batch", lambda o: {**o, "labels": [10] * len(o["labels"])}),
+        "labels outside 0..9",
+    ),
+    (
+        "cifar10",
+        CIF / "batches.meta",
+        lambda r: _repickle(r / CIF / "batches.meta", lambda o: {**o, "label_names": o["label_names"][:9]}),
+        "'label_names'",
+    ),
 ]
 
 
@@ -111,8 +161,9 @@ def _fresh(root: Path) -> Path:
     return root
 
 
-@pytest.mark.parametrize("dataset,rel,corrupt,problem", CORRUPT,
-                         ids=[f"{c[0]}-{c[1].name}-{c[3].split(':')[0][:24]}" for c in CORRUPT])
+@pytest.mark.parametrize(
+    "dataset,rel,corrupt,problem", CORRUPT, ids=[f"{c[0]}-{c[1].name}-{c[3].split(':')[0][:24]}" for c in CORRUPT]
+)
 @pytest.mark.parametrize("verify", [False, True], ids=["checksums-waived", "checksums-on"])
 def test_corrupt_file_is_refused_with_its_name(tmp_path, dataset, rel, corrupt, problem, verify):
     root = _fresh(tmp_path)
@@ -149,9 +200,11 @@ def test_sound_copy_passes_and_the_manifest_records_counts(tmp_path):
 
 def test_attack_samples_beyond_the_staged_test_split_are_refused(tmp_path):
     root = _fresh(tmp_path)
-    with pytest.raises(DataError,
-                       match=r"test split .* has 20 images but the attack asks for 21 "
-                             r".*datasets\.mnist\.attack\.samples"):
+    with pytest.raises(
+        DataError,
+        match=r"test split .* has 20 images but the attack asks for 21 "
+        r".*datasets\.mnist\.attack\.samples",
+    ):
         prepare("mnist", root, allow_download=False, verify_checksums=False, min_test_images=21)
     prepare("mnist", root, allow_download=False, verify_checksums=False, min_test_images=20)
 
@@ -185,9 +238,24 @@ def test_cli_prints_one_paragraph_and_no_traceback(tmp_path, repo_root):
     _truncate(root / RAW / "train-images-idx3-ubyte", 20_000)
     env = {**os.environ, "PYTHONPATH": str(repo_root / "src")}
     proc = subprocess.run(
-        [sys.executable, "-m", "distillbench", "prepare-data", "--dataset", "mnist", "--data-dir", str(root),
-         "--no-download", "--no-verify-checksums", "--out", str(tmp_path / "m.json")],
-        capture_output=True, text=True, timeout=120, env=env,
+        [
+            sys.executable,
+            "-m",
+            "distillbench",
+            "prepare-data",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(root),
+            "--no-download",
+            "--no-verify-checksums",
+            "--out",
+            str(tmp_path / "m.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

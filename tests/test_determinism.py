@@ -23,16 +23,59 @@ class Interrupted(Exception):
 
 
 def _train(data: Path, out: Path) -> None:
-    cli.main(["train", "--dataset", "mnist", "--data-dir", str(data), "--training", json.dumps(TRAINING),
-              "--temperature", "1", "--epochs", "3", "--seed", "5", "--role", "teacher", "--train-subset", "1000",
-              "--test-subset", "200", "--device", "cpu", "--threads", THREADS, "--out", str(out / "teacher_T1.pt"),
-              "--metrics", str(out / "teacher_T1.json")])
+    cli.main(
+        [
+            "train",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(data),
+            "--training",
+            json.dumps(TRAINING),
+            "--temperature",
+            "1",
+            "--epochs",
+            "3",
+            "--seed",
+            "5",
+            "--role",
+            "teacher",
+            "--train-subset",
+            "1000",
+            "--test-subset",
+            "200",
+            "--device",
+            "cpu",
+            "--threads",
+            THREADS,
+            "--out",
+            str(out / "teacher_T1.pt"),
+            "--metrics",
+            str(out / "teacher_T1.json"),
+        ]
+    )
 
 
 def _attack(data: Path, out: Path) -> None:
-    cli.main(["attack", "--model", str(out / "teacher_T1.pt"), "--data-dir", str(data), "--attack", json.dumps(ATTACK),
-              "--device", "cpu", "--threads", THREADS, "--out", str(out / "baseline.csv"),
-              "--summary", str(out / "baseline.json")])
+    cli.main(
+        [
+            "attack",
+            "--model",
+            str(out / "teacher_T1.pt"),
+            "--data-dir",
+            str(data),
+            "--attack",
+            json.dumps(ATTACK),
+            "--device",
+            "cpu",
+            "--threads",
+            THREADS,
+            "--out",
+            str(out / "baseline.csv"),
+            "--summary",
+            str(out / "baseline.json"),
+        ]
+    )
 
 
 VARYING = ("seconds", "model_path")  # wall-clock time; where this run's files are
@@ -89,8 +132,9 @@ def test_metrics_record_what_cannot_be_pinned(first_run):
     assert numerics["device"] == "cpu" and "deterministic_algorithms" in numerics
 
 
-def test_resumed_training_and_attack_match_an_uninterrupted_run(first_run, tiny_data_dir, tmp_path, monkeypatch,
-                                                                 caplog):
+def test_resumed_training_and_attack_match_an_uninterrupted_run(
+    first_run, tiny_data_dir, tmp_path, monkeypatch, caplog
+):
     import distillbench.training as training
     from distillbench.attacks.jsma import SaliencyMapAttack
 

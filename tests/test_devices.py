@@ -38,7 +38,9 @@ HOLDER = textwrap.dedent(
 def _spawn(lock_dir: Path, cuda_count: int, env: dict | None = None, hold: float = 60) -> tuple[subprocess.Popen, dict]:
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(lock_dir), str(cuda_count), json.dumps(env or {})],
-        stdout=subprocess.PIPE, text=True, env={**ENV_SRC, "HOLD": str(hold)},
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**ENV_SRC, "HOLD": str(hold)},
     )
     line = proc.stdout.readline()
     assert line, f"holder exited early with {proc.wait()}"
@@ -70,8 +72,9 @@ def test_slurm_job_uses_its_gpu_and_logs_it(tmp_path):
     assert claim.device == "cuda:0"
     assert "SLURM job 4711" in claim.reason and "CUDA_VISIBLE_DEVICES=3" in claim.reason
     # Two SLURM jobs on one node each see only their own GPU: both use cuda:0, no local locks involved.
-    other = select_device("auto", cuda_count=1, env={"SLURM_JOB_ID": "4712", "CUDA_VISIBLE_DEVICES": "5"},
-                          lock_dir=tmp_path)
+    other = select_device(
+        "auto", cuda_count=1, env={"SLURM_JOB_ID": "4712", "CUDA_VISIBLE_DEVICES": "5"}, lock_dir=tmp_path
+    )
     assert other.device == "cuda:0" and claim.lock_file is None and other.lock_file is None
     # A SLURM job on a node where torch sees no GPU still logs what SLURM gave it.
     cpu = select_device("auto", cuda_count=0, env=env, lock_dir=tmp_path)
@@ -178,17 +181,16 @@ def test_snakemake_resources_gpu2_places_concurrent_jobs_on_distinct_gpus(tmp_pa
     snakemake = Path(sys.executable).with_name("snakemake")
     if not snakemake.exists():
         pytest.skip(f"no snakemake next to {sys.executable}")
-    (tmp_path / "Snakefile").write_text(
-        f"PY = {sys.executable!r}\nLOCKS = {str(tmp_path / 'locks')!r}\n" + SNAKEFILE
-    )
+    (tmp_path / "Snakefile").write_text(f"PY = {sys.executable!r}\nLOCKS = {str(tmp_path / 'locks')!r}\n" + SNAKEFILE)
     cmd = [str(snakemake), "--cores", "4", "--resources", "gpu=2", "--workflow-profile", "none", "-q"]
     res = subprocess.run(cmd, cwd=tmp_path, env=ENV_SRC, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stdout + res.stderr
     jobs = [json.loads(p.read_text()) for p in sorted((tmp_path / "out").glob("*.json"))]
     assert len(jobs) == 6
     assert all("busy" not in j["reason"] for j in jobs), jobs  # never more jobs than GPUs
-    overlapping = [(a, b) for i, a in enumerate(jobs) for b in jobs[i + 1:]
-                   if a["start"] < b["end"] and b["start"] < a["end"]]
+    overlapping = [
+        (a, b) for i, a in enumerate(jobs) for b in jobs[i + 1 :] if a["start"] < b["end"] and b["start"] < a["end"]
+    ]
     assert overlapping, "with --cores 4 --resources gpu=2 some jobs should have run at the same time"
     for a, b in overlapping:
         assert a["device"] != b["device"], (a, b)

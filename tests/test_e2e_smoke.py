@@ -15,11 +15,23 @@ pytestmark = pytest.mark.e2e
 
 def snakemake(repo_root, workdir, data_dir, *extra):
     cmd = [
-        sys.executable, "-m", "snakemake", "--cores", "2", "-s", str(repo_root / "Snakefile"),
-        "--directory", str(workdir),
-        "--configfile", str(repo_root / "config" / "smoke.yaml"),
-        "--config", f"data_dir={data_dir}", "verify_checksums=false", "download=false",
-        f"gpu_lock_dir={workdir / 'locks'}", *extra,
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "2",
+        "-s",
+        str(repo_root / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(repo_root / "config" / "smoke.yaml"),
+        "--config",
+        f"data_dir={data_dir}",
+        "verify_checksums=false",
+        "download=false",
+        f"gpu_lock_dir={workdir / 'locks'}",
+        *extra,
     ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
 
@@ -39,8 +51,10 @@ def test_report_has_every_row(smoke_run):
     got = {tuple(c.strip() for c in r.strip("|").split("|")[:2]) for r in rows}
     expected = {(d, m) for d in ("MNIST", "CIFAR10") for m in ("no distillation", "T=1", "T=20")}
     assert got == expected
-    paper = {"MNIST": {"no distillation": "95.89", "T=1": "91.00", "T=20": "1.34"},
-             "CIFAR10": {"no distillation": "87.89", "T=1": "92.78", "T=20": "18.23"}}
+    paper = {
+        "MNIST": {"no distillation": "95.89", "T=1": "91.00", "T=20": "1.34"},
+        "CIFAR10": {"no distillation": "87.89", "T=1": "92.78", "T=20": "18.23"},
+    }
     for r in rows:
         cells = [c.strip() for c in r.strip("|").split("|")]
         assert cells[2] == paper[cells[0]][cells[1]]

@@ -18,10 +18,12 @@ import pytest
 
 from test_workflow import parse_rule_counts
 
-PAPER = Counter(prepare_data=2, warm_start=1, train_teacher=18, soft_labels=18, train_student=18, attack=40,
-                report=1, all=1)
-CPU = Counter(prepare_data=2, warm_start=2, train_teacher=18, soft_labels=18, train_student=18, attack=40,
-              report=1, all=1)
+PAPER = Counter(
+    prepare_data=2, warm_start=1, train_teacher=18, soft_labels=18, train_student=18, attack=40, report=1, all=1
+)
+CPU = Counter(
+    prepare_data=2, warm_start=2, train_teacher=18, soft_labels=18, train_student=18, attack=40, report=1, all=1
+)
 SMOKE = Counter(prepare_data=2, train_teacher=4, soft_labels=4, train_student=4, attack=12, report=1, all=1)
 
 
@@ -36,19 +38,28 @@ def clone(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def plan_in(clone: Path, *args: str) -> Counter:
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", *args], cwd=clone,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", *args],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Nothing to be done" not in proc.stdout + proc.stderr
     return parse_rule_counts(proc.stdout + proc.stderr)
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ((), PAPER),  # the main command's plan: no option at all
-    (("--cores", "8", "--resources", "gpu=2"), PAPER),  # README's main command
-    (("--configfile", "config/cpu.yaml"), CPU),
-    (("--configfile", "config/smoke.yaml"), SMOKE),
-], ids=["default", "readme-main-command", "cpu", "smoke"])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ((), PAPER),  # the main command's plan: no option at all
+        (("--cores", "8", "--resources", "gpu=2"), PAPER),  # README's main command
+        (("--configfile", "config/cpu.yaml"), CPU),
+        (("--configfile", "config/smoke.yaml"), SMOKE),
+    ],
+    ids=["default", "readme-main-command", "cpu", "smoke"],
+)
 def test_fresh_clone_plans_every_job(clone: Path, args: tuple[str, ...], expected: Counter) -> None:
     assert plan_in(clone, *args) == expected
 

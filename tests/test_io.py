@@ -52,8 +52,10 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["table.csv"]
 
 
-WRITES = re.compile(r"\.write_text\(|\.write_bytes\(|\.to_csv\(|torch\.save\(|\.savefig\(|\.to_json\(|"
-                    r"open\([^)]*['\"][wax]b?['\"]|\.replace\(|os\.replace\(|os\.rename\(")
+WRITES = re.compile(
+    r"\.write_text\(|\.write_bytes\(|\.to_csv\(|torch\.save\(|\.savefig\(|\.to_json\(|"
+    r"open\([^)]*['\"][wax]b?['\"]|\.replace\(|os\.replace\(|os\.rename\("
+)
 
 
 def test_every_output_goes_through_the_atomic_writer(repo_root):

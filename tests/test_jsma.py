@@ -308,8 +308,9 @@ def test_defined_equals_reference(variant):
     r = J.jsma(m64, x, target, max_features=12, variant=variant, temperature=5.0)
     assert r.adversarials.dtype == torch.float64
     for i in range(len(x)):
-        ref = reference_jsma(m64, x[i], int(target[i]), max_features=12, variant=variant, temperature=5.0,
-                             numerics="defined")
+        ref = reference_jsma(
+            m64, x[i], int(target[i]), max_features=12, variant=variant, temperature=5.0, numerics="defined"
+        )
         assert ref.success == bool(r.success[i]) and ref.no_pair == bool(r.no_pair[i])
         assert torch.equal(ref.adversarial, r.adversarials[i])
 

@@ -138,8 +138,6 @@ class SmallNet(nn.Module):
         return self.net(x)
 
 
-
-
 @pytest.fixture(scope="module")
 def setup():
     torch.manual_seed(0)
@@ -182,8 +180,15 @@ def setup():
         v: jsma(model64, x, targets, max_features=BUDGET, variant=v, temperature=TEMPERATURE, numerics="defined")
         for v in VARIANTS
     }
-    return {"model": model, "x": x, "targets": targets, "ours": ours, "source": source, "model64": model64,
-            "ours64": ours64}
+    return {
+        "model": model,
+        "x": x,
+        "targets": targets,
+        "ours": ours,
+        "source": source,
+        "model64": model64,
+        "ours64": ours64,
+    }
 
 
 def _decision(model: nn.Module, x: torch.Tensor, adv: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -195,8 +200,10 @@ def _decision(model: nn.Module, x: torch.Tensor, adv: torch.Tensor, target: torc
 
 
 def _report(name: str, agree: torch.Tensor, same_adv: torch.Tensor | None, ours: torch.Tensor, theirs: torch.Tensor):
-    msg = (f"{name}: decisions agree on {int(agree.sum())}/{agree.numel()} ({100 * agree.float().mean():.1f}%), "
-           f"success ours {100 * ours.float().mean():.1f}% theirs {100 * theirs.float().mean():.1f}%")
+    msg = (
+        f"{name}: decisions agree on {int(agree.sum())}/{agree.numel()} ({100 * agree.float().mean():.1f}%), "
+        f"success ours {100 * ours.float().mean():.1f}% theirs {100 * theirs.float().mean():.1f}%"
+    )
     if same_adv is not None:
         msg += f", identical adversarials {int(same_adv.sum())}/{same_adv.numel()}"
     print(msg)
@@ -218,8 +225,15 @@ def test_reference_identical(setup, variant, dtype):
         numerics = "float32"
     targets = setup["targets"]
     ref = [
-        reference_jsma(model, x[i], int(targets[i]), max_features=BUDGET, variant=variant, temperature=TEMPERATURE,
-                       numerics=numerics)
+        reference_jsma(
+            model,
+            x[i],
+            int(targets[i]),
+            max_features=BUDGET,
+            variant=variant,
+            temperature=TEMPERATURE,
+            numerics=numerics,
+        )
         for i in range(len(x))
     ]
     ref_success = torch.tensor([a.success for a in ref])
@@ -285,8 +299,9 @@ def test_torchattacks_agrees(setup):
     try:
         import torchattacks
     except Exception as exc:
-        pytest.skip(f"torchattacks unavailable ({type(exc).__name__}: {exc}); "
-                    "pip install torchattacks==3.5.1 scipy requests")
+        pytest.skip(
+            f"torchattacks unavailable ({type(exc).__name__}: {exc}); pip install torchattacks==3.5.1 scipy requests"
+        )
     model, x, targets = setup["model"], setup["x"], setup["targets"]
     r = setup["ours"]["jsma_z"]
     n = x[0].numel()

@@ -40,8 +40,24 @@ def test_layer_sequence_and_output(dataset, shape):
     model = build_model(dataset)
     kinds = [type(m).__name__ for m in model.modules() if not isinstance(m, (nn.Sequential, type(model)))]
     assert kinds == [
-        "Conv2d", "ReLU", "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "Conv2d", "ReLU", "MaxPool2d",
-        "Flatten", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear",
+        "Conv2d",
+        "ReLU",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Conv2d",
+        "ReLU",
+        "Conv2d",
+        "ReLU",
+        "MaxPool2d",
+        "Flatten",
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
     ]
     convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     assert all(c.kernel_size == (3, 3) for c in convs)

@@ -13,8 +13,17 @@ import pytest
 
 
 def snakemake(repo: Path, workdir: Path, *args: str, dry: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "snakemake", "--cores", "1", "-s", str(repo / "Snakefile"),
-           "--directory", str(workdir)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--cores",
+        "1",
+        "-s",
+        str(repo / "Snakefile"),
+        "--directory",
+        str(workdir),
+    ]
     proc = subprocess.run(cmd + (["-n"] if dry else []) + list(args), capture_output=True, text=True, timeout=180)
     proc.out = proc.stdout + proc.stderr  # type: ignore[attr-defined]
     return proc
@@ -63,17 +72,30 @@ def test_missing_data_with_download_off_stops_before_planning(repo_root, tmp_pat
 
 
 def test_cuda_without_cuda_stops_before_the_first_job(repo_root, tmp_path, tiny_data_dir):
-    proc = snakemake(repo_root, tmp_path, "--configfile", str(repo_root / "config" / "smoke.yaml"), "--config",
-                     "device=cuda", f"data_dir={tiny_data_dir}", "download=false", "verify_checksums=false", dry=False)
+    proc = snakemake(
+        repo_root,
+        tmp_path,
+        "--configfile",
+        str(repo_root / "config" / "smoke.yaml"),
+        "--config",
+        "device=cuda",
+        f"data_dir={tiny_data_dir}",
+        "download=false",
+        "verify_checksums=false",
+        dry=False,
+    )
     assert proc.returncode != 0
     assert "config field 'device': cuda, but no CUDA device is visible" in proc.out
     assert "rule prepare_data" not in proc.out and not (tmp_path / "results").exists()
 
 
-@pytest.mark.parametrize("value,mnist_flag,cifar_flag", [
-    ("{mnist: true, cifar10: false}", "--verify-checksums", "--no-verify-checksums"),
-    ("false", "--no-verify-checksums", "--no-verify-checksums"),
-])
+@pytest.mark.parametrize(
+    "value,mnist_flag,cifar_flag",
+    [
+        ("{mnist: true, cifar10: false}", "--verify-checksums", "--no-verify-checksums"),
+        ("false", "--no-verify-checksums", "--no-verify-checksums"),
+    ],
+)
 def test_checksum_waiver_per_dataset_reaches_prepare_data(repo_root, tmp_path, value, mnist_flag, cifar_flag):
     proc = snakemake(repo_root, tmp_path, "-p", "--config", f"verify_checksums={value}")
     assert proc.returncode == 0, proc.out

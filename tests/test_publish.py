@@ -34,7 +34,18 @@ def test_publish_refuses_a_run_without_a_report(tmp_path):
     (tmp_path / "results" / "empty").mkdir(parents=True)
     with pytest.raises(PublishError, match="no report yet"):
         publish_report(tmp_path / "results" / "empty", tmp_path / "REPORT.md")
-    proc = subprocess.run([sys.executable, "-m", "distillbench", "publish-report", str(tmp_path / "results" / "empty"),
-                           "--out", str(tmp_path / "REPORT.md")], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "distillbench",
+            "publish-report",
+            str(tmp_path / "results" / "empty"),
+            "--out",
+            str(tmp_path / "REPORT.md"),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")},
+    )
     assert proc.returncode != 0 and "Traceback" not in proc.stderr and "no report yet" in proc.stderr

@@ -80,8 +80,9 @@ def run_env(**extra: str) -> dict[str, str]:
 
 
 def dry_run(workdir: Path, *args: str, env: dict | None = None) -> str:
-    res = subprocess.run([str(SNAKEMAKE), "-n", *args], cwd=workdir, env=env or run_env(),
-                         capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        [str(SNAKEMAKE), "-n", *args], cwd=workdir, env=env or run_env(), capture_output=True, text=True, timeout=300
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     return res.stdout + res.stderr
 
@@ -127,9 +128,18 @@ def test_slurm_profile_plans_the_same_jobs_as_the_local_default(tmp_path, config
 
 def test_partition_account_and_gpu_model_come_from_the_environment(tmp_path):
     wd = copy_workflow(tmp_path / "wf")
-    chosen = dry_run(wd, "--configfile", "config/smoke.yaml", "--workflow-profile", PROFILE,
-                     env=run_env(DISTILLBENCH_SLURM_PARTITION="gpu", DISTILLBENCH_SLURM_ACCOUNT="proj123",
-                                 DISTILLBENCH_SLURM_GPU_MODEL="a100"))
+    chosen = dry_run(
+        wd,
+        "--configfile",
+        "config/smoke.yaml",
+        "--workflow-profile",
+        PROFILE,
+        env=run_env(
+            DISTILLBENCH_SLURM_PARTITION="gpu",
+            DISTILLBENCH_SLURM_ACCOUNT="proj123",
+            DISTILLBENCH_SLURM_GPU_MODEL="a100",
+        ),
+    )
     plain = dry_run(wd, "--configfile", "config/smoke.yaml", "--workflow-profile", PROFILE)
     blocks = {m.group(2): m.group(3) for m in JOB_RE.finditer(chosen)}
     for rule in ("train_teacher", "soft_labels", "train_student", "attack"):
@@ -205,8 +215,16 @@ def slurm_jobs(workdir: Path) -> dict[str, SlurmJob]:
         f = dict(re.findall(r"(\S+?)=(\S*)", line))
         if f.get("WorkDir") != str(workdir):
             continue
-        jobs[f["JobId"]] = SlurmJob(f["JobId"], f["JobState"], _time(f["StartTime"]), _time(f["EndTime"]),
-                                    f["Partition"], f.get("TresPerJob", ""), f.get("Comment", ""), f["WorkDir"])
+        jobs[f["JobId"]] = SlurmJob(
+            f["JobId"],
+            f["JobState"],
+            _time(f["StartTime"]),
+            _time(f["EndTime"]),
+            f["Partition"],
+            f.get("TresPerJob", ""),
+            f.get("Comment", ""),
+            f["WorkDir"],
+        )
     return jobs
 
 
@@ -238,14 +256,18 @@ def read_job_log(path: Path, root: Path) -> JobLog:
     device_line = dev.group(0) if dev else ""
     cvd = re.search(r"CUDA_VISIBLE_DEVICES=(\S*?)[);]", device_line)
     stamps = [datetime.strptime(t, "%Y-%m-%d %H:%M:%S,%f") for t in LOG_TS.findall(text)]
-    return JobLog(str(path.relative_to(root)), job.group(1), device_line, cvd.group(1) if cvd else None,
-                  min(stamps), max(stamps))
+    return JobLog(
+        str(path.relative_to(root)), job.group(1), device_line, cvd.group(1) if cvd else None, min(stamps), max(stamps)
+    )
 
 
 def job_logs(workdir: Path, rules) -> dict[str, JobLog]:
     logs = workdir / "results" / "smoke" / "logs"
-    return {str(p.relative_to(workdir)): read_job_log(p, workdir)
-            for rule in rules for p in sorted((logs / rule).glob("*.log"))}
+    return {
+        str(p.relative_to(workdir)): read_job_log(p, workdir)
+        for rule in rules
+        for p in sorted((logs / rule).glob("*.log"))
+    }
 
 
 def peak_concurrency(intervals) -> int:
@@ -266,8 +288,9 @@ class Run:
         self.log = workdir / f"{name}.out"
         self.started = time.time()
         with open(self.log, "w") as fh:
-            self.proc = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=fh, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd, cwd=workdir, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True
+            )
         self.killed: str | None = None
         self._killer: threading.Thread | None = None
 
@@ -306,8 +329,10 @@ class Run:
             rc = self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.stop()
-            pytest.fail(f"{self.name} did not finish in {timeout:.0f} s (DISTILLBENCH_SLURM_TEST_TIMEOUT); "
-                        f"output:\n{self.log.read_text()[-6000:]}")
+            pytest.fail(
+                f"{self.name} did not finish in {timeout:.0f} s (DISTILLBENCH_SLURM_TEST_TIMEOUT); "
+                f"output:\n{self.log.read_text()[-6000:]}"
+            )
         if self._killer:
             self._killer.join(timeout=5)
         return rc, self.log.read_text()
@@ -325,8 +350,16 @@ class E2E:
     seconds: float
 
     def base_cmd(self) -> list[str]:
-        return [str(SNAKEMAKE), "--configfile", "config/smoke.yaml", str(self.overlay),
-                "--config", f"data_dir={self.data}", "verify_checksums=false", "download=false"]
+        return [
+            str(SNAKEMAKE),
+            "--configfile",
+            "config/smoke.yaml",
+            str(self.overlay),
+            "--config",
+            f"data_dir={self.data}",
+            "verify_checksums=false",
+            "download=false",
+        ]
 
     def slurm_cmd(self, *extra: str) -> list[str]:
         return self.base_cmd() + ["--workflow-profile", PROFILE, *SLURM_TEST_ARGS, *extra]
@@ -398,7 +431,7 @@ def test_at_most_two_gpu_jobs_at_once_on_distinct_gpus(e2e):
     assert {log.cvd for log in logs} == {"0", "1"}, [(log.path, log.device_line) for log in logs]
     # As the jobs saw it (their own log timestamps, ms): overlapping jobs never share a GPU.
     assert peak_concurrency([(log.start, log.end) for log in logs]) <= 2
-    overlapping = [(a, b) for i, a in enumerate(logs) for b in logs[i + 1:] if a.start < b.end and b.start < a.end]
+    overlapping = [(a, b) for i, a in enumerate(logs) for b in logs[i + 1 :] if a.start < b.end and b.start < a.end]
     assert overlapping, "no two GPU jobs ever ran at the same time; the GPU limit was not exercised"
     for a, b in overlapping:
         assert a.cvd != b.cvd, f"{a.path} and {b.path} ran at the same time on GPU {a.cvd}"
@@ -442,14 +475,19 @@ def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e
     # Two attacks and the report still to do (as after an interrupted run); everything else finished.
     for rel in mnist + cifar + report:
         (wd / rel).unlink()
-    finished = {p: p.stat().st_mtime_ns for d in ("results/smoke/models", "work/smoke", "results/smoke/attacks")
-                for p in (wd / d).rglob("*") if p.is_file()}
+    finished = {
+        p: p.stat().st_mtime_ns
+        for d in ("results/smoke/models", "work/smoke", "results/smoke/attacks")
+        for p in (wd / d).rglob("*")
+        if p.is_file()
+    }
 
     # 1. No retries left: the killed job stops the run with a clear message naming its logs.
     run = Run(wd, e2e.slurm_cmd("--retries", "0"), run_env(), "slurm_fail")
     try:
-        run.kill_job_when_running("rule_attack_wildcards_mnist_distilled_T20",
-                                  "results/smoke/logs/attack/mnist_distilled_T20.log")
+        run.kill_job_when_running(
+            "rule_attack_wildcards_mnist_distilled_T20", "results/smoke/logs/attack/mnist_distilled_T20.log"
+        )
         rc, out = run.wait()
     finally:
         run.stop()
@@ -466,8 +504,12 @@ def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e
 
     # 2. Resume, on the partition and GPU model chosen by environment variables: only the killed job
     #    (and the report) run again.
-    resume = Run(wd, e2e.slurm_cmd(), run_env(DISTILLBENCH_SLURM_PARTITION="batch",
-                                              DISTILLBENCH_SLURM_GPU_MODEL="fakegpu"), "slurm_resume")
+    resume = Run(
+        wd,
+        e2e.slurm_cmd(),
+        run_env(DISTILLBENCH_SLURM_PARTITION="batch", DISTILLBENCH_SLURM_GPU_MODEL="fakegpu"),
+        "slurm_resume",
+    )
     try:
         rc, out = resume.wait()
     finally:

@@ -70,8 +70,9 @@ def test_loss_gradient_carries_one_over_t():
 
 
 def test_lr_decay_schedule():
-    spec = TrainSpec("cifar10", 1.0, 15, 0.01, 0.9, 128, 0.5, "glorot_uniform", 0,
-                     lr_decay={"factor": 0.95, "after_epoch": 10})
+    spec = TrainSpec(
+        "cifar10", 1.0, 15, 0.01, 0.9, 128, 0.5, "glorot_uniform", 0, lr_decay={"factor": 0.95, "after_epoch": 10}
+    )
     assert lr_at_epoch(spec, 1) == lr_at_epoch(spec, 10) == 0.01
     assert lr_at_epoch(spec, 12) == pytest.approx(0.01 * 0.95**2)
     spec.lr_decay = None
@@ -79,8 +80,17 @@ def test_lr_decay_schedule():
 
 
 def _spec(**kw):
-    base = dict(dataset="mnist", temperature=1.0, epochs=3, lr=0.1, momentum=0.5, batch_size=32, dropout=0.5,
-                init="glorot_uniform", seed=7)
+    base = dict(
+        dataset="mnist",
+        temperature=1.0,
+        epochs=3,
+        lr=0.1,
+        momentum=0.5,
+        batch_size=32,
+        dropout=0.5,
+        init="glorot_uniform",
+        seed=7,
+    )
     base.update(kw)
     return TrainSpec(**base)
 
@@ -112,8 +122,14 @@ def test_training_learns_and_checkpoint_round_trips(tiny_data_dir, tmp_path):
     # learns the teacher's function. (On this tiny set a cold start stays on the 1/T plateau for 3 epochs.)
     all_probs = soft_labels(loaded, tr.images, 2.0, cpu)
     warm, _ = train(_spec(epochs=1, role="warm_start", seed=9), tr, te, cpu)
-    student, shist = train(_spec(temperature=2.0, role="student", seed=8), tr, te, cpu, soft_targets=all_probs,
-                           init_state=warm.state_dict())
+    student, shist = train(
+        _spec(temperature=2.0, role="student", seed=8),
+        tr,
+        te,
+        cpu,
+        soft_targets=all_probs,
+        init_state=warm.state_dict(),
+    )
     assert shist[-1]["test_acc"] > 0.9
     with torch.no_grad():
         agree = (student.eval()(te.images).argmax(1) == loaded(te.images).argmax(1)).float().mean()
@@ -142,21 +158,28 @@ def test_resume_after_interruption_matches_uninterrupted_run(tiny_data_dir, tmp_
         assert not resume.exists()  # the interrupt came before the epoch-1 state was written ...
         seen = []
         with pytest.raises(_Interrupt):
-            train(_spec(epochs=3), tr, te, cpu, resume_path=resume,
-                  on_epoch=lambda r: seen.append(r["epoch"])
-                  or (r["epoch"] == 2 and (_ for _ in ()).throw(_Interrupt())))
+            train(
+                _spec(epochs=3),
+                tr,
+                te,
+                cpu,
+                resume_path=resume,
+                on_epoch=lambda r: seen.append(r["epoch"]) or (r["epoch"] == 2 and (_ for _ in ()).throw(_Interrupt())),
+            )
         assert resume.exists() and seen == [1, 2]  # ... this time epoch 1 was saved before epoch 2 was interrupted
         epochs_run = []
-        resumed, hist = train(_spec(epochs=3), tr, te, cpu, resume_path=resume,
-                              on_epoch=lambda r: epochs_run.append(r["epoch"]))
+        resumed, hist = train(
+            _spec(epochs=3), tr, te, cpu, resume_path=resume, on_epoch=lambda r: epochs_run.append(r["epoch"])
+        )
         assert epochs_run == [2, 3]  # epoch 1 was not redone
         assert [h["epoch"] for h in hist] == [1, 2, 3]
         for a, b in zip(full.state_dict().values(), resumed.state_dict().values(), strict=True):
             assert torch.allclose(a, b, atol=1e-6)
         # A resume file written for other settings is ignored, not silently reused.
         other_runs = []
-        train(_spec(epochs=3, lr=0.05), tr, te, cpu, resume_path=resume,
-              on_epoch=lambda r: other_runs.append(r["epoch"]))
+        train(
+            _spec(epochs=3, lr=0.05), tr, te, cpu, resume_path=resume, on_epoch=lambda r: other_runs.append(r["epoch"])
+        )
         assert other_runs == [1, 2, 3]
     finally:
         torch.use_deterministic_algorithms(False)
@@ -190,8 +213,9 @@ def test_exploding_learning_rate_is_caught(tiny_data_dir):
 
     tr = load_split("mnist", tiny_data_dir, train=True).subset(256)
     te = load_split("mnist", tiny_data_dir, train=False).subset(50)
-    with pytest.raises(TrainingDiverged,
-                       match=r"training stopped \(mnist teacher at T=1, lr 1e\+12\): the (loss|weights) became"):
+    with pytest.raises(
+        TrainingDiverged, match=r"training stopped \(mnist teacher at T=1, lr 1e\+12\): the (loss|weights) became"
+    ):
         train(_spec(epochs=1, lr=1e12, momentum=0.9), tr, te, torch.device("cpu"))
 
 
@@ -202,6 +226,6 @@ def test_no_host_sync_per_step():
     from distillbench import training
 
     src = inspect.getsource(training.train)
-    loop = src[src.index("for i in range(steps):"): src.index("epoch_loss = float(loss_sum)")]
+    loop = src[src.index("for i in range(steps):") : src.index("epoch_loss = float(loss_sum)")]
     assert ".item()" not in loop and "float(" not in loop and "bool(" not in loop and "int(" not in loop
     assert "step_loss[i] = loss.detach()" in loop

@@ -8,9 +8,24 @@ from collections import Counter
 
 def plan(repo_root, tmp_path, *args):
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "8",
-         "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path), *args],
-        capture_output=True, text=True, timeout=180,
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--quiet",
+            "rules",
+            "--cores",
+            "8",
+            "-s",
+            str(repo_root / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return parse_rule_counts(proc.stdout + proc.stderr)
@@ -32,21 +47,36 @@ def test_default_config_plans_the_papers_jobs(repo_root, tmp_path):
     # undistilled baseline), soft labels per temperature, one attack per deployed model (10), one data check.
     # Attacks: once with the defined numerics (the table's) and once with the paper's float32 beside them.
     # CIFAR-10 starts every network from a shared 1-epoch warm start (a deviation named in the config).
-    assert counts == Counter(prepare_data=2, warm_start=1, train_teacher=18, soft_labels=18, train_student=18,
-                             attack=40, report=1, all=1)
+    assert counts == Counter(
+        prepare_data=2, warm_start=1, train_teacher=18, soft_labels=18, train_student=18, attack=40, report=1, all=1
+    )
 
 
 def test_plain_snakemake_loads_the_default_profile(repo_root, tmp_path):
     """`snakemake` with the top-level Snakefile finds profiles/default (a link to workflow/profiles/default)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", "--cores", "1",
-         "-s", str(repo_root / "Snakefile")],
-        capture_output=True, text=True, timeout=180, cwd=tmp_path,  # not the repository: found next to the Snakefile
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--quiet",
+            "rules",
+            "--cores",
+            "1",
+            "-s",
+            str(repo_root / "Snakefile"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=tmp_path,  # not the repository: found next to the Snakefile
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert f"Using workflow specific profile {repo_root / 'profiles' / 'default'}" in proc.stdout + proc.stderr
     assert (repo_root / "profiles" / "default" / "config.yaml").resolve() == (
-        repo_root / "workflow" / "profiles" / "default" / "config.yaml").resolve()
+        repo_root / "workflow" / "profiles" / "default" / "config.yaml"
+    ).resolve()
 
 
 def test_cpu_profile_adds_the_warm_start(repo_root, tmp_path):
@@ -108,17 +138,23 @@ def parse_lints(output: str) -> dict[str, list[str]]:
 
 
 def test_parse_lints():
-    out = ("Lints for rule a (line 3, x.smk):\n    * Specify a conda environment or container for each rule.:\n"
-           "      This way, ...\n\nLints for snakefile y:\n    * Mixed rules and functions in same snakefile.:\n")
-    assert parse_lints(out) == {"rule a (line 3, x.smk)": ["Specify a conda environment or container for each rule."],
-                                "snakefile y": ["Mixed rules and functions in same snakefile."]}
+    out = (
+        "Lints for rule a (line 3, x.smk):\n    * Specify a conda environment or container for each rule.:\n"
+        "      This way, ...\n\nLints for snakefile y:\n    * Mixed rules and functions in same snakefile.:\n"
+    )
+    assert parse_lints(out) == {
+        "rule a (line 3, x.smk)": ["Specify a conda environment or container for each rule."],
+        "snakefile y": ["Mixed rules and functions in same snakefile."],
+    }
 
 
 def test_lint_reports_only_the_documented_lint(repo_root, tmp_path):
     """`snakemake --lint` on the default config: nothing but the per-rule software-environment lint."""
     proc = subprocess.run(
         [sys.executable, "-m", "snakemake", "--lint", "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path)],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     out = proc.stdout + proc.stderr
     assert "Traceback" not in out, out
@@ -127,6 +163,7 @@ def test_lint_reports_only_the_documented_lint(repo_root, tmp_path):
     assert not unexpected, out
     # Every lint is one that applies to rules, and every rule with a shell command carries it: the parse worked.
     assert sorted(w.split(" (")[0] for w in lints) == sorted(
-        f"rule {r}" for r in ("prepare_data", "warm_start", "train_teacher", "soft_labels", "train_student", "attack",
-                              "report")), out
+        f"rule {r}"
+        for r in ("prepare_data", "warm_start", "train_teacher", "soft_labels", "train_student", "attack", "report")
+    ), out
     assert proc.returncode == 1  # snakemake --lint exits 1 whenever it prints a lint

@@ -67,27 +67,34 @@ def train_models(args: argparse.Namespace, device: torch.device) -> dict[str, to
     epochs = args.epochs
     init = None
     if args.warm_start_epochs:
-        spec = TrainSpec.from_config("mnist", training, temperature=1, epochs=args.warm_start_epochs, seed=7,
-                                     role="warm_start")
+        spec = TrainSpec.from_config(
+            "mnist", training, temperature=1, epochs=args.warm_start_epochs, seed=7, role="warm_start"
+        )
         warm, _ = train(spec, train_data, test_data, device)
         init = {k: v.detach().clone() for k, v in warm.state_dict().items()}
     models: dict[str, torch.nn.Module] = {}
     specs: dict[str, TrainSpec] = {}
     t0 = time.perf_counter()
-    spec = specs["baseline"] = TrainSpec.from_config("mnist", training, temperature=1, epochs=epochs, seed=1,
-                                                     role="teacher")
+    spec = specs["baseline"] = TrainSpec.from_config(
+        "mnist", training, temperature=1, epochs=epochs, seed=1, role="teacher"
+    )
     models["baseline"], _ = train(spec, train_data, test_data, device, init_state=init)
-    log(f"baseline: {epochs} epochs, test accuracy {accuracy(models['baseline'], test_data, device):.4f}, "
-        f"{time.perf_counter() - t0:.0f} s")
+    log(
+        f"baseline: {epochs} epochs, test accuracy {accuracy(models['baseline'], test_data, device):.4f}, "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
     t0 = time.perf_counter()
     spec = TrainSpec.from_config("mnist", training, temperature=100, epochs=epochs, seed=2, role="teacher")
     teacher, _ = train(spec, train_data, test_data, device, init_state=init)
     soft = soft_labels(teacher, train_data.images, 100.0, device)
-    spec = specs["distilled_T100"] = TrainSpec.from_config("mnist", training, temperature=100, epochs=epochs,
-                                                           seed=3, role="student")
+    spec = specs["distilled_T100"] = TrainSpec.from_config(
+        "mnist", training, temperature=100, epochs=epochs, seed=3, role="student"
+    )
     models["distilled_T100"], _ = train(spec, train_data, test_data, device, soft_targets=soft, init_state=init)
-    log(f"distilled T=100: teacher + student {epochs} epochs each, test accuracy "
-        f"{accuracy(models['distilled_T100'], test_data, device):.4f}, {time.perf_counter() - t0:.0f} s")
+    log(
+        f"distilled T=100: teacher + student {epochs} epochs each, test accuracy "
+        f"{accuracy(models['distilled_T100'], test_data, device):.4f}, {time.perf_counter() - t0:.0f} s"
+    )
     if args.out:
         for name, m in models.items():
             save_checkpoint(args.out / f"{name}.pt", m, specs[name], [], accuracy(m, test_data, device))
@@ -104,8 +111,9 @@ def load_models(directory: Path) -> dict[str, torch.nn.Module]:
     return out
 
 
-def run_package(model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, device: torch.device, numerics: str,
-                batch: int) -> dict[str, torch.Tensor]:
+def run_package(
+    model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, device: torch.device, numerics: str, batch: int
+) -> dict[str, torch.Tensor]:
     dtype = attack_dtype(numerics)
     m = build_model("mnist", dropout=0.0, init="pytorch_default")
     m.load_state_dict(model.state_dict())
@@ -113,8 +121,14 @@ def run_package(model: torch.nn.Module, x: torch.Tensor, t: torch.Tensor, device
     succ, changed, adv = [], [], []
     with deterministic_kernels():
         for i in range(0, len(x), batch):
-            r = jsma(m, x[i: i + batch].to(device), t[i: i + batch].to(device), max_features=BUDGET,
-                     variant="jsma_f", numerics=numerics)
+            r = jsma(
+                m,
+                x[i : i + batch].to(device),
+                t[i : i + batch].to(device),
+                max_features=BUDGET,
+                variant="jsma_f",
+                numerics=numerics,
+            )
             succ.append(r.success.cpu())
             changed.append(r.features_changed.cpu())
             adv.append(r.adversarials.float().cpu())
@@ -193,15 +207,24 @@ def main(argv: list[str] | None = None) -> None:
     plan = attack_targets(test, samples, 9)
     x = test.images[torch.as_tensor(plan.sample_index.to_numpy().copy())]
     t = torch.as_tensor(plan.target.to_numpy().copy())
-    report: dict[str, Any] = {"device": name, "torch": torch.__version__, "cpus": os.cpu_count(),
-                              "platform": platform.platform(), "quick": args.quick, "targets": len(x),
-                              "reference_targets": min(ref_n, len(x)), "models": {}}
+    report: dict[str, Any] = {
+        "device": name,
+        "torch": torch.__version__,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "quick": args.quick,
+        "targets": len(x),
+        "reference_targets": min(ref_n, len(x)),
+        "models": {},
+    }
     worst = {"cuda_cpu": 1.0, "reference": 1.0}
     cpu = torch.device("cpu")
     for mname, model in models.items():
         model = model.cpu().eval()
-        row: dict[str, Any] = {"test_accuracy": accuracy(model, test, cpu),
-                               "median_logit_gap_attacked": median_logit_gap(model, x)}
+        row: dict[str, Any] = {
+            "test_accuracy": accuracy(model, test, cpu),
+            "median_logit_gap_attacked": median_logit_gap(model, x),
+        }
         for numerics in ("defined", "float32"):
             t0 = time.perf_counter()
             on_dev = run_package(model, x, t, device, numerics, batch=len(x))
@@ -212,24 +235,37 @@ def main(argv: list[str] | None = None) -> None:
             t_cpu = time.perf_counter() - t0
             torch.set_num_threads(os.cpu_count() or 1)
             a = agreement(on_dev, on_cpu)
-            row[numerics] = {"success_device_pct": 100 * float(on_dev["success"].float().mean()),
-                             "success_cpu_pct": 100 * float(on_cpu["success"].float().mean()),
-                             "agreement_device_cpu": a, "seconds_device": t_dev, "seconds_cpu": t_cpu}
-            log(f"{mname} {numerics}: success {name} {row[numerics]['success_device_pct']:.2f}% "
+            row[numerics] = {
+                "success_device_pct": 100 * float(on_dev["success"].float().mean()),
+                "success_cpu_pct": 100 * float(on_cpu["success"].float().mean()),
+                "agreement_device_cpu": a,
+                "seconds_device": t_dev,
+                "seconds_cpu": t_cpu,
+            }
+            log(
+                f"{mname} {numerics}: success {name} {row[numerics]['success_device_pct']:.2f}% "
                 f"cpu {row[numerics]['success_cpu_pct']:.2f}%, identical decisions {100 * a:.2f}% "
-                f"({t_dev:.1f} s / {t_cpu:.1f} s)")
+                f"({t_dev:.1f} s / {t_cpu:.1f} s)"
+            )
             if numerics == "defined":
                 worst["cuda_cpu"] = min(worst["cuda_cpu"], a)
                 n = min(ref_n, len(x))
                 t0 = time.perf_counter()
                 ref = run_reference(model, x[:n], t[:n], workers)
                 r = agreement({k: v[:n] for k, v in on_dev.items()}, ref)
-                row[numerics].update({"agreement_reference": r, "reference_targets": n,
-                                      "success_reference_pct": 100 * float(ref["success"].float().mean()),
-                                      "seconds_reference": time.perf_counter() - t0})
+                row[numerics].update(
+                    {
+                        "agreement_reference": r,
+                        "reference_targets": n,
+                        "success_reference_pct": 100 * float(ref["success"].float().mean()),
+                        "seconds_reference": time.perf_counter() - t0,
+                    }
+                )
                 worst["reference"] = min(worst["reference"], r)
-                log(f"{mname} defined: reference on {n} targets: identical decisions {100 * r:.2f}% "
-                    f"({time.perf_counter() - t0:.1f} s, {workers} processes)")
+                log(
+                    f"{mname} defined: reference on {n} targets: identical decisions {100 * r:.2f}% "
+                    f"({time.perf_counter() - t0:.1f} s, {workers} processes)"
+                )
         report["models"][mname] = row
     report["agreement_cuda_cpu"] = worst["cuda_cpu"]
     report["agreement_reference"] = worst["reference"]
@@ -237,8 +273,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.out:
         (args.out / "check.json").write_text(json.dumps(report, indent=2))
     log(f"total {report['seconds_total']:.0f} s")
-    print(f"check agreement_cuda_cpu={worst['cuda_cpu']:.4f} agreement_reference={worst['reference']:.4f} "
-          f"device={name}", flush=True)
+    print(
+        f"check agreement_cuda_cpu={worst['cuda_cpu']:.4f} agreement_reference={worst['reference']:.4f} device={name}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

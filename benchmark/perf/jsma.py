@@ -114,9 +114,17 @@ def get_model(dataset: str, checkpoint: str | None, data_dir: Path | None, train
         how = f"checkpoint {checkpoint}"
     else:
         tr, kind = load(dataset, data_dir, True, train_n, seed)
-        spec = TrainSpec(dataset=dataset, temperature=1.0, epochs=1, lr=0.1 if dataset == "mnist" else 0.01,
-                         momentum=0.5 if dataset == "mnist" else 0.9, batch_size=128, dropout=0.5,
-                         init="glorot_uniform", seed=seed)
+        spec = TrainSpec(
+            dataset=dataset,
+            temperature=1.0,
+            epochs=1,
+            lr=0.1 if dataset == "mnist" else 0.01,
+            momentum=0.5 if dataset == "mnist" else 0.9,
+            batch_size=128,
+            dropout=0.5,
+            init="glorot_uniform",
+            seed=seed,
+        )
         t0 = time.perf_counter()
         model, _ = train(spec, tr, test.subset(0), torch.device("cpu"))
         how = f"trained 1 epoch on {len(tr)} {kind} images in {time.perf_counter() - t0:.0f} s"
@@ -150,8 +158,15 @@ def run_ours(model, x, t, variant, temperature, batch):
     # numerics="defined", runs a float64 network; see README "The attack and its checks")
     outs = []
     for i in range(0, len(x), batch):
-        r = J.jsma(model, x[i : i + batch], t[i : i + batch], max_features=BUDGET, variant=variant,
-                   temperature=temperature, numerics="float32")
+        r = J.jsma(
+            model,
+            x[i : i + batch],
+            t[i : i + batch],
+            max_features=BUDGET,
+            variant=variant,
+            temperature=temperature,
+            numerics="float32",
+        )
         outs.append(r.adversarials)
     return torch.cat(outs)
 
@@ -189,16 +204,38 @@ def measure(fn: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, float, float,
 
 
 def table(rows: list[dict]) -> str:
-    cols = ["dataset", "variant", "impl", "targets", "targets/s", "wall s", "cpu s", "ours x faster",
-            "ours x faster (cpu)",
-            "success %", "agree %", "same adv %", "peak GB"]
+    cols = [
+        "dataset",
+        "variant",
+        "impl",
+        "targets",
+        "targets/s",
+        "wall s",
+        "cpu s",
+        "ours x faster",
+        "ours x faster (cpu)",
+        "success %",
+        "agree %",
+        "same adv %",
+        "peak GB",
+    ]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
-        vals = [r["dataset"], r["variant"], r["impl"], r["targets"], f"{r['tps']:.2f}", f"{r['wall']:.1f}",
-                f"{r['cpu']:.1f}", "" if r["ratio"] is None else f"{r['ratio']:.1f}",
-                "" if r["ratio"] is None else f"{r['cpu_ratio']:.1f}", f"{r['success']:.1f}",
-                "" if r["agree"] is None else f"{r['agree']:.1f}", "" if r["same"] is None else f"{r['same']:.1f}",
-                f"{r['peak']:.2f}"]
+        vals = [
+            r["dataset"],
+            r["variant"],
+            r["impl"],
+            r["targets"],
+            f"{r['tps']:.2f}",
+            f"{r['wall']:.1f}",
+            f"{r['cpu']:.1f}",
+            "" if r["ratio"] is None else f"{r['ratio']:.1f}",
+            "" if r["ratio"] is None else f"{r['cpu_ratio']:.1f}",
+            f"{r['success']:.1f}",
+            "" if r["agree"] is None else f"{r['agree']:.1f}",
+            "" if r["same"] is None else f"{r['same']:.1f}",
+            f"{r['peak']:.2f}",
+        ]
         lines.append("| " + " | ".join(str(v) for v in vals) + " |")
     return "\n".join(lines)
 
@@ -215,14 +252,28 @@ def bench_dataset(dataset, model, test, args, n_ours, n_adv, n_ta, variants, adv
         ours_tps[v] = len(x) / wall
         ours_cps[v] = len(x) / max(cpu, 1e-9)
         d = decisions(model, x, adv, t)
-        rows.append(dict(dataset=dataset, variant=v, impl="ours", targets=len(x), tps=len(x) / wall, wall=wall,
-                         cpu=cpu, ratio=None, success=100 * d.float().mean().item(), agree=None, same=None,
-                         peak=peak))
+        rows.append(
+            dict(
+                dataset=dataset,
+                variant=v,
+                impl="ours",
+                targets=len(x),
+                tps=len(x) / wall,
+                wall=wall,
+                cpu=cpu,
+                ratio=None,
+                success=100 * d.float().mean().item(),
+                agree=None,
+                same=None,
+                peak=peak,
+            )
+        )
         print(f"# {dataset} {v} ours: {len(x)} targets in {wall:.1f} s, peak {peak:.2f} GB", flush=True)
     n_adv_other = n_adv if n_adv_other is None else min(n_adv_other, n_adv)
-    libs = [("advertorch", {"jsma_f": n_adv, "jsma_z": n_adv_other, "jsma_f_t": n_adv_other}, run_advertorch,
-             adv_batch),
-            ("torchattacks", {"jsma_z": n_ta}, run_torchattacks, 1)]
+    libs = [
+        ("advertorch", {"jsma_f": n_adv, "jsma_z": n_adv_other, "jsma_f_t": n_adv_other}, run_advertorch, adv_batch),
+        ("torchattacks", {"jsma_z": n_ta}, run_torchattacks, 1),
+    ]
     for name, n_of, runner, batch in libs:
         for v in [v for v in variants if v in n_of]:
             n = n_of[v]
@@ -236,12 +287,23 @@ def bench_dataset(dataset, model, test, args, n_ours, n_adv, n_ta, variants, adv
                 break
             d = decisions(model, xs, adv, ts)
             mine = decisions(model, xs, ours_adv[v][:n], ts)
-            rows.append(dict(dataset=dataset, variant=v, impl=name, targets=n, tps=n / wall, wall=wall, cpu=cpu,
-                             ratio=ours_tps[v] / (n / wall), cpu_ratio=ours_cps[v] / (n / max(cpu, 1e-9)),
-                             success=100 * d.float().mean().item(),
-                             agree=100 * (d == mine).float().mean().item(),
-                             same=100 * (adv == ours_adv[v][:n]).reshape(n, -1).all(1).float().mean().item(),
-                             peak=peak))
+            rows.append(
+                dict(
+                    dataset=dataset,
+                    variant=v,
+                    impl=name,
+                    targets=n,
+                    tps=n / wall,
+                    wall=wall,
+                    cpu=cpu,
+                    ratio=ours_tps[v] / (n / wall),
+                    cpu_ratio=ours_cps[v] / (n / max(cpu, 1e-9)),
+                    success=100 * d.float().mean().item(),
+                    agree=100 * (d == mine).float().mean().item(),
+                    same=100 * (adv == ours_adv[v][:n]).reshape(n, -1).all(1).float().mean().item(),
+                    peak=peak,
+                )
+            )
             print(f"# {dataset} {v} {name}: {n} targets in {wall:.1f} s", flush=True)
 
 
@@ -254,8 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cifar-checkpoint")
     ap.add_argument("--targets", type=int, help="MNIST targets for ours (900; quick 27)")
     ap.add_argument("--lib-targets", type=int, help="MNIST targets for AdverTorch (= --targets; quick 18)")
-    ap.add_argument("--lib-other-targets", type=int,
-                    help="MNIST targets for AdverTorch's jsma_z and jsma_f_t (= --lib-targets; quick 9)")
+    ap.add_argument(
+        "--lib-other-targets",
+        type=int,
+        help="MNIST targets for AdverTorch's jsma_z and jsma_f_t (= --lib-targets; quick 9)",
+    )
     ap.add_argument("--ta-targets", type=int, help="MNIST targets for torchattacks (= --lib-targets; quick 9)")
     ap.add_argument("--cifar-targets", type=int, help="CIFAR-10 targets for ours (900; quick 18; 0 = skip)")
     ap.add_argument("--cifar-lib-targets", type=int, help="CIFAR-10 targets for the libraries (18; quick 0)")
@@ -285,19 +350,44 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     t_start = time.perf_counter()
     data_dir = find_data_dir(args.data_dir)
-    print(f"# host: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"torch {torch.__version__} threads {torch.get_num_threads()}, data {data_dir}", flush=True)
+    print(
+        f"# host: {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__} threads {torch.get_num_threads()}, data {data_dir}",
+        flush=True,
+    )
     rows: list[dict] = []
     model, test = get_model("mnist", args.mnist_checkpoint, data_dir, train_n, args.seed)
-    bench_dataset("mnist", model, test, args, n_mnist, min(n_adv, n_mnist), min(n_ta, n_mnist), variants,
-                  args.advertorch_batch, rows, n_adv_other=n_adv_other)
+    bench_dataset(
+        "mnist",
+        model,
+        test,
+        args,
+        n_mnist,
+        min(n_adv, n_mnist),
+        min(n_ta, n_mnist),
+        variants,
+        args.advertorch_batch,
+        rows,
+        n_adv_other=n_adv_other,
+    )
     if n_cifar > 0:
         cdir = data_dir if data_dir is not None and (data_dir / "cifar-10-batches-py").exists() else None
-        cmodel, ctest = get_model("cifar10", args.cifar_checkpoint, cdir,
-                                  args.cifar_train_samples or (500 if q else 5000), args.seed)
+        cmodel, ctest = get_model(
+            "cifar10", args.cifar_checkpoint, cdir, args.cifar_train_samples or (500 if q else 5000), args.seed
+        )
         n_lib = min(n_cifar_lib, n_cifar)
-        bench_dataset("cifar10", cmodel, ctest, args, n_cifar, n_lib, n_lib // 2,
-                      ["jsma_f"] if q else variants, max(1, args.advertorch_batch // 10), rows)
+        bench_dataset(
+            "cifar10",
+            cmodel,
+            ctest,
+            args,
+            n_cifar,
+            n_lib,
+            n_lib // 2,
+            ["jsma_f"] if q else variants,
+            max(1, args.advertorch_batch // 10),
+            rows,
+        )
     print(table(rows))
     print(f"# total {time.perf_counter() - t_start:.0f} s")
     if args.json:

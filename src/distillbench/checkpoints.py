@@ -23,8 +23,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_KEYS = ("state_dict", "spec", "history", "test_accuracy")
 SPEC_KEYS = ("dataset", "temperature", "dropout")
 RESUME_KEYS = ("spec", "model", "optimizer", "generator", "torch_rng", "history")
-REMAKE = ("delete it and run the workflow again: Snakemake remakes a missing file (or force it with "
-          "--forcerun <rule>)")
+REMAKE = "delete it and run the workflow again: Snakemake remakes a missing file (or force it with --forcerun <rule>)"
 
 
 class CheckpointError(UserError, RuntimeError):
@@ -49,19 +48,35 @@ def read_torch(path: Path, what: str) -> Any:
         raise _refuse(path, what, f"not a plain torch file of tensors and numbers ({first})") from None
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError, AttributeError, KeyError) as exc:
         first = " ".join(str(exc).split())[:200]
-        raise _refuse(path, what, f"cannot be read as a torch file, truncated or written by something else "
-                                  f"({type(exc).__name__}: {first})") from None
+        raise _refuse(
+            path,
+            what,
+            f"cannot be read as a torch file, truncated or written by something else ({type(exc).__name__}: {first})",
+        ) from None
 
 
 # --- trained networks -----------------------------------------------------------------------------
 
-def save_checkpoint(path: Path, model: nn.Module, spec: Mapping[str, Any], history: list[dict[str, Any]],
-                    test_accuracy: float, **meta: Any) -> None:
+
+def save_checkpoint(
+    path: Path,
+    model: nn.Module,
+    spec: Mapping[str, Any],
+    history: list[dict[str, Any]],
+    test_accuracy: float,
+    **meta: Any,
+) -> None:
     """The deployed network: CPU weights, the training spec (plain values), history, accuracy, provenance."""
-    io.save_torch(path, {
-        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}, "spec": dict(spec),
-        "history": history, "test_accuracy": test_accuracy, **meta,
-    })
+    io.save_torch(
+        path,
+        {
+            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "spec": dict(spec),
+            "history": history,
+            "test_accuracy": test_accuracy,
+            **meta,
+        },
+    )
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
@@ -70,8 +85,11 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.
     what = "checkpoint"
     ckpt = read_torch(path, what)
     if not isinstance(ckpt, dict):
-        raise _refuse(path, what, f"holds a {type(ckpt).__name__}, not a distillbench checkpoint (a dict with "
-                                  f"{', '.join(CHECKPOINT_KEYS)})")
+        raise _refuse(
+            path,
+            what,
+            f"holds a {type(ckpt).__name__}, not a distillbench checkpoint (a dict with {', '.join(CHECKPOINT_KEYS)})",
+        )
     missing = [k for k in CHECKPOINT_KEYS if k not in ckpt]
     if missing:
         raise _refuse(path, what, f"lacks {', '.join(missing)}: not a distillbench checkpoint")
@@ -98,6 +116,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.
 
 # --- soft labels ----------------------------------------------------------------------------------
 
+
 def save_soft_labels(path: Path, probs: torch.Tensor) -> None:
     io.save_torch(path, probs.detach().cpu().contiguous())
 
@@ -111,8 +130,12 @@ def load_soft_labels(path: Path, rows: int, classes: int = 10) -> torch.Tensor:
         got = f"a {probs.dtype} tensor" if isinstance(probs, torch.Tensor) else f"a {type(probs).__name__}"
         raise _refuse(path, what, f"holds {got}, not a float tensor of probabilities")
     if tuple(probs.shape) != (rows, classes):
-        raise _refuse(path, what, f"has shape {tuple(probs.shape)}, the training set needs ({rows}, {classes}) "
-                                  "(made for another train_subset?)")
+        raise _refuse(
+            path,
+            what,
+            f"has shape {tuple(probs.shape)}, the training set needs ({rows}, {classes}) "
+            "(made for another train_subset?)",
+        )
     if not bool(torch.isfinite(probs).all()) or bool((probs < 0).any()):
         raise _refuse(path, what, "holds NaN, infinite or negative values (the teacher diverged?)")
     worst = float((probs.sum(1) - 1).abs().max()) if rows else 0.0
@@ -122,6 +145,7 @@ def load_soft_labels(path: Path, rows: int, classes: int = 10) -> torch.Tensor:
 
 
 # --- training resume files ------------------------------------------------------------------------
+
 
 def save_resume(path: Path, state: Mapping[str, Any]) -> None:
     """Model, optimiser and RNG states after an epoch: tensors and plain values only (``weights_only``-loadable)."""

@@ -47,12 +47,21 @@ def cmd_prepare_data(a: argparse.Namespace) -> None:
     from . import io
     from .data import prepare
 
-    manifest = prepare(a.dataset, Path(a.data_dir), allow_download=a.download, verify_checksums=a.verify_checksums,
-                       min_test_images=a.attack_samples)
+    manifest = prepare(
+        a.dataset,
+        Path(a.data_dir),
+        allow_download=a.download,
+        verify_checksums=a.verify_checksums,
+        min_test_images=a.attack_samples,
+    )
     for rel, info in manifest.files.items():
         log.info("%s md5=%s official=%s", rel, info["md5"], info["matches"])
-    log.info("%s: every file parsed and checked: %d training and %d test images", a.dataset, manifest.n_train,
-             manifest.n_test)
+    log.info(
+        "%s: every file parsed and checked: %d training and %d test images",
+        a.dataset,
+        manifest.n_train,
+        manifest.n_test,
+    )
     io.write_json(a.out, manifest.to_dict())
 
 
@@ -65,31 +74,63 @@ def cmd_train(a: argparse.Namespace) -> None:
 
     claim, device = _device(a.device, a.gpu_lock_dir)
     training = json.loads(a.training)
-    spec = TrainSpec.from_config(a.dataset, training, temperature=a.temperature, epochs=a.epochs,
-                                 seed=model_seed(a.seed, a.role, a.temperature), role=a.role)
+    spec = TrainSpec.from_config(
+        a.dataset,
+        training,
+        temperature=a.temperature,
+        epochs=a.epochs,
+        seed=model_seed(a.seed, a.role, a.temperature),
+        role=a.role,
+    )
     init_state = None
     if a.init_from:  # inputs are checked before the data is loaded and long before any training step
         init_model, init_ckpt = load_checkpoint(Path(a.init_from))
         if init_ckpt["spec"]["dataset"] != a.dataset:
-            raise CheckpointError(f"checkpoint {a.init_from}: a {init_ckpt['spec']['dataset']} network, this job "
-                                  f"trains {a.dataset}; fix: delete it and rerun the workflow")
+            raise CheckpointError(
+                f"checkpoint {a.init_from}: a {init_ckpt['spec']['dataset']} network, this job "
+                f"trains {a.dataset}; fix: delete it and rerun the workflow"
+            )
         init_state = init_model.state_dict()
         log.info("initialised from %s", a.init_from)
     train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
     test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
-    log.info("train %s %s at T=%g for %d epochs on %d samples (test %d)", a.dataset, a.role, a.temperature,
-             a.epochs, len(train_data), len(test_data))
+    log.info(
+        "train %s %s at T=%g for %d epochs on %d samples (test %d)",
+        a.dataset,
+        a.role,
+        a.temperature,
+        a.epochs,
+        len(train_data),
+        len(test_data),
+    )
     soft = load_soft_labels(Path(a.soft_labels), rows=len(train_data)) if a.soft_labels else None
     out = Path(a.out)
     t0 = time.perf_counter()
-    model, history = train(spec, train_data, test_data, device, soft_targets=soft, init_state=init_state,
-                           resume_path=out.with_name(f".{out.name}.resume"))
+    model, history = train(
+        spec,
+        train_data,
+        test_data,
+        device,
+        soft_targets=soft,
+        init_state=init_state,
+        resume_path=out.with_name(f".{out.name}.resume"),
+    )
     acc = accuracy(model, test_data, device)
     save_checkpoint(out, model, spec, history, acc, init_from=a.init_from, soft_labels=a.soft_labels)
-    metrics = {"dataset": a.dataset, "role": a.role, "temperature": a.temperature, "epochs": a.epochs,
-               "train_samples": len(train_data), "test_samples": len(test_data), "test_accuracy": acc,
-               "device": claim.device, "seconds": time.perf_counter() - t0, "history": history,
-               "init_from": a.init_from, "numerics": numerics_environment(claim.device)}
+    metrics = {
+        "dataset": a.dataset,
+        "role": a.role,
+        "temperature": a.temperature,
+        "epochs": a.epochs,
+        "train_samples": len(train_data),
+        "test_samples": len(test_data),
+        "test_accuracy": acc,
+        "device": claim.device,
+        "seconds": time.perf_counter() - t0,
+        "history": history,
+        "init_from": a.init_from,
+        "numerics": numerics_environment(claim.device),
+    }
     io.write_json(a.metrics, metrics)
     out.with_name(f".{out.name}.resume").unlink(missing_ok=True)
     log.info("test accuracy %.4f, checkpoint %s", acc, out)
@@ -106,8 +147,13 @@ def cmd_soft_labels(a: argparse.Namespace) -> None:
     train_data = load_split(ckpt["spec"]["dataset"], Path(a.data_dir), train=True).subset(a.train_subset)
     probs = soft_labels(model, train_data.images, a.temperature, device)
     agree = float((probs.argmax(1) == train_data.labels).float().mean())
-    log.info("soft labels at T=%g for %d samples; argmax agrees with the hard label on %.4f; mean max prob %.4f",
-             a.temperature, len(train_data), agree, float(probs.max(1).values.mean()))
+    log.info(
+        "soft labels at T=%g for %d samples; argmax agrees with the hard label on %.4f; mean max prob %.4f",
+        a.temperature,
+        len(train_data),
+        agree,
+        float(probs.max(1).values.mean()),
+    )
     save_soft_labels(Path(a.out), probs)
     claim.release()
 
@@ -124,20 +170,36 @@ def cmd_attack(a: argparse.Namespace) -> None:
     dataset = ckpt["spec"]["dataset"]
     test = load_split(dataset, Path(a.data_dir), train=False)
     temperature = float(ckpt["spec"]["temperature"])
-    log.info("attack %s (%s, trained at T=%g, test acc %.4f) with %s, numerics %s, budget %d", a.model, dataset,
-             temperature, ckpt["test_accuracy"], attack_cfg["variant"], attack_cfg.get("numerics", "defined"),
-             attack_cfg["max_features"])
+    log.info(
+        "attack %s (%s, trained at T=%g, test acc %.4f) with %s, numerics %s, budget %d",
+        a.model,
+        dataset,
+        temperature,
+        ckpt["test_accuracy"],
+        attack_cfg["variant"],
+        attack_cfg.get("numerics", "defined"),
+        attack_cfg["max_features"],
+    )
     out = Path(a.out)
     t0 = time.perf_counter()
-    results = run_attack(model, test, attack_cfg, device, temperature=temperature,
-                         partial_path=out.with_name(f".{out.name}.partial"))
+    results = run_attack(
+        model, test, attack_cfg, device, temperature=temperature, partial_path=out.with_name(f".{out.name}.partial")
+    )
     io.write_csv(out, results)
     summary = summarize(results, int(attack_cfg["max_features"]))
-    summary.update({"model_path": a.model, "dataset": dataset, "trained_temperature": temperature,
-                    "variant": attack_cfg["variant"], "numerics": attack_cfg.get("numerics", "defined"),
-                    "test_accuracy": ckpt["test_accuracy"],
-                    "n_features": int(test.images[0].numel()), "device": claim.device,
-                    "seconds": time.perf_counter() - t0})
+    summary.update(
+        {
+            "model_path": a.model,
+            "dataset": dataset,
+            "trained_temperature": temperature,
+            "variant": attack_cfg["variant"],
+            "numerics": attack_cfg.get("numerics", "defined"),
+            "test_accuracy": ckpt["test_accuracy"],
+            "n_features": int(test.images[0].numel()),
+            "device": claim.device,
+            "seconds": time.perf_counter() - t0,
+        }
+    )
     io.write_json(a.summary, summary)
     out.with_name(f".{out.name}.partial").unlink(missing_ok=True)
     log.info("success %d/%d = %.2f%%", summary["successes"], summary["targets"], summary["success_rate_pct"])
@@ -147,8 +209,14 @@ def cmd_attack(a: argparse.Namespace) -> None:
 def cmd_report(a: argparse.Namespace) -> None:
     from .report import build_report
 
-    build_report(json.loads(a.config), Path(a.results_dir), Path(a.out), Path(a.figure), Path(a.table),
-                 config_files=a.config_files)
+    build_report(
+        json.loads(a.config),
+        Path(a.results_dir),
+        Path(a.out),
+        Path(a.figure),
+        Path(a.table),
+        config_files=a.config_files,
+    )
 
 
 def cmd_publish_report(a: argparse.Namespace) -> None:
@@ -234,8 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("validate-config", help="check a config file and name any bad field")
     sp.add_argument("path")
-    sp.add_argument("--skip-device-check", action="store_true",
-                    help="do not refuse 'device: cuda' when this machine has no CUDA (e.g. a cluster login node)")
+    sp.add_argument(
+        "--skip-device-check",
+        action="store_true",
+        help="do not refuse 'device: cuda' when this machine has no CUDA (e.g. a cluster login node)",
+    )
     sp.set_defaults(func=cmd_validate_config, threads=None, job=False)
     return p
 

@@ -37,8 +37,9 @@ def _describe(schema: Mapping[str, Any], error: jsonschema.ValidationError) -> s
     hint = error.schema.get("description") if isinstance(error.schema, Mapping) else None
     if error.validator in ("oneOf", "anyOf") and isinstance(error.instance, Mapping) and error.context:
         # A mapping given where a scalar-or-mapping is allowed: report what is wrong inside the mapping.
-        inner = [e for e in error.context
-                 if e.validator != "type" or list(e.absolute_path) != list(error.absolute_path)]
+        inner = [
+            e for e in error.context if e.validator != "type" or list(e.absolute_path) != list(error.absolute_path)
+        ]
         if inner:
             deepest = max(inner, key=lambda e: len(e.absolute_path))
             msg = f"config field '{_field_name(deepest.absolute_path)}': {deepest.message}"
@@ -191,8 +192,10 @@ def _restrict_datasets(cfg: dict[str, Any]) -> list[str]:
         return []
     unknown = [d for d in only if d not in cfg["datasets"]]
     if unknown:
-        return [f"config field 'run_datasets': {unknown} not in 'datasets' ({sorted(cfg['datasets'])}); "
-                "fix: name datasets the config defines, e.g. [mnist]"]
+        return [
+            f"config field 'run_datasets': {unknown} not in 'datasets' ({sorted(cfg['datasets'])}); "
+            "fix: name datasets the config defines, e.g. [mnist]"
+        ]
     cfg["datasets"] = {d: v for d, v in cfg["datasets"].items() if d in only}
     return []
 
@@ -245,7 +248,8 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
             continue
         if first != key_node.start_mark.line + 1:
             raise _DuplicateKey(
-                None, None, f"key {key!r} appears twice in one mapping (first on line {first})", key_node.start_mark)
+                None, None, f"key {key!r} appears twice in one mapping (first on line {first})", key_node.start_mark
+            )
     return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
 
 
@@ -258,8 +262,10 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file {path}: not found; fix: check the path (relative paths are taken from "
-                          f"the working directory {Path.cwd()})") from None
+        raise ConfigError(
+            f"config file {path}: not found; fix: check the path (relative paths are taken from "
+            f"the working directory {Path.cwd()})"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config file {path}: cannot be read ({exc}); fix: pass a readable UTF-8 YAML file") from None
     try:
@@ -283,8 +289,10 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     if raw is None:
         raise ConfigError(f"config file {path}: empty; fix: add the settings (see config/config.yaml for an example)")
     if not isinstance(raw, dict):
-        raise ConfigError(f"config file {path}: the top level is a {type(raw).__name__}, not a mapping of "
-                          "settings; fix: write 'key: value' lines at the top level, as in config/config.yaml")
+        raise ConfigError(
+            f"config file {path}: the top level is a {type(raw).__name__}, not a mapping of "
+            "settings; fix: write 'key: value' lines at the top level, as in config/config.yaml"
+        )
     return raw
 
 

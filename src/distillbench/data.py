@@ -20,8 +20,17 @@ DATASETS = tuple(SPECS)
 MNIST_FILES = dict(SPECS["mnist"].files)
 
 __all__ = [
-    "DATASETS", "DataError", "DataManifest", "TensorDataset", "download", "expected_files", "load_split", "md5sum",
-    "missing_files", "prepare", "staging_help",
+    "DATASETS",
+    "DataError",
+    "DataManifest",
+    "TensorDataset",
+    "download",
+    "expected_files",
+    "load_split",
+    "md5sum",
+    "missing_files",
+    "prepare",
+    "staging_help",
 ]
 
 
@@ -58,8 +67,15 @@ class DataManifest:
     n_test: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"dataset": self.dataset, "data_dir": self.data_dir, "official": self.official, "files": self.files,
-                "checksums_verified": self.checksums_verified, "n_train": self.n_train, "n_test": self.n_test}
+        return {
+            "dataset": self.dataset,
+            "data_dir": self.data_dir,
+            "official": self.official,
+            "files": self.files,
+            "checksums_verified": self.checksums_verified,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+        }
 
 
 def _one_line(exc: BaseException, limit: int = 240) -> str:
@@ -67,8 +83,9 @@ def _one_line(exc: BaseException, limit: int = 240) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def prepare(dataset: str, data_dir: Path, *, allow_download: bool, verify_checksums: bool,
-            min_test_images: int = 0) -> DataManifest:
+def prepare(
+    dataset: str, data_dir: Path, *, allow_download: bool, verify_checksums: bool, min_test_images: int = 0
+) -> DataManifest:
     """Make sure ``dataset`` is in ``data_dir`` and sound; check md5s; return what was found.
 
     Missing files are downloaded when allowed, else a :class:`DataError` names them and how to stage
@@ -88,8 +105,11 @@ def prepare(dataset: str, data_dir: Path, *, allow_download: bool, verify_checks
             raise DataError(missing_message(dataset, data_dir, missing, download_on=True, reason=reason)) from None
         missing = missing_files(dataset, data_dir)
     if missing:
-        raise DataError(missing_message(dataset, data_dir, missing, download_on=allow_download,
-                                        reason="it finished without these files"))
+        raise DataError(
+            missing_message(
+                dataset, data_dir, missing, download_on=allow_download, reason="it finished without these files"
+            )
+        )
     content = check_files(dataset, data_dir)
     files: dict[str, dict[str, Any]] = {}
     mismatched = []
@@ -107,16 +127,29 @@ def prepare(dataset: str, data_dir: Path, *, allow_download: bool, verify_checks
             "(REPORT.md will then mark the data as unofficial and list these checksums)."
         )
     if (content.n_train, content.n_test) != (spec.n_train, spec.n_test):
-        log.warning("%s: %d training and %d test images, the official release has %d and %d", dataset,
-                    content.n_train, content.n_test, spec.n_train, spec.n_test)
+        log.warning(
+            "%s: %d training and %d test images, the official release has %d and %d",
+            dataset,
+            content.n_train,
+            content.n_test,
+            spec.n_train,
+            spec.n_test,
+        )
     if min_test_images > content.n_test:
         raise DataError(
             f"{dataset}: the test split in {data_dir} has {content.n_test} images but the attack asks for "
             f"{min_test_images} samples; fix: lower 'datasets.{dataset}.attack.samples' to at most {content.n_test}, "
             "or stage the full test set"
         )
-    return DataManifest(dataset, str(data_dir), official=not mismatched, files=files,
-                        checksums_verified=bool(verify_checksums), n_train=content.n_train, n_test=content.n_test)
+    return DataManifest(
+        dataset,
+        str(data_dir),
+        official=not mismatched,
+        files=files,
+        checksums_verified=bool(verify_checksums),
+        n_train=content.n_train,
+        n_test=content.n_test,
+    )
 
 
 @dataclass

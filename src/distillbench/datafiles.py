@@ -59,15 +59,19 @@ def parse_idx(data: bytes, kind: str, *, dataset: str, data_dir: Path, path: Pat
     """An MNIST idx file: ``images`` -> uint8 (N, 28, 28), ``labels`` -> uint8 (N,) in 0..9."""
     header = IDX_HEADER[kind]
     if len(data) < header:
-        raise _bad(dataset, data_dir, path,
-                   f"{len(data)} bytes, shorter than the {header}-byte idx header (truncated?)")
+        raise _bad(
+            dataset, data_dir, path, f"{len(data)} bytes, shorter than the {header}-byte idx header (truncated?)"
+        )
     magic = struct.unpack(">I", data[:4])[0]
     if magic != IDX_MAGIC[kind]:
         other = {v: k for k, v in IDX_MAGIC.items()}.get(magic)
         what = f"an idx {other} file" if other else f"magic number 0x{magic:08x}, not an idx file"
-        raise _bad(dataset, data_dir, path,
-                   f"expected an idx {kind} file (magic 0x{IDX_MAGIC[kind]:08x}) but found {what} "
-                   "(swapped or foreign file?)")
+        raise _bad(
+            dataset,
+            data_dir,
+            path,
+            f"expected an idx {kind} file (magic 0x{IDX_MAGIC[kind]:08x}) but found {what} (swapped or foreign file?)",
+        )
     dims = struct.unpack(">" + "I" * ((header - 4) // 4), data[4:header])
     n = dims[0]
     if kind == "images" and tuple(dims[1:]) != (28, 28):
@@ -75,8 +79,12 @@ def parse_idx(data: bytes, kind: str, *, dataset: str, data_dir: Path, path: Pat
     expected = header + n * (28 * 28 if kind == "images" else 1)
     if len(data) != expected:
         state = "truncated" if len(data) < expected else "has trailing bytes"
-        raise _bad(dataset, data_dir, path,
-                   f"{state}: its header announces {n} {kind} ({expected} bytes) but the file has {len(data)} bytes")
+        raise _bad(
+            dataset,
+            data_dir,
+            path,
+            f"{state}: its header announces {n} {kind} ({expected} bytes) but the file has {len(data)} bytes",
+        )
     arr = np.frombuffer(data, dtype=np.uint8, offset=header)
     if kind == "labels":
         if n and int(arr.max()) >= NUM_CLASSES:
@@ -108,8 +116,7 @@ def _unpickle(data: bytes, *, dataset: str, data_dir: Path, path: Path) -> Any:
     try:
         return _BatchUnpickler(BytesIO(data), encoding="latin1").load()
     except Exception as exc:  # random bytes raise almost anything: UnpicklingError, EOFError, UnicodeDecodeError, ...
-        raise _bad(dataset, data_dir, path,
-                   f"not a CIFAR-10 pickle ({type(exc).__name__}: {str(exc)[:160]})") from None
+        raise _bad(dataset, data_dir, path, f"not a CIFAR-10 pickle ({type(exc).__name__}: {str(exc)[:160]})") from None
 
 
 def parse_cifar_batch(data: bytes, *, data_dir: Path, path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -121,8 +128,9 @@ def parse_cifar_batch(data: bytes, *, data_dir: Path, path: Path) -> tuple[np.nd
         raise _bad(ds, data_dir, path, f"expected a dict with 'data' and 'labels', found {keys}")
     images, labels = obj["data"], obj["labels"]
     if not isinstance(images, np.ndarray) or images.dtype != np.uint8 or images.ndim != 2 or images.shape[1] != 3072:
-        got = (f"{images.dtype} array of shape {images.shape}" if isinstance(images, np.ndarray)
-               else type(images).__name__)
+        got = (
+            f"{images.dtype} array of shape {images.shape}" if isinstance(images, np.ndarray) else type(images).__name__
+        )
         raise _bad(ds, data_dir, path, f"'data' should be a uint8 array of shape (N, 3072), found {got}")
     try:
         labels = np.asarray(labels, dtype=np.int64)
@@ -151,8 +159,9 @@ def _split_files(dataset: str, train: bool) -> list[str]:
     return [f"{CIFAR10_FOLDER}/{n}" for n in names]
 
 
-def _read_split(dataset: str, data_dir: Path, train: bool,
-                md5s: dict[str, str] | None) -> tuple[np.ndarray, np.ndarray]:
+def _read_split(
+    dataset: str, data_dir: Path, train: bool, md5s: dict[str, str] | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Parse one split (images uint8 NCHW, labels int64); with ``md5s`` also record each file's md5."""
     data_dir = Path(data_dir)
     rels = _split_files(dataset, train)
@@ -210,4 +219,3 @@ def check_files(dataset: str, data_dir: Path) -> ContentCheck:
         md5s[rel] = hashlib.md5(data).hexdigest()
         names = parse_cifar_meta(data, data_dir=data_dir, path=path)
     return ContentCheck(md5={rel: md5s[rel] for rel in spec.files}, n_train=n[True], n_test=n[False], label_names=names)
-

@@ -21,8 +21,15 @@ from .io import write_csv
 log = logging.getLogger(__name__)
 
 COLUMNS = [
-    "sample_index", "true_label", "original_prediction", "target", "success", "features_changed",
-    "iterations", "final_prediction", "no_pair",
+    "sample_index",
+    "true_label",
+    "original_prediction",
+    "target",
+    "success",
+    "features_changed",
+    "iterations",
+    "final_prediction",
+    "no_pair",
 ]
 
 
@@ -59,7 +66,9 @@ def run_attack(
         p.requires_grad_(False)
     fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=device)
     attack = SaliencyMapAttack(
-        max_features=int(attack_cfg["max_features"]), variant=str(attack_cfg["variant"]), temperature=temperature,
+        max_features=int(attack_cfg["max_features"]),
+        variant=str(attack_cfg["variant"]),
+        temperature=temperature,
         numerics=numerics,
     )
     plan = attack_targets(test, int(attack_cfg["samples"]), int(attack_cfg.get("targets_per_sample", 9)))
@@ -82,23 +91,29 @@ def run_attack(
         x = test.images[torch.as_tensor(chunk.sample_index.to_numpy().copy())].to(device=device, dtype=dtype)
         target = torch.as_tensor(chunk.target.to_numpy().copy(), device=device)
         r = attack.run_detailed(fmodel, x, fb.criteria.TargetedMisclassification(target))
-        out = pd.DataFrame({
-            "sample_index": chunk.sample_index.to_numpy(),
-            "true_label": chunk.true_label.to_numpy(),
-            "original_prediction": [orig[i] for i in chunk.sample_index],
-            "target": chunk.target.to_numpy(),
-            "success": r.success.cpu().numpy() & (r.features_changed.cpu().numpy() <= int(attack_cfg["max_features"])),
-            "features_changed": r.features_changed.cpu().numpy(),
-            "iterations": r.iterations.cpu().numpy(),
-            "final_prediction": r.final_prediction.cpu().numpy(),
-            "no_pair": r.no_pair.cpu().numpy(),
-        })[COLUMNS]
+        out = pd.DataFrame(
+            {
+                "sample_index": chunk.sample_index.to_numpy(),
+                "true_label": chunk.true_label.to_numpy(),
+                "original_prediction": [orig[i] for i in chunk.sample_index],
+                "target": chunk.target.to_numpy(),
+                "success": r.success.cpu().numpy()
+                & (r.features_changed.cpu().numpy() <= int(attack_cfg["max_features"])),
+                "features_changed": r.features_changed.cpu().numpy(),
+                "iterations": r.iterations.cpu().numpy(),
+                "final_prediction": r.final_prediction.cpu().numpy(),
+                "no_pair": r.no_pair.cpu().numpy(),
+            }
+        )[COLUMNS]
         done.append(out)
         finished = b0 + len(chunk)
         so_far = pd.concat(done)
         log.info(
             "targets %d/%d success so far %.2f%% (%.1f s elapsed)",
-            finished, len(plan), 100 * so_far.success.mean(), time.perf_counter() - t0,
+            finished,
+            len(plan),
+            100 * so_far.success.mean(),
+            time.perf_counter() - t0,
         )
         if partial_path is not None:
             write_csv(partial_path, so_far)
@@ -123,7 +138,8 @@ def summarize(results: pd.DataFrame, max_features: int) -> dict[str, Any]:
         "mean_features_changed_success": float(ok.features_changed.mean()) if len(ok) else float("nan"),
         "stopped_no_pair": int(results.no_pair.sum()),
         "originally_misclassified_samples": int(
-            (originally_wrong.original_prediction != originally_wrong.true_label).sum()),
+            (originally_wrong.original_prediction != originally_wrong.true_label).sum()
+        ),
         "zero_change_successes": int((results.success & (results.features_changed == 0)).sum()),
         "max_features": max_features,
     }

@@ -59,8 +59,9 @@ def glorot_uniform_(model: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
-def build_model(dataset: str, *, dropout: float = 0.5, init: str = "glorot_uniform",
-                seed: int | None = None) -> PapernotNet:
+def build_model(
+    dataset: str, *, dropout: float = 0.5, init: str = "glorot_uniform", seed: int | None = None
+) -> PapernotNet:
     if dataset not in ARCHITECTURES:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {sorted(ARCHITECTURES)}")
     if seed is not None:

@@ -52,8 +52,12 @@ def load_paper(directory: Path = PAPER_DIR) -> PaperReference:
     fig7["temperature"] = pd.to_numeric(fig7["temperature"], errors="coerce")
     acc = {k: v for k, v in meta["accuracy"].items() if k in ("mnist", "cifar10")}
     return PaperReference(
-        citation=meta["citation"], fig7=fig7, accuracy=acc, accuracy_confirmed=bool(meta["accuracy"]["confirmed"]),
+        citation=meta["citation"],
+        fig7=fig7,
+        accuracy=acc,
+        accuracy_confirmed=bool(meta["accuracy"]["confirmed"]),
         success_tolerance_pp=float(tol["success_rate"]["abs_pp"]),
         accuracy_shortfall_pp=float(tol["accuracy"]["max_shortfall_pp"]),
-        targets=int(meta["figure7"]["targets"]), max_features=int(meta["figure7"]["max_features"]),
+        targets=int(meta["figure7"]["targets"]),
+        max_features=int(meta["figure7"]["max_features"]),
     )

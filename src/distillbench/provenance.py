@@ -25,11 +25,17 @@ def git_commit(repo: Path = REPO_ROOT, generated: tuple[str, ...] = ()) -> str:
     if given:
         return f"{given} (an exported copy; DISTILLBENCH_GIT_COMMIT)"
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True,
-                             check=True).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+        ).stdout.strip()
         excludes = [f":(exclude){g}" for g in generated]
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excludes],
-                               cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *excludes],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return sha + (" (with uncommitted changes)" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
@@ -47,14 +53,20 @@ def cpu_model() -> str:
 
 def hardware() -> dict[str, Any]:
     info: dict[str, Any] = {
-        "host": platform.node(), "os": platform.platform(), "python": platform.python_version(),
-        "cpu": cpu_model(), "cpu_count": os.cpu_count(),
+        "host": platform.node(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
     }
     try:
         import torch
 
-        info["cuda_devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] \
-            if torch.cuda.is_available() else []
+        info["cuda_devices"] = (
+            [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+            if torch.cuda.is_available()
+            else []
+        )
     except Exception:  # pragma: no cover - torch missing
         info["cuda_devices"] = []
     return info
@@ -78,8 +90,14 @@ def rule_wall_times(benchmark_dir: Path) -> list[dict[str, Any]]:
             rec = next(csv.DictReader(fh, delimiter="\t"), None)
         if rec is None:
             continue
-        rows.append({"rule": path.parent.name, "job": path.stem, "seconds": float(rec["s"]),
-                     "max_rss_mb": float(rec["max_rss"]) if rec.get("max_rss", "NA") not in ("NA", "-") else None})
+        rows.append(
+            {
+                "rule": path.parent.name,
+                "job": path.stem,
+                "seconds": float(rec["s"]),
+                "max_rss_mb": float(rec["max_rss"]) if rec.get("max_rss", "NA") not in ("NA", "-") else None,
+            }
+        )
     return rows
 
 
@@ -103,13 +121,15 @@ def numerics_environment(device: str = "cpu") -> dict[str, Any]:
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         index = torch.device(device).index or 0
-        info.update({
-            "cuda_version": torch.version.cuda,
-            "cudnn_version": torch.backends.cudnn.version(),
-            "gpu": torch.cuda.get_device_name(index),
-            "cudnn_benchmark": torch.backends.cudnn.benchmark,
-            "cudnn_deterministic": torch.backends.cudnn.deterministic,
-            "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
-            "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
-        })
+        info.update(
+            {
+                "cuda_version": torch.version.cuda,
+                "cudnn_version": torch.backends.cudnn.version(),
+                "gpu": torch.cuda.get_device_name(index),
+                "cudnn_benchmark": torch.backends.cudnn.benchmark,
+                "cudnn_deterministic": torch.backends.cudnn.deterministic,
+                "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32,
+                "matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+            }
+        )
     return info

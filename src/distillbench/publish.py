@@ -17,6 +17,7 @@ from .io import write_text
 class PublishError(UserError, FileNotFoundError):
     """The run to publish has no report."""
 
+
 BANNER = (
     "> **This is the report of run `{run}`**, copied from [`{src}`]({src}) by "
     "`python -m distillbench publish-report {run_dir}`. Every run writes its own report under "
@@ -29,8 +30,10 @@ def publish_report(run_dir: Path, out: Path, repo_root: Path | None = None) -> s
     run_dir = Path(run_dir)
     src = run_dir / "REPORT.md"
     if not src.exists():
-        raise PublishError(f"{src} does not exist: that run has no report yet; run the workflow for it first "
-                           f"(its report is its 'rule all' target), then publish it")
+        raise PublishError(
+            f"{src} does not exist: that run has no report yet; run the workflow for it first "
+            f"(its report is its 'rule all' target), then publish it"
+        )
     root = Path(repo_root) if repo_root else Path(out).resolve().parent
     rel_run = run_dir.resolve().relative_to(root.resolve()).as_posix()
     text = src.read_text()
@@ -46,8 +49,9 @@ def publish_report(run_dir: Path, out: Path, repo_root: Path | None = None) -> s
     lines = body.split("\n", 1)
     banner = BANNER.format(run=run_dir.name, src=f"{rel_run}/REPORT.md", run_dir=rel_run)
     if others:
-        listed = ", ".join(f"[`{o.relative_to(root).as_posix()}`]({o.relative_to(root).as_posix()}/REPORT.md)"
-                           for o in others)
+        listed = ", ".join(
+            f"[`{o.relative_to(root).as_posix()}`]({o.relative_to(root).as_posix()}/REPORT.md)" for o in others
+        )
         banner = banner.rstrip("\n") + f" Other runs' reports in this repository: {listed}.\n\n"
     published = lines[0] + "\n\n" + banner + (lines[1].lstrip("\n") if len(lines) > 1 else "")
     write_text(out, published)

@@ -39,8 +39,9 @@ def compared_numerics(config: Mapping[str, Any], dataset: str) -> list[str]:
     return [n for n in at.get("compare_numerics", []) if n != main_numerics(config, dataset)]
 
 
-def collect(config: Mapping[str, Any], results_dir: Path, paper: PaperReference,
-            numerics: Mapping[str, str] | None = None) -> pd.DataFrame:
+def collect(
+    config: Mapping[str, Any], results_dir: Path, paper: PaperReference, numerics: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """One row per deployed model: measured success rate and accuracy beside the paper's.
 
     ``numerics`` maps a dataset to the attack numerics to read (default: the config's ``attack.numerics``).
@@ -58,26 +59,41 @@ def collect(config: Mapping[str, Any], results_dir: Path, paper: PaperReference,
             acc_pct = 100 * float(s["test_accuracy"])
             ours = float(s["success_rate_pct"])
             ci = (float(s["ci95_low_pct"]), float(s["ci95_high_pct"]))
-            rows.append({
-                "dataset": dataset, "model": model, "temperature": temperature,
-                "paper_pct": paper_sr, "ours_pct": ours, "ci95_low_pct": ci[0], "ci95_high_pct": ci[1],
-                "delta_pp": None if paper_sr is None else ours - paper_sr,
-                "targets": int(s["targets"]), "samples": int(s["samples"]), "successes": int(s["successes"]),
-                "test_accuracy_pct": acc_pct, "paper_accuracy_pct": ref_acc, "paper_accuracy_source": ref_src,
-                "mean_features_changed_success": s.get("mean_features_changed_success"),
-                "stopped_no_pair": int(s.get("stopped_no_pair", 0)),
-                "originally_misclassified_samples": int(s.get("originally_misclassified_samples", 0)),
-                "zero_change_successes": int(s.get("zero_change_successes", 0)),
-                "variant": s.get("variant"), "numerics": num, "max_features": int(s.get("max_features", 0)),
-                "n_features": int(s.get("n_features", 0)),
-                "verdict": verdict(paper_sr, ours, ci, paper.success_tolerance_pp, acc_pct, ref_acc,
-                                   paper.accuracy_shortfall_pp),
-            })
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": model,
+                    "temperature": temperature,
+                    "paper_pct": paper_sr,
+                    "ours_pct": ours,
+                    "ci95_low_pct": ci[0],
+                    "ci95_high_pct": ci[1],
+                    "delta_pp": None if paper_sr is None else ours - paper_sr,
+                    "targets": int(s["targets"]),
+                    "samples": int(s["samples"]),
+                    "successes": int(s["successes"]),
+                    "test_accuracy_pct": acc_pct,
+                    "paper_accuracy_pct": ref_acc,
+                    "paper_accuracy_source": ref_src,
+                    "mean_features_changed_success": s.get("mean_features_changed_success"),
+                    "stopped_no_pair": int(s.get("stopped_no_pair", 0)),
+                    "originally_misclassified_samples": int(s.get("originally_misclassified_samples", 0)),
+                    "zero_change_successes": int(s.get("zero_change_successes", 0)),
+                    "variant": s.get("variant"),
+                    "numerics": num,
+                    "max_features": int(s.get("max_features", 0)),
+                    "n_features": int(s.get("n_features", 0)),
+                    "verdict": verdict(
+                        paper_sr, ours, ci, paper.success_tolerance_pp, acc_pct, ref_acc, paper.accuracy_shortfall_pp
+                    ),
+                }
+            )
     return pd.DataFrame(rows)
 
 
-def plot_fig7(table: pd.DataFrame, path: Path, paper: PaperReference,
-              others: Mapping[str, pd.DataFrame] | None = None) -> None:
+def plot_fig7(
+    table: pd.DataFrame, path: Path, paper: PaperReference, others: Mapping[str, pd.DataFrame] | None = None
+) -> None:
     """Success rate against temperature (log axis): the paper's curve from all its points whatever the
     run's temperatures, ours with 95% Wilson intervals; under-trained models drawn hollow and named in
     the legend; other attack numerics (``others``: numerics -> table) dashed; undistilled baselines as
@@ -99,10 +115,12 @@ def plot_fig7(table: pd.DataFrame, path: Path, paper: PaperReference,
         c, title = colors[d], DATASET_TITLES.get(d, d)
         ref = paper.fig7[(paper.fig7.dataset == d) & (paper.fig7.model == "distilled")].sort_values("temperature")
         if len(ref):
-            ax.plot(ref.temperature, ref.paper_success_rate_pct, linestyle=(0, (1, 1)), marker=".", color=c,
-                    linewidth=1.2)
-            handles.append(Line2D([], [], color=c, linestyle=(0, (1, 1)), marker=".",
-                                  label=f"{title}: paper ({len(ref)} points)"))
+            ax.plot(
+                ref.temperature, ref.paper_success_rate_pct, linestyle=(0, (1, 1)), marker=".", color=c, linewidth=1.2
+            )
+            handles.append(
+                Line2D([], [], color=c, linestyle=(0, (1, 1)), marker=".", label=f"{title}: paper ({len(ref)} points)")
+            )
         ours = table[(table.dataset == d) & (table.model != "baseline")].sort_values("temperature")
         if len(ours):
             num = str(ours.numerics.iloc[0]) if "numerics" in ours else ""
@@ -111,12 +129,28 @@ def plot_fig7(table: pd.DataFrame, path: Path, paper: PaperReference,
             ax.errorbar(ours.temperature, ours.ours_pct, yerr=err, fmt="none", ecolor=c, elinewidth=1, capsize=3)
             bad = ours.verdict == UNDER_TRAINED
             ax.scatter(ours.temperature[~bad], ours.ours_pct[~bad], color=c, s=30, zorder=3)
-            ax.scatter(ours.temperature[bad], ours.ours_pct[bad], facecolors="white", edgecolors=c, s=40,
-                       linewidths=1.5, zorder=3)
+            ax.scatter(
+                ours.temperature[bad],
+                ours.ours_pct[bad],
+                facecolors="white",
+                edgecolors=c,
+                s=40,
+                linewidths=1.5,
+                zorder=3,
+            )
             handles.append(Line2D([], [], color=c, marker="o", label=f"{title}: ours ({num}), 95% CI"))
             if bad.any():
-                handles.append(Line2D([], [], color=c, marker="o", markerfacecolor="white", linestyle="none",
-                                      label=f"{title}: ours, model under-trained ({int(bad.sum())})"))
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        color=c,
+                        marker="o",
+                        markerfacecolor="white",
+                        linestyle="none",
+                        label=f"{title}: ours, model under-trained ({int(bad.sum())})",
+                    )
+                )
         for name, other in (others or {}).items():
             o = other[(other.dataset == d) & (other.model != "baseline")].sort_values("temperature")
             if len(o):
@@ -157,48 +191,62 @@ def _model_label(model: str) -> str:
 
 
 def fig7_markdown(table: pd.DataFrame) -> str:
-    view = pd.DataFrame({
-        "dataset": table.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
-        "model": table.model.map(_model_label),
-        "paper %": table.paper_pct.map(_fmt),
-        "ours %": table.ours_pct.map(_fmt),
-        "95% CI": [f"{_fmt(lo)}–{_fmt(hi)}" for lo, hi in zip(table.ci95_low_pct, table.ci95_high_pct, strict=True)],
-        "Δ pp": table.delta_pp.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:+.2f}"),
-        "targets": table.targets.astype(str),
-        "test acc %": table.test_accuracy_pct.map(_fmt),
-        "verdict": table.verdict,
-    })
+    view = pd.DataFrame(
+        {
+            "dataset": table.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+            "model": table.model.map(_model_label),
+            "paper %": table.paper_pct.map(_fmt),
+            "ours %": table.ours_pct.map(_fmt),
+            "95% CI": [
+                f"{_fmt(lo)}–{_fmt(hi)}" for lo, hi in zip(table.ci95_low_pct, table.ci95_high_pct, strict=True)
+            ],
+            "Δ pp": table.delta_pp.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:+.2f}"),
+            "targets": table.targets.astype(str),
+            "test acc %": table.test_accuracy_pct.map(_fmt),
+            "verdict": table.verdict,
+        }
+    )
     return _md(view)
 
 
-def accuracy_markdown(table: pd.DataFrame, models: Mapping[tuple[str, str], Mapping[str, Any]],
-                      shortfall_pp: float) -> str:
+def accuracy_markdown(
+    table: pd.DataFrame, models: Mapping[tuple[str, str], Mapping[str, Any]], shortfall_pp: float
+) -> str:
     rows = []
     for _, r in table.iterrows():
         m = models.get((r.dataset, r.model), {})
         short = None if r.paper_accuracy_pct is None else r.paper_accuracy_pct - r.test_accuracy_pct
-        rows.append({
-            "dataset": DATASET_TITLES.get(r.dataset, r.dataset), "model": _model_label(r.model),
-            "paper %": _fmt(r.paper_accuracy_pct) + ("" if r.paper_accuracy_source == "reported" else " (baseline's)"),
-            "ours %": _fmt(r.test_accuracy_pct),
-            "shortfall pp": _fmt(short),
-            "within tolerance": "yes" if short is not None and short <= shortfall_pp else "no",
-            "epochs": str(m.get("epochs", "–")),
-            "train samples": str(m.get("train_samples", "–")),
-            "test samples": str(m.get("test_samples", "–")),
-        })
+        rows.append(
+            {
+                "dataset": DATASET_TITLES.get(r.dataset, r.dataset),
+                "model": _model_label(r.model),
+                "paper %": _fmt(r.paper_accuracy_pct)
+                + ("" if r.paper_accuracy_source == "reported" else " (baseline's)"),
+                "ours %": _fmt(r.test_accuracy_pct),
+                "shortfall pp": _fmt(short),
+                "within tolerance": "yes" if short is not None and short <= shortfall_pp else "no",
+                "epochs": str(m.get("epochs", "–")),
+                "train samples": str(m.get("train_samples", "–")),
+                "test samples": str(m.get("test_samples", "–")),
+            }
+        )
     return _md(pd.DataFrame(rows))
 
 
-def numerics_comparison(config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame,
-                        paper: PaperReference) -> pd.DataFrame:
+def numerics_comparison(
+    config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame, paper: PaperReference
+) -> pd.DataFrame:
     """Per cell and compared numerics: success rate under each, the shift, and per-target agreement."""
     rows = []
     for dataset in ordered_datasets(config):
         main = main_numerics(config, dataset)
         for other in compared_numerics(config, dataset):
-            alt = collect({**config, "datasets": {dataset: config["datasets"][dataset]}}, results_dir, paper,
-                          numerics={dataset: other})
+            alt = collect(
+                {**config, "datasets": {dataset: config["datasets"][dataset]}},
+                results_dir,
+                paper,
+                numerics={dataset: other},
+            )
             for _, r in table[table.dataset == dataset].iterrows():
                 a = alt[alt.model == r.model].iloc[0]
                 ours = pd.read_csv(results_dir / "attacks" / dataset / main / f"{r.model}.csv")
@@ -206,41 +254,64 @@ def numerics_comparison(config: Mapping[str, Any], results_dir: Path, table: pd.
                 key = ["sample_index", "target"]
                 m = ours.merge(theirs, on=key, suffixes=("", "_o"))
                 same_decision = (m.success == m.success_o).mean() * 100 if len(m) else float("nan")
-                same_path = ((m.success == m.success_o) & (m.features_changed == m.features_changed_o)
-                             & (m.iterations == m.iterations_o)).mean() * 100 if len(m) else float("nan")
-                rows.append({
-                    "dataset": dataset, "model": r.model, "main": main, "other": other,
-                    "paper_pct": r.paper_pct, "main_pct": r.ours_pct, "other_pct": float(a.ours_pct),
-                    "shift_pp": float(a.ours_pct) - r.ours_pct, "same_decision_pct": same_decision,
-                    "same_l0_and_iterations_pct": same_path, "targets_compared": len(m),
-                    "main_no_pair": int(r.stopped_no_pair), "other_no_pair": int(a.stopped_no_pair),
-                    "other_verdict": a.verdict,
-                })
+                same_path = (
+                    (
+                        (m.success == m.success_o)
+                        & (m.features_changed == m.features_changed_o)
+                        & (m.iterations == m.iterations_o)
+                    ).mean()
+                    * 100
+                    if len(m)
+                    else float("nan")
+                )
+                rows.append(
+                    {
+                        "dataset": dataset,
+                        "model": r.model,
+                        "main": main,
+                        "other": other,
+                        "paper_pct": r.paper_pct,
+                        "main_pct": r.ours_pct,
+                        "other_pct": float(a.ours_pct),
+                        "shift_pp": float(a.ours_pct) - r.ours_pct,
+                        "same_decision_pct": same_decision,
+                        "same_l0_and_iterations_pct": same_path,
+                        "targets_compared": len(m),
+                        "main_no_pair": int(r.stopped_no_pair),
+                        "other_no_pair": int(a.stopped_no_pair),
+                        "other_verdict": a.verdict,
+                    }
+                )
     return pd.DataFrame(rows)
 
 
 def numerics_markdown(comp: pd.DataFrame) -> str:
-    return _md(pd.DataFrame({
-        "dataset": comp.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
-        "model": comp.model.map(_model_label),
-        "paper %": comp.paper_pct.map(_fmt),
-        "ours, " + comp.main.iloc[0] + " %": comp.main_pct.map(_fmt),
-        "ours, " + comp.other.iloc[0] + " %": comp.other_pct.map(_fmt),
-        "shift pp": comp.shift_pp.map(lambda v: f"{v:+.2f}"),
-        "same decision %": comp.same_decision_pct.map(lambda v: _fmt(v, 1)),
-        "same L0 and iterations %": comp.same_l0_and_iterations_pct.map(lambda v: _fmt(v, 1)),
-        "no pair (" + comp.main.iloc[0] + " / " + comp.other.iloc[0] + ")": [
-            f"{a} / {b}" for a, b in zip(comp.main_no_pair, comp.other_no_pair, strict=True)],
-        "verdict, " + comp.other.iloc[0]: comp.other_verdict,
-    }))
+    return _md(
+        pd.DataFrame(
+            {
+                "dataset": comp.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+                "model": comp.model.map(_model_label),
+                "paper %": comp.paper_pct.map(_fmt),
+                "ours, " + comp.main.iloc[0] + " %": comp.main_pct.map(_fmt),
+                "ours, " + comp.other.iloc[0] + " %": comp.other_pct.map(_fmt),
+                "shift pp": comp.shift_pp.map(lambda v: f"{v:+.2f}"),
+                "same decision %": comp.same_decision_pct.map(lambda v: _fmt(v, 1)),
+                "same L0 and iterations %": comp.same_l0_and_iterations_pct.map(lambda v: _fmt(v, 1)),
+                "no pair (" + comp.main.iloc[0] + " / " + comp.other.iloc[0] + ")": [
+                    f"{a} / {b}" for a, b in zip(comp.main_no_pair, comp.other_no_pair, strict=True)
+                ],
+                "verdict, " + comp.other.iloc[0]: comp.other_verdict,
+            }
+        )
+    )
 
 
 NUMERICS_TEXT = {
     "defined": "float64 network and inputs, and for the softmax variants beta = -alpha from its closed form "
-               "(sum_j F_j = 1), so the pair choice depends only on alpha = dF_t/dx",
+    "(sum_j F_j = 1), so the pair choice depends only on alpha = dF_t/dx",
     "float32": "float32 network, beta differentiated by autograd (as the paper's and most public implementations "
-               "do); on a confident network that beta is -alpha plus rounding noise as large as alpha, so the last "
-               "bits choose the pairs, and F_t underflows to exactly 0 sooner than in float64",
+    "do); on a confident network that beta is -alpha plus rounding noise as large as alpha, so the last "
+    "bits choose the pairs, and F_t underflows to exactly 0 sooner than in float64",
 }
 
 
@@ -253,9 +324,12 @@ def misclassified_text(table: pd.DataFrame) -> str:
     hit = table[table.originally_misclassified_samples > 0]
     if not len(hit):
         return "none."
-    parts = [f"{DATASET_TITLES.get(r.dataset, r.dataset)} {_model_label(r.model)}: "
-             f"{r.originally_misclassified_samples}/{r.samples} "
-             f"({_plural(int(r.zero_change_successes), 'zero-change success')})" for _, r in hit.iterrows()]
+    parts = [
+        f"{DATASET_TITLES.get(r.dataset, r.dataset)} {_model_label(r.model)}: "
+        f"{r.originally_misclassified_samples}/{r.samples} "
+        f"({_plural(int(r.zero_change_successes), 'zero-change success')})"
+        for _, r in hit.iterrows()
+    ]
     tail = "; none for the other models." if len(hit) < len(table) else "."
     return ", ".join(parts) + tail
 
@@ -268,8 +342,10 @@ def headline(table: pd.DataFrame, comp: pd.DataFrame, profile: str, paper: Paper
     """The answer first, from the numbers: per dataset what reproduced, what did not and why."""
     out = ["## Headline", ""]
     if profile == "smoke":
-        out.append("**Smoke profile: these numbers test the plumbing only and mean nothing** (tiny subsets, one "
-                   "epoch, a few targets); the sections below show that every step ran.")
+        out.append(
+            "**Smoke profile: these numbers test the plumbing only and mean nothing** (tiny subsets, one "
+            "epoch, a few targets); the sections below show that every step ran."
+        )
         out.append("")
     for d in list(dict.fromkeys(table.dataset)):
         t = table[table.dataset == d]
@@ -284,13 +360,17 @@ def headline(table: pd.DataFrame, comp: pd.DataFrame, profile: str, paper: Paper
             acc = f"{t.test_accuracy_pct.min():.1f}–{t.test_accuracy_pct.max():.1f}%"
             ref = t.paper_accuracy_pct.dropna()
             ref_txt = f" (paper: {ref.max():.2f}%)" if len(ref) else ""
-            out.append(f"- **{title}: not comparable.** All {n} models are under-trained (test accuracy {acc}"
-                       f"{ref_txt}), so their attack numbers measure untrained networks, not the defense.")
+            out.append(
+                f"- **{title}: not comparable.** All {n} models are under-trained (test accuracy {acc}"
+                f"{ref_txt}), so their attack numbers measure untrained networks, not the defense."
+            )
             continue
         parts = [f"{len(rep)} of {n} cells reproduce the paper's Fig. 7 with the `{num}` attack"]
         if len(higher):
-            parts.append(f"the attack succeeds more often than the paper reports at "
-                         f"{_cells([_model_label(m) for m in higher.model])}")
+            parts.append(
+                f"the attack succeeds more often than the paper reports at "
+                f"{_cells([_model_label(m) for m in higher.model])}"
+            )
         if len(lower):
             parts.append(f"less often at {_cells([_model_label(m) for m in lower.model])}")
         if len(under):
@@ -302,12 +382,14 @@ def headline(table: pd.DataFrame, comp: pd.DataFrame, profile: str, paper: Paper
             other = str(c.other.iloc[0])
             c_rep = int((c.other_verdict == REPRODUCED).sum())
             big = c[c.shift_pp.abs() > 10]
-            line += (f" With the paper's `{other}` implementation instead, {c_rep} of {len(c)} reproduce")
+            line += f" With the paper's `{other}` implementation instead, {c_rep} of {len(c)} reproduce"
             if len(big):
                 worst = big.loc[big.shift_pp.abs().idxmax()]
-                line += (f", and {_plural(len(big), 'cell')} move by more than 10 pp (largest: "
-                         f"{_model_label(worst.model)}, {worst.main_pct:.1f}% → {worst.other_pct:.1f}%): the "
-                         f"measured defense depends on the attack's rounding (see \"Attack numerics\")")
+                line += (
+                    f", and {_plural(len(big), 'cell')} move by more than 10 pp (largest: "
+                    f"{_model_label(worst.model)}, {worst.main_pct:.1f}% → {worst.other_pct:.1f}%): the "
+                    f'measured defense depends on the attack\'s rounding (see "Attack numerics")'
+                )
             line += "."
         out.append(line)
     return out
@@ -325,8 +407,15 @@ def _load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str
     return out
 
 
-def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure: Path, table_path: Path,
-                 config_files: list[str] | None = None, paper: PaperReference | None = None) -> pd.DataFrame:
+def build_report(
+    config: Mapping[str, Any],
+    results_dir: Path,
+    out: Path,
+    figure: Path,
+    table_path: Path,
+    config_files: list[str] | None = None,
+    paper: PaperReference | None = None,
+) -> pd.DataFrame:
     paper = paper or load_paper()
     table = collect(config, results_dir, paper)
     write_csv(table_path, table)
@@ -352,32 +441,44 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
         add(line)
     add("")
     if profile != "paper":
-        add(f"> **Profile `{profile}`: this is not the paper-scale run.** Training is cut short (see Settings), so "
+        add(
+            f"> **Profile `{profile}`: this is not the paper-scale run.** Training is cut short (see Settings), so "
             "the numbers below measure these models, not the paper's. Read every attack number next to its "
-            "model's test accuracy.")
+            "model's test accuracy."
+        )
         add("")
     add("## Provenance")
     add("")
     hw = hardware()
-    add(f"- git commit: `{git_commit(generated=(str(results_dir), str(out)))}` "
-        "(changes to this run's own outputs not counted)")
+    add(
+        f"- git commit: `{git_commit(generated=(str(results_dir), str(out)))}` "
+        "(changes to this run's own outputs not counted)"
+    )
     shown = [os.path.relpath(c) if not os.path.relpath(c).startswith("..") else c for c in (config_files or [])]
-    add(f"- config files (later ones override earlier): {', '.join(f'`{c}`' for c in reversed(shown)) or '–'}; "
+    add(
+        f"- config files (later ones override earlier): {', '.join(f'`{c}`' for c in reversed(shown)) or '–'}; "
         f"profile `{profile}`, "
-        f"run name `{config['run_name']}`")
-    add(f"- data settings (after command-line overrides): data_dir `{config['data_dir']}`, "
+        f"run name `{config['run_name']}`"
+    )
+    add(
+        f"- data settings (after command-line overrides): data_dir `{config['data_dir']}`, "
         f"download `{str(config.get('download')).lower()}`, "
-        f"verify_checksums `{str(config.get('verify_checksums')).lower()}`")
+        f"verify_checksums `{str(config.get('verify_checksums')).lower()}`"
+    )
     add(f"- generated: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
     gpus = ", ".join(hw["cuda_devices"]) or "none"
-    add(f"- hardware (report job): {hw['cpu']}, {hw['cpu_count']} CPUs, GPUs: {gpus}; {hw['os']}, "
-        f"Python {hw['python']}")
+    add(
+        f"- hardware (report job): {hw['cpu']}, {hw['cpu_count']} CPUs, GPUs: {gpus}; {hw['os']}, Python {hw['python']}"
+    )
     devices = sorted({str(m.get("device")) for m in models.values() if m.get("device")})
     add(f"- devices used by training jobs: {', '.join(devices) or '–'}")
     add("- libraries: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()))
     for d, man in manifests.items():
-        status = "official (md5s match torchvision's)" if man["official"] else \
-            "**UNOFFICIAL copy** (md5s differ from the official release; accepted with `verify_checksums: false`)"
+        status = (
+            "official (md5s match torchvision's)"
+            if man["official"]
+            else "**UNOFFICIAL copy** (md5s differ from the official release; accepted with `verify_checksums: false`)"
+        )
         add(f"- data `{d}`: {status}, from `{man['data_dir']}`")
         if not man["official"]:
             for rel, info in man["files"].items():
@@ -391,70 +492,92 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     add("")
     temps = [format_temperature(t) for t in config["temperatures"]]
     add(f"- temperatures: {', '.join(temps)}; seed {config['seed']}")
-    add("- procedure: teacher trained at T on hard labels (cross-entropy of softmax(Z/T)); soft labels = teacher's "
+    add(
+        "- procedure: teacher trained at T on hard labels (cross-entropy of softmax(Z/T)); soft labels = teacher's "
         "softmax(Z/T) on the training set; distilled network (same architecture, fresh initialisation) trained at T "
         "on them; deployed and attacked at T=1. **The undistilled baseline is the T=1 teacher**: cross-entropy of "
-        "softmax(Z/1) on hard labels is ordinary training, so it is trained identically.")
+        "softmax(Z/1) on hard labels is ordinary training, so it is trained identically."
+    )
     for d in ordered_datasets(config):
         ds = config["datasets"][d]
         tr, at = ds["training"], ds["attack"]
         by_t = ", ".join(f"T={format_temperature(float(t))}: {epochs_for(tr, float(t))}" for t in temps)
         warm = int(tr.get("warm_start_epochs", 0))
-        add(f"- **{DATASET_TITLES.get(d, d)}**: training subset {ds.get('train_subset') or 'all'}, "
+        add(
+            f"- **{DATASET_TITLES.get(d, d)}**: training subset {ds.get('train_subset') or 'all'}, "
             f"accuracy on {ds.get('test_subset') or 'all'} test images; SGD lr {tr['lr']}, momentum {tr['momentum']}, "
             f"batch {tr['batch_size']}, dropout {tr['dropout']} on FC layers, init `{tr['init']}`, "
-            f"lr decay {tr.get('lr_decay') or 'none'}; epochs per model: {by_t}")
+            f"lr decay {tr.get('lr_decay') or 'none'}; epochs per model: {by_t}"
+        )
         if warm:
             ws = models.get((d, "warm_start"), {})
             ws_acc = f" (its test accuracy: {100 * float(ws['test_accuracy']):.2f}%)" if "test_accuracy" in ws else ""
-            add(f"  - **warm start, a deviation from the paper**: every teacher and distilled network of this "
+            add(
+                f"  - **warm start, a deviation from the paper**: every teacher and distilled network of this "
                 f"dataset starts from one shared checkpoint trained {warm} epoch(s) at T=1{ws_acc}, as in Carlini "
                 "& Wagner's reproduction code; the paper names no warm start. Without it, high-T training sits on "
                 "the chance plateau for epochs. Evidence: the accuracy each model reached, per T, in "
-                "\"Test accuracy of the deployed models\" below.")
-        add(f"  - attack: `{at['variant']}`, numerics `{at.get('numerics', 'defined')}`"
-            + (f" (also run: {', '.join(f'`{n}`' for n in compared_numerics(config, d))})"
-               if compared_numerics(config, d) else "")
+                '"Test accuracy of the deployed models" below.'
+            )
+        add(
+            f"  - attack: `{at['variant']}`, numerics `{at.get('numerics', 'defined')}`"
+            + (
+                f" (also run: {', '.join(f'`{n}`' for n in compared_numerics(config, d))})"
+                if compared_numerics(config, d)
+                else ""
+            )
             + f", first {at['samples']} test samples x {at.get('targets_per_sample', 9)} "
             f"target classes = {at['samples'] * at.get('targets_per_sample', 9)} targets per model "
-            f"(paper: {paper.targets}), at most {at['max_features']} input elements changed")
+            f"(paper: {paper.targets}), at most {at['max_features']} input elements changed"
+        )
     add("")
 
     add("## Fig. 7: success rate of JSMA adversarial samples")
     add("")
-    add(f"Verdict: *reproduced* when |ours − paper| ≤ {paper.success_tolerance_pp:g} pp or the paper's value lies in "
+    add(
+        f"Verdict: *reproduced* when |ours − paper| ≤ {paper.success_tolerance_pp:g} pp or the paper's value lies in "
         f"our 95% Wilson interval; *{UNDER_TRAINED}* when the model's test accuracy falls more than "
         f"{paper.accuracy_shortfall_pp:g} pp short of the paper's (tolerances in `benchmark/papernot2016/`), since "
-        "then the attack measures an untrained network rather than the defense.")
+        "then the attack measures an untrained network rather than the defense."
+    )
     add("")
     add(fig7_markdown(table))
     add("")
     counts = table.verdict.value_counts()
     add("Verdicts: " + ", ".join(f"{v}: {n}" for v, n in counts.items()) + f" (of {len(table)} cells).")
     add("")
-    add("How targets are counted: each of the first N test samples is paired with each class other than its **true** "
+    add(
+        "How targets are counted: each of the first N test samples is paired with each class other than its **true** "
         "label. A sample the model already assigns to the target counts as a success with 0 features changed, as "
         "JSMA's loop stops at once; a success needs the target prediction with at most the budget of elements "
-        "changed. Originally misclassified samples among those attacked: "
-        + misclassified_text(table))
+        "changed. Originally misclassified samples among those attacked: " + misclassified_text(table)
+    )
     add("")
     rel_fig = os.path.relpath(figure, out.parent if str(out.parent) else ".")
     add(f"![Fig. 7 replica]({rel_fig})")
     add("")
-    add("Dotted lines: the paper's values; solid: ours; dashed horizontal lines: undistilled baselines "
-        "(ours dashed, the paper's dotted).")
+    add(
+        "Dotted lines: the paper's values; solid: ours; dashed horizontal lines: undistilled baselines "
+        "(ours dashed, the paper's dotted)."
+    )
     add("")
 
     if len(comp):
         add("## Attack numerics: how far the cells move")
         add("")
         used = sorted(set(table.numerics))
-        add("The Fig. 7 table above uses numerics " + ", ".join(f"`{n}`" for n in used) + ": "
-            + "; ".join(f"`{n}`: {NUMERICS_TEXT.get(n, n)}" for n in used) + ". Beside it, the same targets "
-            "attacked with " + ", ".join(f"`{n}`: {NUMERICS_TEXT.get(n, n)}" for n in sorted(set(comp.other)))
+        add(
+            "The Fig. 7 table above uses numerics "
+            + ", ".join(f"`{n}`" for n in used)
+            + ": "
+            + "; ".join(f"`{n}`: {NUMERICS_TEXT.get(n, n)}" for n in used)
+            + ". Beside it, the same targets "
+            "attacked with "
+            + ", ".join(f"`{n}`: {NUMERICS_TEXT.get(n, n)}" for n in sorted(set(comp.other)))
             + ". *same decision*: the share of targets with the same success under both; *same L0 and "
-              "iterations*: also the same number of elements changed and pair iterations (a proxy for the same "
-              "path); *no pair*: targets stopped because no admissible pair existed (e.g. an all-zero Jacobian).")
+            "iterations*: also the same number of elements changed and pair iterations (a proxy for the same "
+            "path); *no pair*: targets stopped because no admissible pair existed (e.g. an all-zero Jacobian)."
+        )
         add("")
         add(numerics_markdown(comp))
         add("")
@@ -463,22 +586,32 @@ def build_report(config: Mapping[str, Any], results_dir: Path, out: Path, figure
     add("## Test accuracy of the deployed models")
     add("")
     conf = "" if paper.accuracy_confirmed else " The paper's accuracies are **unconfirmed** transcriptions."
-    add(f"The paper reports accuracy for the baseline and for T=100 only; other temperatures are compared with the "
-        f"baseline's value (the paper's Fig. 8 says accuracy varies by < ~1.4% across T).{conf}")
+    add(
+        f"The paper reports accuracy for the baseline and for T=100 only; other temperatures are compared with the "
+        f"baseline's value (the paper's Fig. 8 says accuracy varies by < ~1.4% across T).{conf}"
+    )
     add("")
     add(accuracy_markdown(table, models, paper.accuracy_shortfall_pp))
     add("")
     mean_features = table[["dataset", "model", "mean_features_changed_success", "stopped_no_pair", "n_features"]]
-    add("Attack detail: mean elements changed by successful targets, and targets where JSMA stopped because no "
-        "admissible pair existed (all saliency scores zero or of the wrong sign, e.g. when the softmax saturates):")
+    add(
+        "Attack detail: mean elements changed by successful targets, and targets where JSMA stopped because no "
+        "admissible pair existed (all saliency scores zero or of the wrong sign, e.g. when the softmax saturates):"
+    )
     add("")
-    add(_md(pd.DataFrame({
-        "dataset": mean_features.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
-        "model": mean_features.model.map(_model_label),
-        "mean changed (successes)": mean_features.mean_features_changed_success.map(lambda v: _fmt(v, 1)),
-        "of": mean_features.n_features.astype(str),
-        "stopped: no pair": mean_features.stopped_no_pair.astype(str),
-    })))
+    add(
+        _md(
+            pd.DataFrame(
+                {
+                    "dataset": mean_features.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+                    "model": mean_features.model.map(_model_label),
+                    "mean changed (successes)": mean_features.mean_features_changed_success.map(lambda v: _fmt(v, 1)),
+                    "of": mean_features.n_features.astype(str),
+                    "stopped: no pair": mean_features.stopped_no_pair.astype(str),
+                }
+            )
+        )
+    )
     add("")
 
     if len(walls):

@@ -21,8 +21,18 @@ from .errors import UserError
 from .models import build_model
 
 __all__ = [
-    "TrainSpec", "TrainingDiverged", "accuracy", "hard_label_loss", "load_checkpoint", "lr_at_epoch", "predict_logits",
-    "save_checkpoint", "soft_label_loss", "soft_labels", "softmax_t", "train",
+    "TrainSpec",
+    "TrainingDiverged",
+    "accuracy",
+    "hard_label_loss",
+    "load_checkpoint",
+    "lr_at_epoch",
+    "predict_logits",
+    "save_checkpoint",
+    "soft_label_loss",
+    "soft_labels",
+    "softmax_t",
+    "train",
 ]
 
 log = logging.getLogger(__name__)
@@ -48,8 +58,9 @@ class TrainingDiverged(UserError, FloatingPointError):
 
 
 @torch.no_grad()
-def predict_logits(model: nn.Module, images: torch.Tensor, device: torch.device,
-                   batch_size: int = 1000) -> torch.Tensor:
+def predict_logits(
+    model: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 1000
+) -> torch.Tensor:
     model.eval()
     out = [model(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)]
     return torch.cat(out) if out else torch.empty(0, 10)
@@ -81,13 +92,22 @@ class TrainSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, dataset: str, training: Mapping[str, Any], *, temperature: float, epochs: int,
-                    seed: int, role: str) -> TrainSpec:
+    def from_config(
+        cls, dataset: str, training: Mapping[str, Any], *, temperature: float, epochs: int, seed: int, role: str
+    ) -> TrainSpec:
         return cls(
-            dataset=dataset, temperature=float(temperature), epochs=int(epochs), lr=float(training["lr"]),
-            momentum=float(training["momentum"]), batch_size=int(training["batch_size"]),
-            dropout=float(training["dropout"]), init=str(training["init"]), seed=int(seed),
-            nesterov=bool(training.get("nesterov", False)), lr_decay=training.get("lr_decay"), role=role,
+            dataset=dataset,
+            temperature=float(temperature),
+            epochs=int(epochs),
+            lr=float(training["lr"]),
+            momentum=float(training["momentum"]),
+            batch_size=int(training["batch_size"]),
+            dropout=float(training["dropout"]),
+            init=str(training["init"]),
+            seed=int(seed),
+            nesterov=bool(training.get("nesterov", False)),
+            lr_decay=training.get("lr_decay"),
+            role=role,
         )
 
 
@@ -179,47 +199,69 @@ def train(
         check_finite(spec, epoch, epoch_loss, step_loss, model)
         test_acc = accuracy(model, test_data, device)
         row = {
-            "epoch": epoch, "lr": lr, "loss": epoch_loss, "train_acc": float(correct) / n,
-            "test_acc": test_acc, "seconds": time.perf_counter() - t0,
+            "epoch": epoch,
+            "lr": lr,
+            "loss": epoch_loss,
+            "train_acc": float(correct) / n,
+            "test_acc": test_acc,
+            "seconds": time.perf_counter() - t0,
         }
         history.append(row)
         log.info(
             "epoch %d/%d T=%g lr=%.4g loss=%.4f train_acc=%.4f test_acc=%.4f seconds=%.1f",
-            epoch, spec.epochs, spec.temperature, lr, row["loss"], row["train_acc"], test_acc, row["seconds"],
+            epoch,
+            spec.epochs,
+            spec.temperature,
+            lr,
+            row["loss"],
+            row["train_acc"],
+            test_acc,
+            row["seconds"],
         )
         if on_epoch:
             on_epoch(row)
         if resume_path is not None:
             # Tensors and plain values only, so that it loads with weights_only=True.
-            save_resume(Path(resume_path), {
-                "spec": spec.__dict__, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
-                "history": history,
-            })
+            save_resume(
+                Path(resume_path),
+                {
+                    "spec": spec.__dict__,
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "generator": gen.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                    "history": history,
+                },
+            )
     return model, history
 
 
 def check_finite(spec: TrainSpec, epoch: int, epoch_loss: float, step_loss: torch.Tensor, model: nn.Module) -> None:
     """Stop with the epoch, the first bad step and a hint when the loss or the weights are NaN or infinite."""
     where = f"{spec.dataset} {spec.role} at T={spec.temperature:g}, lr {lr_at_epoch(spec, epoch):g}"
-    fix = (f"lower 'datasets.{spec.dataset}.training.lr' (e.g. to a tenth): this learning rate is too high for "
-           "this temperature and batch; a warm start ('warm_start_epochs: 1') also steadies high temperatures")
+    fix = (
+        f"lower 'datasets.{spec.dataset}.training.lr' (e.g. to a tenth): this learning rate is too high for "
+        "this temperature and batch; a warm start ('warm_start_epochs: 1') also steadies high temperatures"
+    )
     if not math.isfinite(epoch_loss):
         bad = (~torch.isfinite(step_loss)).nonzero()
         step = int(bad[0]) if len(bad) else len(step_loss) - 1
         value = float(step_loss[step])
         raise TrainingDiverged(
             f"training stopped ({where}): the loss became {value} at epoch {epoch}, step {step + 1} of "
-            f"{len(step_loss)}; fix: {fix}")
+            f"{len(step_loss)}; fix: {fix}"
+        )
     if not bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
         raise TrainingDiverged(
             f"training stopped ({where}): the weights became NaN or infinite in the last step of epoch {epoch} "
-            f"(step {len(step_loss)}); fix: {fix}")
+            f"(step {len(step_loss)}); fix: {fix}"
+        )
 
 
-def save_checkpoint(path: Path, model: nn.Module, spec: TrainSpec, history: list[dict[str, Any]],
-                    test_accuracy: float, **meta: Any) -> None:
+def save_checkpoint(
+    path: Path, model: nn.Module, spec: TrainSpec, history: list[dict[str, Any]], test_accuracy: float, **meta: Any
+) -> None:
     _save_checkpoint(path, model, spec.__dict__, history, test_accuracy, **meta)
 
 

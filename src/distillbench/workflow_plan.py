@@ -73,9 +73,11 @@ class Plan:
         students, shell-quoted. ``init`` and ``soft_labels`` are checkpoint paths (a Snakemake input
         entry: one path, or empty when not used)."""
         epochs = self.warm_start_epochs(dataset) if role == "warm_start" else self.epochs(dataset, temperature)
-        args = [f"--role {role} --dataset {dataset} --temperature {temperature} --epochs {epochs}",
-                f"--seed {int(self.config['seed'])} --training {shlex.quote(self.training_json(dataset))}",
-                self.subset_args(dataset)]
+        args = [
+            f"--role {role} --dataset {dataset} --temperature {temperature} --epochs {epochs}",
+            f"--seed {int(self.config['seed'])} --training {shlex.quote(self.training_json(dataset))}",
+            self.subset_args(dataset),
+        ]
         if soft_labels:
             args.append(f"--soft-labels {shlex.quote(str(soft_labels))}")
         if init:
@@ -87,8 +89,12 @@ class Plan:
         return f"{self.results}/attacks/{dataset}/{numerics}/{model}.json"
 
     def attack_summaries(self) -> list[str]:
-        return [self.attack_summary(d, n, m) for d in self.datasets for n in self.numerics(d)
-                for m in self.deployed_models()]
+        return [
+            self.attack_summary(d, n, m)
+            for d in self.datasets
+            for n in self.numerics(d)
+            for m in self.deployed_models()
+        ]
 
     def model_metrics(self) -> list[str]:
         out = []

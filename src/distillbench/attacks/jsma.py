@@ -344,8 +344,14 @@ class SaliencyMapAttack(MinimizationAttack):
 
     distance = l0
 
-    def __init__(self, max_features: int = 112, variant: str = "jsma_f", temperature: float = 1.0,
-                 max_pair_elements: int = 1 << 25, numerics: str = "defined") -> None:
+    def __init__(
+        self,
+        max_features: int = 112,
+        variant: str = "jsma_f",
+        temperature: float = 1.0,
+        max_pair_elements: int = 1 << 25,
+        numerics: str = "defined",
+    ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown JSMA variant {variant!r}; use one of {VARIANTS}")
         if numerics not in NUMERICS:
@@ -372,12 +378,19 @@ class SaliencyMapAttack(MinimizationAttack):
             return model(ep.astensor(t)).raw
 
         with deterministic_kernels():
-            return jsma(logits_fn, x.raw, target.to(x.raw.device), max_features=self.max_features,
-                        variant=self.variant, temperature=self.temperature, bounds=model.bounds,
-                        max_pair_elements=self.max_pair_elements, numerics=self.numerics)
+            return jsma(
+                logits_fn,
+                x.raw,
+                target.to(x.raw.device),
+                max_features=self.max_features,
+                variant=self.variant,
+                temperature=self.temperature,
+                bounds=model.bounds,
+                max_pair_elements=self.max_pair_elements,
+                numerics=self.numerics,
+            )
 
-    def run(self, model: Model, inputs: Any, criterion: Any, *, early_stop: float | None = None,
-            **kwargs: Any) -> Any:
+    def run(self, model: Model, inputs: Any, criterion: Any, *, early_stop: float | None = None, **kwargs: Any) -> Any:
         raise_if_kwargs(kwargs)
         x, restore_type = ep.astensor_(inputs)
         del inputs
