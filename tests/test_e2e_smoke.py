@@ -62,6 +62,9 @@ def test_report_has_every_row(smoke_run):
         assert cells[8] in {"reproduced", "not reproduced (higher)", "not reproduced (lower)", "model under-trained"}
     # Provenance and the unofficial-data flag are in the header; the figure is embedded and exists.
     assert "git commit" in report and "UNOFFICIAL copy" in report and "torch 2." in report
+    # Input gradients per model, in float32 and float64.
+    grads = report.split("## Input gradients per temperature")[1].split("##")[0]
+    assert len([line for line in grads.splitlines() if line.startswith(("| MNIST", "| CIFAR10"))]) == 6
     # The headline comes first and says that smoke numbers mean nothing.
     assert report.index("## Headline") < report.index("## Provenance")
     assert "Smoke profile: these numbers test the plumbing only" in report
@@ -97,7 +100,7 @@ def test_per_target_tables_and_summaries(smoke_run):
 
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):
     logs = sorted((smoke_run / "results" / "smoke" / "logs").rglob("*.log"))
-    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 1  # attacks: defined and float32
+    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1  # attacks: defined and float32; gradients
     train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20.log").read_text()
     assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
     assert "device: cpu" in train_log

@@ -19,12 +19,30 @@ import pytest
 from test_workflow import parse_rule_counts
 
 PAPER = Counter(
-    prepare_data=2, warm_start=1, train_teacher=18, soft_labels=18, train_student=18, attack=40, report=1, all=1
+    prepare_data=2,
+    warm_start=1,
+    train_teacher=18,
+    soft_labels=18,
+    train_student=18,
+    attack=40,
+    gradients=20,
+    report=1,
+    all=1,
 )
 CPU = Counter(
-    prepare_data=2, warm_start=2, train_teacher=18, soft_labels=18, train_student=18, attack=40, report=1, all=1
+    prepare_data=2,
+    warm_start=2,
+    train_teacher=18,
+    soft_labels=18,
+    train_student=18,
+    attack=40,
+    gradients=20,
+    report=1,
+    all=1,
 )
-SMOKE = Counter(prepare_data=2, train_teacher=4, soft_labels=4, train_student=4, attack=12, report=1, all=1)
+SMOKE = Counter(
+    prepare_data=2, train_teacher=4, soft_labels=4, train_student=4, attack=12, gradients=6, report=1, all=1
+)
 
 
 @pytest.fixture(scope="module")

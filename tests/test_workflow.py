@@ -48,7 +48,15 @@ def test_default_config_plans_the_papers_jobs(repo_root, tmp_path):
     # Attacks: once with the defined numerics (the table's) and once with the paper's float32 beside them.
     # CIFAR-10 starts every network from a shared 1-epoch warm start (a deviation named in the config).
     assert counts == Counter(
-        prepare_data=2, warm_start=1, train_teacher=18, soft_labels=18, train_student=18, attack=40, report=1, all=1
+        prepare_data=2,
+        warm_start=1,
+        train_teacher=18,
+        soft_labels=18,
+        train_student=18,
+        attack=40,
+        gradients=20,
+        report=1,
+        all=1,
     )
 
 
@@ -164,6 +172,15 @@ def test_lint_reports_only_the_documented_lint(repo_root, tmp_path):
     # Every lint is one that applies to rules, and every rule with a shell command carries it: the parse worked.
     assert sorted(w.split(" (")[0] for w in lints) == sorted(
         f"rule {r}"
-        for r in ("prepare_data", "warm_start", "train_teacher", "soft_labels", "train_student", "attack", "report")
+        for r in (
+            "prepare_data",
+            "warm_start",
+            "train_teacher",
+            "soft_labels",
+            "train_student",
+            "attack",
+            "gradients",
+            "report",
+        )
     ), out
     assert proc.returncode == 1  # snakemake --lint exits 1 whenever it prints a lint

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("distillbench")
 
@@ -206,6 +207,45 @@ def cmd_attack(a: argparse.Namespace) -> None:
     claim.release()
 
 
+def cmd_gradients(a: argparse.Namespace) -> None:
+    from . import io
+    from .data import load_split
+    from .evaluation import attack_targets
+    from .gradients import gradient_stats
+    from .training import load_checkpoint
+
+    model, ckpt = load_checkpoint(Path(a.model), "cpu")
+    dataset = ckpt["spec"]["dataset"]
+    test = load_split(dataset, Path(a.data_dir), train=False)
+    plan = attack_targets(test, a.samples, a.targets_per_sample)
+    x = test.images[torch_index(plan.sample_index)]
+    t = torch_index(plan.target)
+    stats = gradient_stats(model, x, t)
+    stats.update(
+        {
+            "model_path": a.model,
+            "dataset": dataset,
+            "trained_temperature": float(ckpt["spec"]["temperature"]),
+            "test_accuracy": ckpt["test_accuracy"],
+        }
+    )
+    io.write_json(Path(a.out), stats)
+    log.info(
+        "mean |dF_t/dx| float32 %.3g float64 %.3g; zero gradients float32 %.1f%% float64 %.1f%%; median gap %.1f",
+        stats["float32"]["mean_abs_grad"],
+        stats["float64"]["mean_abs_grad"],
+        100 * stats["float32"]["zero_gradient_share"],
+        100 * stats["float64"]["zero_gradient_share"],
+        stats["median_logit_gap"],
+    )
+
+
+def torch_index(column: Any) -> Any:
+    import torch
+
+    return torch.tensor(column.to_numpy(), dtype=torch.int64)
+
+
 def cmd_report(a: argparse.Namespace) -> None:
     from .report import build_report
 
@@ -285,6 +325,15 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.add_argument("--summary", required=True)
     sp.set_defaults(func=cmd_attack)
+
+    sp = sub.add_parser("gradients", help="input-gradient statistics of a deployed model on the attack targets")
+    sp.add_argument("--threads", type=int, default=None)
+    sp.add_argument("--model", required=True)
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--samples", type=int, required=True)
+    sp.add_argument("--targets-per-sample", type=int, default=9)
+    sp.add_argument("--out", required=True)
+    sp.set_defaults(func=cmd_gradients)
 
     sp = sub.add_parser("report", help="aggregate results and write REPORT.md")
     sp.add_argument("--config", required=True, help="JSON of the resolved config")

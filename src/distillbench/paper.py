@@ -24,6 +24,7 @@ class PaperReference:
     accuracy_shortfall_pp: float
     targets: int
     max_features: int
+    gradient_reduction_factor: float | None = None  # the abstract's "factor of 10^30"
 
     def success_rate(self, dataset: str, model: str, temperature: float | None) -> float | None:
         rows = self.fig7[(self.fig7.dataset == dataset) & (self.fig7.model == model)]
@@ -60,4 +61,5 @@ def load_paper(directory: Path = PAPER_DIR) -> PaperReference:
         accuracy_shortfall_pp=float(tol["accuracy"]["max_shortfall_pp"]),
         targets=int(meta["figure7"]["targets"]),
         max_features=int(meta["figure7"]["max_features"]),
+        gradient_reduction_factor=float(meta["gradients"]["reduction_factor"]) if meta.get("gradients") else None,
     )

@@ -395,6 +395,57 @@ def headline(table: pd.DataFrame, comp: pd.DataFrame, profile: str, paper: Paper
     return out
 
 
+def gradient_table(config: Mapping[str, Any], results_dir: Path) -> pd.DataFrame:
+    """One row per deployed model from results/<run>/gradients/ (empty when the run has none)."""
+    rows = []
+    temps = [format_temperature(t) for t in config["temperatures"]]
+    for d in ordered_datasets(config):
+        base: dict[str, float] = {}
+        for model in ["baseline"] + [f"distilled_T{t}" for t in temps]:
+            path = results_dir / "gradients" / d / f"{model}.json"
+            if not path.exists():
+                return pd.DataFrame()
+            g = _read_json(path)
+            row: dict[str, Any] = {
+                "dataset": d,
+                "model": model,
+                "median_logit_gap": g["median_logit_gap"],
+                "mean_logit_l1": g["mean_logit_l1"],
+                "targets": g["targets"],
+            }
+            for num in ("float32", "float64"):
+                mean = float(g[num]["mean_abs_grad"])
+                if model == "baseline":
+                    base[num] = mean
+                row[f"mean_abs_grad_{num}"] = mean
+                row[f"ratio_to_baseline_{num}"] = mean / base[num] if base.get(num) else float("nan")
+                row[f"zero_gradient_share_{num}"] = float(g[num]["zero_gradient_share"])
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gradient_markdown(g: pd.DataFrame) -> str:
+    def sci(v: float) -> str:
+        return "–" if pd.isna(v) else ("0" if v == 0 else f"{v:.2e}")
+
+    return _md(
+        pd.DataFrame(
+            {
+                "dataset": g.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+                "model": g.model.map(_model_label),
+                "mean abs grad, float32": g.mean_abs_grad_float32.map(sci),
+                "ratio to baseline, float32": g.ratio_to_baseline_float32.map(sci),
+                "zero gradients, float32 %": (100 * g.zero_gradient_share_float32).map(lambda v: _fmt(v, 1)),
+                "mean abs grad, float64": g.mean_abs_grad_float64.map(sci),
+                "ratio to baseline, float64": g.ratio_to_baseline_float64.map(sci),
+                "zero gradients, float64 %": (100 * g.zero_gradient_share_float64).map(lambda v: _fmt(v, 1)),
+                "median logit gap": g.median_logit_gap.map(lambda v: _fmt(v, 1)),
+                "mean logit L1": g.mean_logit_l1.map(lambda v: _fmt(v, 1)),
+            }
+        )
+    )
+
+
 def _load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
     out = {}
     for dataset in config["datasets"]:
@@ -582,6 +633,28 @@ def build_report(
         add(numerics_markdown(comp))
         add("")
     write_csv(table_path.with_name("numerics.csv"), comp)
+
+    grads = gradient_table(config, results_dir)
+    if len(grads):
+        add("## Input gradients per temperature")
+        add("")
+        claim = paper.gradient_reduction_factor
+        add(
+            "What JSMA-F differentiates, at the clean inputs of the attack targets: the mean |dF_t/dx| of the T=1 "
+            "softmax, its ratio to the undistilled baseline's, and the share of targets whose gradient is exactly "
+            "zero everywhere (JSMA-F then has no admissible pair from the first step), in float32 and float64; "
+            "with the median top-2 logit gap and the mean L1 norm of the logits, the saturation behind it"
+            + (
+                f". The paper's abstract: distillation reduces these gradients by a factor of {claim:.0e}."
+                if claim
+                else "."
+            )
+            + " A ratio of 0 means the mean is exactly zero (every gradient underflowed)."
+        )
+        add("")
+        add(gradient_markdown(grads))
+        add("")
+        write_csv(table_path.with_name("gradients.csv"), grads)
 
     add("## Test accuracy of the deployed models")
     add("")

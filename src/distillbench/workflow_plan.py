@@ -105,5 +105,8 @@ class Plan:
                 out.append(f"{self.results}/models/{d}/distilled_T{t}.json")
         return sorted(set(out))
 
+    def gradient_summaries(self) -> list[str]:
+        return [f"{self.results}/gradients/{d}/{m}.json" for d in self.datasets for m in self.deployed_models()]
+
     def data_manifests(self) -> list[str]:
         return [f"{self.results}/data/{d}.json" for d in self.datasets]

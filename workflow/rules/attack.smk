@@ -27,3 +27,22 @@ rule attack:
         "{params.py} attack --model {input.model} --data-dir {params.data:q} --attack {params.attack:q}"
         " --device {params.device} {params.lock} --threads {threads}"
         " --out {output.table} --summary {output.summary} > {log} 2>&1"
+
+
+rule gradients:
+    """Input-gradient statistics of a deployed model on its attack targets (float32 and float64, on the CPU)."""
+    input:
+        model=lambda w: PLAN.checkpoint(w.dataset, w.model),
+    output:
+        f"{R}/gradients/{{dataset}}/{{model}}.json",
+    log:
+        f"{R}/logs/gradients/{{dataset}}_{{model}}.log",
+    threads: 1
+    params:
+        samples=lambda w: int(config["datasets"][w.dataset]["attack"]["samples"]),
+        targets=lambda w: int(config["datasets"][w.dataset]["attack"]["targets_per_sample"]),
+        py=python_command,
+        data=data_dir,
+    shell:
+        "{params.py} gradients --model {input.model} --data-dir {params.data:q} --samples {params.samples}"
+        " --targets-per-sample {params.targets} --threads {threads} --out {output} > {log} 2>&1"

@@ -10,6 +10,7 @@ rule report:
     input:
         summaries=PLAN.attack_summaries(),
         models=PLAN.model_metrics(),
+        gradients=PLAN.gradient_summaries(),
         data=PLAN.data_manifests(),
     output:
         report=PLAN.report,
