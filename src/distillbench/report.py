@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -645,7 +646,8 @@ def build_report(
             "zero everywhere (JSMA-F then has no admissible pair from the first step), in float32 and float64; "
             "with the median top-2 logit gap and the mean L1 norm of the logits, the saturation behind it"
             + (
-                f". The paper's abstract: distillation reduces these gradients by a factor of {claim:.0e}."
+                ". The paper's abstract: distillation reduces these gradients by a factor of "
+                f"10^{math.log10(claim):.0f}."
                 if claim
                 else "."
             )
