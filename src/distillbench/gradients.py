@@ -5,7 +5,8 @@ of 10^30"; Carlini & Wagner (2016) that the distilled logits are about 100x larg
 saturates and its gradients underflow to exactly zero in float32. For the attacked samples and targets
 (the Fig. 7 targets) this measures, at the clean input:
 
-* ``mean_abs_grad``: the mean over targets of mean_i |dF_t/dx_i| (F = softmax at T=1);
+* ``mean_abs_grad`` and ``median_abs_grad``: the mean and the median over targets of mean_i |dF_t/dx_i|
+  (F = softmax at T=1); a few unsaturated targets dominate the mean;
 * ``zero_gradient_share``: the share of targets whose gradient dF_t/dx is exactly zero everywhere
   (JSMA-F then finds no admissible pair at its first step);
 * ``median_logit_gap`` (top-1 minus top-2 logit, per sample) and ``mean_logit_l1`` (mean L1 norm of
@@ -35,8 +36,10 @@ def gradient_stats(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> d
     out: dict[str, Any] = {"targets": len(x)}
     for name, dtype in (("float32", torch.float32), ("float64", torch.float64)):
         g = target_gradients(model, x, target, dtype)
+        per_target = g.abs().mean(dim=1)
         out[name] = {
-            "mean_abs_grad": float(g.abs().mean(dim=1).mean()),
+            "mean_abs_grad": float(per_target.mean()),
+            "median_abs_grad": float(per_target.median()),
             "zero_gradient_share": float((g == 0).all(dim=1).double().mean()),
         }
     with torch.no_grad():
