@@ -108,17 +108,18 @@ def test_every_job_has_a_log_and_a_benchmark(smoke_run):
 
 
 def test_snakemake_html_report(repo_root, smoke_run, tiny_data_dir):
-    """`snakemake --report` after the run: the figure and both tables with their captions, and the workflow text."""
+    """`snakemake --report` after the run: the figure and the tables with their captions, and the workflow text."""
     html_path = smoke_run / "results" / "smoke" / "report.html"
     proc = snakemake(repo_root, smoke_run, tiny_data_dir, "--report", str(html_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
-    for name in ("fig7.png", "fig7.csv", "numerics.csv"):
+    for name in ("fig7.png", "fig7.csv", "numerics.csv", "gradients.csv"):
         assert f"Adding {name}" in proc.stdout + proc.stderr
     html = html_path.read_text()
     assert len(html) > 100_000  # self-contained: scripts, styles and the embedded results
     assert "Fig. 7 replica: JSMA success rate" in html  # workflow/report/fig7.rst
     assert "Fig. 7 as a table, one row per dataset" in html  # fig7_table.rst
     assert "How far each Fig. 7 cell moves" in html  # numerics.rst
+    assert "Input gradients per deployed model" in html  # gradients.rst
     assert "This is run <strong>smoke</strong>" in html  # workflow.rst, rendered with the run's config
 
 

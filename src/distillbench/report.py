@@ -659,7 +659,7 @@ def build_report(
         add("")
         add(gradient_markdown(grads))
         add("")
-        write_csv(table_path.with_name("gradients.csv"), grads)
+    write_csv(table_path.with_name("gradients.csv"), grads)
 
     add("## Test accuracy of the deployed models")
     add("")

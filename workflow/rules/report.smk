@@ -19,6 +19,7 @@ rule report:
         figure=report(f"{R}/fig7.png", caption="../report/fig7.rst", category="Fig. 7"),
         table=report(f"{R}/fig7.csv", caption="../report/fig7_table.rst", category="Fig. 7"),
         numerics=report(f"{R}/numerics.csv", caption="../report/numerics.rst", category="Attack numerics"),
+        gradients=report(f"{R}/gradients.csv", caption="../report/gradients.rst", category="Input gradients"),
     log:
         f"{R}/logs/report.log",
     params:
