@@ -38,6 +38,7 @@ SLURM_SCRIPTS = ROOT / "tests" / "slurm"
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 PROFILE = "workflow/profiles/slurm"
 GPU_RULES = ("warm_start", "train_teacher", "soft_labels", "train_student", "attack")
+CPU_RULES = ("gradients",)  # SLURM jobs that ask for no GPU
 LOCAL_RULES = ("prepare_data", "report")
 CONF_MARKER = "# written by distillbench tests/slurm/up.sh"
 PROFILE_ENV = ("DISTILLBENCH_SLURM_PARTITION", "DISTILLBENCH_SLURM_ACCOUNT", "DISTILLBENCH_SLURM_GPU_MODEL")
@@ -416,15 +417,23 @@ def test_every_job_ran_as_a_slurm_job_of_this_run(e2e):
         assert job.partition == "debug", job  # the cluster's default partition (nothing chosen)
     for path, log in local_logs.items():
         assert log.slurm_job == "-", f"the local run's {path} claims SLURM job {log.slurm_job}"
+    # The CPU-only rule (input gradients: one job per deployed model, 2 datasets x 2 models) ran under SLURM
+    # without a GPU.
+    cpu_logs = job_logs(e2e.slurm, CPU_RULES)
+    assert len(cpu_logs) == 4, sorted(cpu_logs)
+    for path, log in cpu_logs.items():
+        job = jobs.get(log.slurm_job)
+        assert job is not None and job.state == "COMPLETED", (path, log.slurm_job, job)
+        assert "gpu" not in job.tres, (path, job.tres)
     # The local rules (data staging, report) ran on the submitting host, not as SLURM jobs.
     for path, log in job_logs(e2e.slurm, ("prepare_data",)).items():
         assert log.slurm_job == "-", (path, log.slurm_job)
-    assert len(jobs) == len(logs) + 1, "one extra SLURM job: the killed attempt"
+    assert len(jobs) == len(logs) + len(cpu_logs) + 1, "one extra SLURM job: the killed attempt"
 
 
 @pytest.mark.e2e
 def test_at_most_two_gpu_jobs_at_once_on_distinct_gpus(e2e):
-    jobs = list(slurm_jobs(e2e.slurm).values())
+    jobs = [j for j in slurm_jobs(e2e.slurm).values() if "gpu" in j.tres]
     # As SLURM saw it (allocation start/end, 1 s resolution): the 2 GPUs, not the 4 CPUs, limit.
     assert peak_concurrency([(j.start, j.end) for j in jobs]) == 2, jobs
     logs = list(job_logs(e2e.slurm, GPU_RULES).values())
