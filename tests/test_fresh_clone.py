@@ -16,33 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from test_workflow import parse_rule_counts
-
-PAPER = Counter(
-    prepare_data=2,
-    warm_start=1,
-    train_teacher=18,
-    soft_labels=18,
-    train_student=18,
-    attack=40,
-    gradients=20,
-    report=1,
-    all=1,
-)
-CPU = Counter(
-    prepare_data=2,
-    warm_start=2,
-    train_teacher=18,
-    soft_labels=18,
-    train_student=18,
-    attack=40,
-    gradients=20,
-    report=1,
-    all=1,
-)
-SMOKE = Counter(
-    prepare_data=2, train_teacher=4, soft_labels=4, train_student=4, attack=12, gradients=6, report=1, all=1
-)
+from test_workflow import CPU_PLAN, PAPER_PLAN, SMOKE_PLAN, parse_rule_counts
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +45,10 @@ def plan_in(clone: Path, *args: str) -> Counter:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ((), PAPER),  # the main command's plan: no option at all
-        (("--cores", "8", "--resources", "gpu=2"), PAPER),  # README's main command
-        (("--configfile", "config/cpu.yaml"), CPU),
-        (("--configfile", "config/smoke.yaml"), SMOKE),
+        ((), PAPER_PLAN),  # the main command's plan: no option at all
+        (("--cores", "8", "--resources", "gpu=2"), PAPER_PLAN),  # README's main command
+        (("--configfile", "config/cpu.yaml"), CPU_PLAN),
+        (("--configfile", "config/smoke.yaml"), SMOKE_PLAN),
     ],
     ids=["default", "readme-main-command", "cpu", "smoke"],
 )

@@ -31,6 +31,27 @@ def plan(repo_root, tmp_path, *args):
     return parse_rule_counts(proc.stdout + proc.stderr)
 
 
+# What `snakemake -n` plans per profile (also checked on a fresh clone: tests/test_fresh_clone.py). Per dataset:
+# a teacher and a distilled network for each of the 9 temperatures (the T=1 teacher is the undistilled baseline),
+# soft labels per temperature, two attacks (defined and float32 numerics) and a gradient job per deployed model
+# (10), one data check; the paper profile warm-starts CIFAR-10 only, the cpu profile both datasets.
+_SWEEP = {
+    "prepare_data": 2,
+    "train_teacher": 18,
+    "soft_labels": 18,
+    "train_student": 18,
+    "attack": 40,
+    "gradients": 20,
+    "report": 1,
+    "all": 1,
+}
+PAPER_PLAN = Counter(_SWEEP, warm_start=1)
+CPU_PLAN = Counter(_SWEEP, warm_start=2)
+SMOKE_PLAN = Counter(
+    prepare_data=2, train_teacher=4, soft_labels=4, train_student=4, attack=12, gradients=6, report=1, all=1
+)
+
+
 def parse_rule_counts(output: str) -> Counter:
     """The job count per rule from `snakemake -n --quiet rules` output."""
     counts: Counter = Counter()
@@ -43,21 +64,7 @@ def parse_rule_counts(output: str) -> Counter:
 
 def test_default_config_plans_the_papers_jobs(repo_root, tmp_path):
     counts = plan(repo_root, tmp_path)
-    # Per dataset: a teacher and a distilled network for each of the 9 temperatures (the T=1 teacher is the
-    # undistilled baseline), soft labels per temperature, one attack per deployed model (10), one data check.
-    # Attacks: once with the defined numerics (the table's) and once with the paper's float32 beside them.
-    # CIFAR-10 starts every network from a shared 1-epoch warm start (a deviation named in the config).
-    assert counts == Counter(
-        prepare_data=2,
-        warm_start=1,
-        train_teacher=18,
-        soft_labels=18,
-        train_student=18,
-        attack=40,
-        gradients=20,
-        report=1,
-        all=1,
-    )
+    assert counts == PAPER_PLAN
 
 
 def test_plain_snakemake_loads_the_default_profile(repo_root, tmp_path):
@@ -89,12 +96,12 @@ def test_plain_snakemake_loads_the_default_profile(repo_root, tmp_path):
 
 def test_cpu_profile_adds_the_warm_start(repo_root, tmp_path):
     counts = plan(repo_root, tmp_path, "--configfile", str(repo_root / "config" / "cpu.yaml"))
-    assert counts["warm_start"] == 2 and counts["attack"] == 40 and counts["train_student"] == 18
+    assert counts == CPU_PLAN
 
 
 def test_smoke_profile_is_small(repo_root, tmp_path):
     counts = plan(repo_root, tmp_path, "--configfile", str(repo_root / "config" / "smoke.yaml"))
-    assert counts["attack"] == 12 and counts["train_teacher"] == 4 and "warm_start" not in counts
+    assert counts == SMOKE_PLAN
 
 
 def test_train_arguments_parse_back_into_the_config(repo_root):
