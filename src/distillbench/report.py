@@ -234,20 +234,26 @@ def accuracy_markdown(
     return _md(pd.DataFrame(rows))
 
 
+def collect_compared(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) -> dict[str, pd.DataFrame]:
+    """The Fig. 7 rows under each compared numerics (``attack.compare_numerics``): numerics -> table."""
+    others: dict[str, pd.DataFrame] = {}
+    for d in ordered_datasets(config):
+        for n in compared_numerics(config, d):
+            one = collect({**config, "datasets": {d: config["datasets"][d]}}, results_dir, paper, numerics={d: n})
+            others[n] = pd.concat([others[n], one], ignore_index=True) if n in others else one
+    return others
+
+
 def numerics_comparison(
-    config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame, paper: PaperReference
+    config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame, others: Mapping[str, pd.DataFrame]
 ) -> pd.DataFrame:
-    """Per cell and compared numerics: success rate under each, the shift, and per-target agreement."""
+    """Per cell and compared numerics (``others``, from :func:`collect_compared`): success rate under each,
+    the shift, and per-target agreement."""
     rows = []
     for dataset in ordered_datasets(config):
         main = main_numerics(config, dataset)
         for other in compared_numerics(config, dataset):
-            alt = collect(
-                {**config, "datasets": {dataset: config["datasets"][dataset]}},
-                results_dir,
-                paper,
-                numerics={dataset: other},
-            )
+            alt = others[other][others[other].dataset == dataset]
             for _, r in table[table.dataset == dataset].iterrows():
                 a = alt[alt.model == r.model].iloc[0]
                 ours = pd.read_csv(results_dir / "attacks" / dataset / main / f"{r.model}.csv")
@@ -472,12 +478,8 @@ def build_report(
     paper = paper or load_paper()
     table = collect(config, results_dir, paper)
     write_csv(table_path, table)
-    comp = numerics_comparison(config, results_dir, table, paper)
-    others: dict[str, pd.DataFrame] = {}
-    for d in ordered_datasets(config):
-        for n in compared_numerics(config, d):
-            one = collect({**config, "datasets": {d: config["datasets"][d]}}, results_dir, paper, numerics={d: n})
-            others[n] = pd.concat([others[n], one]) if n in others else one
+    others = collect_compared(config, results_dir, paper)
+    comp = numerics_comparison(config, results_dir, table, others)
     plot_fig7(table, figure, paper, others)
     models = _load_models(config, results_dir)
     manifests = {d: _read_json(results_dir / "data" / f"{d}.json") for d in ordered_datasets(config)}
