@@ -68,6 +68,8 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/attack.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/seeds.smk"
+include: "workflow/rules/length.smk"
 
 
 # The run's own report, under results/<run_name>/: never the committed top-level REPORT.md, which

@@ -59,7 +59,13 @@ def test_report_has_every_row(smoke_run):
         cells = [c.strip() for c in r.strip("|").split("|")]
         assert cells[2] == paper[cells[0]][cells[1]]
         assert re.fullmatch(r"\d+\.\d\d", cells[3])  # ours %
-        assert cells[8] in {"reproduced", "not reproduced (higher)", "not reproduced (lower)", "model under-trained"}
+        assert cells[8] in {
+            "reproduced",
+            "not reproduced (higher)",
+            "not reproduced (lower)",
+            "model under-trained",
+            "inconclusive (seeds disagree)",
+        }
     # Provenance and the unofficial-data flag are in the header; the figure is embedded and exists.
     assert "git commit" in report and "UNOFFICIAL copy" in report and "torch 2." in report
     # Input gradients per model, in float32 and float64.
@@ -100,11 +106,55 @@ def test_per_target_tables_and_summaries(smoke_run):
 
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):
     logs = sorted((smoke_run / "results" / "smoke" / "logs").rglob("*.log"))
-    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1  # attacks: defined and float32; gradients
+    # attacks: defined and float32; gradients; seed 7's chain (2 teachers, soft labels, student, 2 attacks); the
+    # length study (2 training jobs, 4 attacks, 4 gradients)
+    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1 + 6 + 10
     train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20.log").read_text()
     assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
     assert "device: cpu" in train_log
-    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 4 + 4 + 4 + 2 * 6
+    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 4 + 4 + 4 + 2 * 6 + 6 + 6
+
+
+def test_seeds_length_study_and_conclusion(smoke_run):
+    """The smoke profile's seeds [1234, 7] (MNIST baseline and T=20 replicated) and its length study (epochs 1, 2,
+    2 samples): per-seed outputs apart, the Fig. 7 columns over seeds, the study's table, plot and sentence, and
+    the generated conclusion."""
+    run = smoke_run / "results" / "smoke"
+    fig7 = pd.read_csv(run / "fig7.csv")
+    seeds = dict(zip(fig7.dataset + "/" + fig7.model, fig7.seeds, strict=True))
+    assert seeds == {
+        "mnist/baseline": 2,
+        "mnist/distilled_T1": 1,
+        "mnist/distilled_T20": 2,
+        "cifar10/baseline": 1,
+        "cifar10/distilled_T1": 1,
+        "cifar10/distilled_T20": 1,
+    }
+    base = fig7[(fig7.dataset == "mnist") & (fig7.model == "baseline")].iloc[0]
+    other = json.loads((run / "seeds" / "seed7" / "attacks" / "mnist" / "defined" / "baseline.json").read_text())
+    assert base.pooled_targets == 36 + other["targets"]
+    assert base.pooled_successes == base.successes + other["successes"]
+    assert base.mean_pct == pytest.approx((base.ours_pct + other["success_rate_pct"]) / 2)
+    assert base.min_pct <= base.mean_pct <= base.max_pct
+    assert {"verdict", "verdict_10pp", "sd_pp", "pooled_ci95_low_pct", "pooled_ci95_high_pct"} <= set(fig7.columns)
+    assert not (run / "seeds" / "seed7" / "attacks" / "mnist" / "float32").exists()  # main numerics only
+    report = (run / "REPORT.md").read_text()
+    assert "- seeds: 1234, 7" in report and "MNIST: baseline, distilled_T20" in report
+    assert "### How verdicts are made" in report and "No tolerance is added" in report
+    assert "### Cells under several seeds" in report and "1234: " in report
+    study = report.split("## Training length and the baseline cell")[1].split("\n## ")[0]
+    rows = [line for line in study.splitlines() if re.match(r"^\| [12] ", line)]
+    assert len(rows) == 2  # epochs 1 and 2
+    assert "brings the paper's 95.89% back" in study or "comes back at" in study
+    assert "![JSMA success vs training length](length_study.png)" in study
+    assert (run / "length_study.png").stat().st_size > 10_000
+    per_seed = pd.read_csv(run / "length_study.csv")
+    assert sorted(zip(per_seed.seed, per_seed.epochs, strict=True)) == [(7, 1), (7, 2), (1234, 1), (1234, 2)]
+    assert (per_seed.targets == 18).all()
+    snaps = json.loads((run / "length" / "mnist" / "seed7" / "train.json").read_text())
+    assert snaps["snapshot_epochs"] == [1, 2] and len(snaps["history"]) == 2
+    conclusion = report.split("## Conclusion")[1]
+    assert "**In short**: defensive distillation" in conclusion and "adaptive attacks" in conclusion
 
 
 def test_snakemake_html_report(repo_root, smoke_run, tiny_data_dir):

@@ -50,6 +50,42 @@ CPU_PLAN = Counter(_SWEEP, warm_start=2)
 SMOKE_PLAN = Counter(
     prepare_data=2, train_teacher=4, soft_labels=4, train_student=4, attack=12, gradients=6, report=1, all=1
 )
+# Seeds (workflow/rules/seeds.smk) and the training-length study (length.smk), on top of the above.
+# Paper: seeds [1234, 1, 2], every model of both datasets retrained under seeds 1 and 2 (per seed and dataset 9
+# teachers, 9 soft labels, 9 students, 10 attacks in the main numerics; CIFAR-10's warm start); the MNIST baseline
+# study: one training job per seed, 7 snapshots each attacked and measured.
+PAPER_PLAN.update(
+    seed_warm_start=2,
+    seed_train_teacher=36,
+    seed_soft_labels=36,
+    seed_train_student=36,
+    seed_attack=40,
+    length_train=3,
+    length_attack=21,
+    length_gradients=21,
+)
+# cpu: MNIST baseline, T=1, T=20, T=100 under seeds 1 and 2 (teachers T1, T20, T100; students T1, T20, T100; a warm
+# start per seed), 5 snapshots x 3 seeds in the study.
+CPU_PLAN.update(
+    seed_warm_start=2,
+    seed_train_teacher=6,
+    seed_soft_labels=6,
+    seed_train_student=6,
+    seed_attack=8,
+    length_train=3,
+    length_attack=15,
+    length_gradients=15,
+)
+# smoke: MNIST baseline and T=20 under seed 7; 2 snapshots x 2 seeds.
+SMOKE_PLAN.update(
+    seed_train_teacher=2,
+    seed_soft_labels=1,
+    seed_train_student=1,
+    seed_attack=2,
+    length_train=2,
+    length_attack=4,
+    length_gradients=4,
+)
 
 
 def parse_rule_counts(output: str) -> Counter:

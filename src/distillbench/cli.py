@@ -138,6 +138,49 @@ def cmd_train(a: argparse.Namespace) -> None:
     claim.release()
 
 
+def cmd_train_snapshots(a: argparse.Namespace) -> None:
+    """The training-length study's one job per seed: the baseline with a snapshot at each listed epoch."""
+    from . import io
+    from .data import load_split
+    from .length_study import train_snapshots
+
+    claim, device = _device(a.device, a.gpu_lock_dir)
+    epochs = sorted(int(e) for e in a.epochs)
+    if len(a.snapshots) != len(epochs):
+        raise SystemExit(f"--snapshots: {len(a.snapshots)} paths for {len(epochs)} epochs")
+    train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
+    test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
+    log.info("length study: %s baseline, seed %d, snapshots after epochs %s", a.dataset, a.seed, epochs)
+    t0 = time.perf_counter()
+    resume = Path(a.metrics).with_name(f".{Path(a.metrics).name}.resume")
+    history = train_snapshots(
+        dataset=a.dataset,
+        training=json.loads(a.training),
+        seed=a.seed,
+        epochs=epochs,
+        snapshots=dict(zip(epochs, map(Path, a.snapshots), strict=True)),
+        train_data=train_data,
+        test_data=test_data,
+        device=device,
+        resume_path=resume,
+    )
+    io.write_json(
+        a.metrics,
+        {
+            "dataset": a.dataset,
+            "seed": a.seed,
+            "snapshot_epochs": epochs,
+            "train_samples": len(train_data),
+            "test_samples": len(test_data),
+            "device": claim.device,
+            "seconds": time.perf_counter() - t0,
+            "history": history,
+        },
+    )
+    resume.unlink(missing_ok=True)
+    claim.release()
+
+
 def cmd_soft_labels(a: argparse.Namespace) -> None:
     from .checkpoints import save_soft_labels
     from .data import load_split
@@ -307,6 +350,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.add_argument("--metrics", required=True)
     sp.set_defaults(func=cmd_train)
+
+    sp = sub.add_parser("train-snapshots", help="train the baseline once, saving a snapshot at each listed epoch")
+    common(sp)
+    sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--training", required=True, help="JSON of the config's training block")
+    sp.add_argument("--seed", type=int, required=True)
+    sp.add_argument("--epochs", type=int, nargs="+", required=True, help="snapshot after these epochs")
+    sp.add_argument("--snapshots", nargs="+", required=True, help="one checkpoint path per epoch, in order")
+    sp.add_argument("--train-subset", type=int, default=None)
+    sp.add_argument("--test-subset", type=int, default=None)
+    sp.add_argument("--metrics", required=True)
+    sp.set_defaults(func=cmd_train_snapshots)
 
     sp = sub.add_parser("soft-labels", help="label the training set with a teacher's softmax at T")
     common(sp)

@@ -67,6 +67,8 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     cfg.setdefault("device", "auto")
     cfg.setdefault("work_dir", f"work/{cfg.get('run_name', 'run')}")
     cfg.setdefault("resources", {})
+    cfg.setdefault("seeds", [cfg["seed"]] if "seed" in cfg else [])
+    cfg.setdefault("length_study", None)
     for kind, default in {
         "train": {"mem_mb": 4000, "runtime": 120, "threads": 2},
         "attack": {"mem_mb": 8000, "runtime": 120, "threads": 2},
@@ -77,6 +79,7 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     for ds in cfg.get("datasets", {}).values():
         ds.setdefault("train_subset", None)
         ds.setdefault("test_subset", None)
+        ds.setdefault("seed_models", [])
         tr = ds.setdefault("training", {})
         tr.setdefault("nesterov", False)
         tr.setdefault("epochs_by_temperature", {})
@@ -115,6 +118,7 @@ def validate_config(
     cfg = _with_defaults(dict(config))
     lines = _restrict_datasets(cfg)
     lines += data_aware_problems(cfg)
+    lines += _study_problems(cfg)
     if check_device:
         lines += device_problems(cfg, cuda_visible)
     if lines:
@@ -153,6 +157,14 @@ def data_aware_problems(cfg: Mapping[str, Any]) -> list[str]:
                     f"{spec.title} {split} set; fix: use at most {limit}, or null for all of them"
                 )
     return out
+
+
+def _study_problems(cfg: dict[str, Any]) -> list[str]:
+    """Seeds (src/distillbench/seeds.py) and the training-length study (length_study.py)."""
+    from .length_study import length_study_problems
+    from .seeds import seed_problems
+
+    return seed_problems(cfg) + length_study_problems(cfg)
 
 
 def cuda_is_visible() -> bool:

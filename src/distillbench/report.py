@@ -12,12 +12,17 @@ from typing import Any
 
 import pandas as pd
 
+from .conclusion import conclusion_lines
 from .config import epochs_for, format_temperature
 from .data import DATASETS
 from .io import save_figure, write_csv, write_text
+from .length_study import report_section as length_report_section
 from .paper import PaperReference, load_paper
 from .provenance import git_commit, hardware, library_versions, rule_wall_times
+from .seeds import add_seed_columns, seed_cells, seeds_markdown
+from .seeds import settings_line as seeds_settings_line
 from .stats import HIGHER, LOWER, REPRODUCED, UNDER_TRAINED, verdict
+from .verdicts import INCONCLUSIVE, SeedCell, VerdictRule, cell_verdict, load_rule, rule_text
 
 DATASET_TITLES = {"mnist": "MNIST", "cifar10": "CIFAR10"}
 
@@ -48,6 +53,7 @@ def collect(
     ``numerics`` maps a dataset to the attack numerics to read (default: the config's ``attack.numerics``).
     """
     rows = []
+    rule = load_rule()
     temps = [format_temperature(t) for t in config["temperatures"]]
     for dataset in ordered_datasets(config):
         num = (numerics or {}).get(dataset) or main_numerics(config, dataset)
@@ -84,7 +90,17 @@ def collect(
                     "numerics": num,
                     "max_features": int(s.get("max_features", 0)),
                     "n_features": int(s.get("n_features", 0)),
-                    "verdict": verdict(
+                    # This seed alone, by the rule of verdicts.py (build_report redoes it over all seeds).
+                    "verdict": cell_verdict(
+                        paper_sr,
+                        SeedCell([int(s["successes"])], [int(s["targets"])]),
+                        rule,
+                        tolerance_pp=rule.tolerance_pp(dataset, model),
+                        accuracy_pct=acc_pct,
+                        reference_accuracy_pct=ref_acc,
+                    ),
+                    # The former rule (|ours - paper| <= 10 pp, or the paper's value in the interval), for comparison.
+                    "verdict_10pp": verdict(
                         paper_sr, ours, ci, paper.success_tolerance_pp, acc_pct, ref_acc, paper.accuracy_shortfall_pp
                     ),
                 }
@@ -140,6 +156,7 @@ def plot_fig7(
                 zorder=3,
             )
             handles.append(Line2D([], [], color=c, marker="o", label=f"{title}: ours ({num}), 95% CI"))
+            handles += _plot_seed_spread(ax, ours, c, title)
             if bad.any():
                 handles.append(
                     Line2D(
@@ -159,6 +176,8 @@ def plot_fig7(
                 handles.append(Line2D([], [], color=c, linestyle="--", marker="x", label=f"{title}: ours ({name})"))
         for _, r in table[(table.dataset == d) & (table.model == "baseline")].iterrows():
             ax.axhline(r.ours_pct, color=c, linestyle="--", linewidth=1.0, alpha=0.6)
+            if int(r.get("seeds", 1) or 1) > 1:  # the baseline's seed range as a band
+                ax.axhspan(r.min_pct, r.max_pct, color=c, alpha=0.08, linewidth=0)
             if r.paper_pct is not None and not pd.isna(r.paper_pct):
                 ax.axhline(r.paper_pct, color=c, linestyle=(0, (1, 2)), linewidth=0.8, alpha=0.5)
     ax.set_xscale("log")
@@ -175,6 +194,24 @@ def plot_fig7(
     fig.tight_layout()
     save_figure(path, fig, dpi=120)
     plt.close(fig)
+
+
+def _plot_seed_spread(ax: Any, ours: pd.DataFrame, color: Any, title: str) -> list[Any]:
+    """Cells with several seeds: the seeds' min-max range as a thick translucent bar and their mean as a
+    diamond; returns the legend handles (none when no cell has more than one seed)."""
+    from matplotlib.lines import Line2D
+
+    if "seeds" not in ours:
+        return []
+    multi = ours[ours.seeds > 1]
+    if not len(multi):
+        return []
+    ax.vlines(multi.temperature, multi.min_pct, multi.max_pct, color=color, linewidth=7, alpha=0.25, zorder=2)
+    ax.scatter(multi.temperature, multi.mean_pct, marker="D", color=color, s=22, zorder=4)
+    n = int(multi.seeds.max())
+    return [
+        Line2D([], [], color=color, marker="D", linewidth=7, alpha=0.5, label=f"{title}: mean and range over {n} seeds")
+    ]
 
 
 def _md(df: pd.DataFrame) -> str:
@@ -207,6 +244,14 @@ def fig7_markdown(table: pd.DataFrame) -> str:
             "verdict": table.verdict,
         }
     )
+    if "seeds" in table:  # over the seeds (seeds.py): appended, so the columns above keep their places
+        view["seeds"] = table.seeds.astype(str)
+        view["mean %"] = table.mean_pct.map(_fmt)
+        view["sd pp"] = table.sd_pp.map(_fmt)
+        view["min–max %"] = [f"{_fmt(a)}–{_fmt(b)}" for a, b in zip(table.min_pct, table.max_pct, strict=True)]
+        view["pooled 95% CI"] = [
+            f"{_fmt(a)}–{_fmt(b)}" for a, b in zip(table.pooled_ci95_low_pct, table.pooled_ci95_high_pct, strict=True)
+        ]
     return _md(view)
 
 
@@ -380,6 +425,9 @@ def headline(table: pd.DataFrame, comp: pd.DataFrame, profile: str, paper: Paper
             )
         if len(lower):
             parts.append(f"less often at {_cells([_model_label(m) for m in lower.model])}")
+        unsure = t[t.verdict == INCONCLUSIVE]
+        if len(unsure):
+            parts.append(f"inconclusive (seeds disagree) at {_cells([_model_label(m) for m in unsure.model])}")
         if len(under):
             names = _cells([_model_label(m) for m in under.model])
             parts.append(f"{_plural(len(under), 'model')} under-trained ({names})")
@@ -466,6 +514,17 @@ def _load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str
     return out
 
 
+def seed_rows(config: Mapping[str, Any], results_dir: Path) -> pd.DataFrame:
+    """Every dataset's per-seed rows (seeds.seed_cells) under its main numerics."""
+    parts = [seed_cells(config, results_dir, d, main_numerics(config, d)) for d in ordered_datasets(config)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def with_seeds(config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame, rule: VerdictRule) -> pd.DataFrame:
+    """The Fig. 7 table with the seed columns and the verdicts over all seeds (seeds.add_seed_columns)."""
+    return add_seed_columns(table, seed_rows(config, results_dir), rule)
+
+
 def build_report(
     config: Mapping[str, Any],
     results_dir: Path,
@@ -474,9 +533,13 @@ def build_report(
     table_path: Path,
     config_files: list[str] | None = None,
     paper: PaperReference | None = None,
+    adaptive: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
+    """Write REPORT.md, the Fig. 7 figure and tables; ``adaptive``: rows of the adaptive attacks' JSON
+    summaries (conclusion.ADAPTIVE_COLUMNS), used by the conclusion when given."""
     paper = paper or load_paper()
-    table = collect(config, results_dir, paper)
+    rule = load_rule()
+    table = with_seeds(config, results_dir, collect(config, results_dir, paper), rule)
     write_csv(table_path, table)
     others = collect_compared(config, results_dir, paper)
     comp = numerics_comparison(config, results_dir, table, others)
@@ -547,6 +610,7 @@ def build_report(
     add("")
     temps = [format_temperature(t) for t in config["temperatures"]]
     add(f"- temperatures: {', '.join(temps)}; seed {config['seed']}")
+    add(seeds_settings_line(config, DATASET_TITLES))
     add(
         "- procedure: teacher trained at T on hard labels (cross-entropy of softmax(Z/T)); soft labels = teacher's "
         "softmax(Z/T) on the training set; distilled network (same architecture, fresh initialisation) trained at T "
@@ -590,17 +654,34 @@ def build_report(
     add("## Fig. 7: success rate of JSMA adversarial samples")
     add("")
     add(
-        f"Verdict: *reproduced* when |ours − paper| ≤ {paper.success_tolerance_pp:g} pp or the paper's value lies in "
-        f"our 95% Wilson interval; *{UNDER_TRAINED}* when the model's test accuracy falls more than "
-        f"{paper.accuracy_shortfall_pp:g} pp short of the paper's (tolerances in `benchmark/papernot2016/`), since "
-        "then the attack measures an untrained network rather than the defense."
+        "*ours %*, *95% CI*, *Δ pp* and *targets*: the first seed; *seeds*, *mean %*, *sd pp*, *min–max %* and "
+        "*pooled 95% CI*: over every seed of the cell; *test acc %*: the first seed's; the verdict uses all seeds "
+        '(see "How verdicts are made" below).'
     )
     add("")
     add(fig7_markdown(table))
     add("")
     counts = table.verdict.value_counts()
     add("Verdicts: " + ", ".join(f"{v}: {n}" for v, n in counts.items()) + f" (of {len(table)} cells).")
+    if "verdict_10pp" in table:
+        changed = int((table.verdict != table.verdict_10pp).sum())
+        add(
+            f"The former rule (|ours − paper| ≤ {paper.success_tolerance_pp:g} pp, first seed only) would give a "
+            f"different verdict for {changed} of {len(table)} cells (`verdict_10pp` in fig7.csv)."
+        )
     add("")
+    add("### How verdicts are made")
+    add("")
+    add(
+        rule_text(rule) + " Rule and numbers: `src/distillbench/verdicts.py`, `benchmark/papernot2016/tolerances.yaml`."
+    )
+    add("")
+    seed_md = seeds_markdown(seed_rows(config, results_dir), DATASET_TITLES)
+    if seed_md:
+        add("### Cells under several seeds")
+        add("")
+        add(seed_md)
+        add("")
     add(
         "How targets are counted: each of the first N test samples is paired with each class other than its **true** "
         "label. A sample the model already assigns to the target counts as a success with 0 features changed, as "
@@ -693,6 +774,10 @@ def build_report(
         )
     )
     add("")
+
+    length_lines, length_sentence = length_report_section(config, results_dir, out, paper, DATASET_TITLES)
+    lines += length_lines
+    lines += conclusion_lines(table, adaptive, titles=DATASET_TITLES, length_sentence=length_sentence)
 
     if len(walls):
         add("## Wall time per rule")

@@ -129,12 +129,13 @@ def train(
     init_state: Mapping[str, torch.Tensor] | None = None,
     resume_path: Path | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_epoch_model: Callable[[nn.Module, list[dict[str, Any]]], None] | None = None,
 ) -> tuple[nn.Module, list[dict[str, Any]]]:
     """Train a fresh network at ``spec.temperature``; hard labels, or ``soft_targets`` when given.
 
     With ``resume_path`` the optimiser, model and RNG states (shuffling and dropout) are saved after
     every epoch, and a run interrupted mid-way continues from its last finished epoch exactly as if it
-    had not stopped.
+    had not stopped. ``on_epoch_model(model, history)`` runs after every epoch (the model in eval mode).
     """
     model = build_model(spec.dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed).to(device)
     if init_state is not None:
@@ -220,6 +221,8 @@ def train(
         )
         if on_epoch:
             on_epoch(row)
+        if on_epoch_model:  # e.g. snapshots (length_study.py); before the resume state, so none is skipped
+            on_epoch_model(model, history)
         if resume_path is not None:
             # Tensors and plain values only, so that it loads with weights_only=True.
             save_resume(

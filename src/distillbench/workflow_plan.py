@@ -68,14 +68,17 @@ class Plan:
             out.append(f"--test-subset {int(ds['test_subset'])}")
         return " ".join(a for a in out if a)
 
-    def train_args(self, dataset: str, role: str, temperature: str, init: Any = "", soft_labels: Any = "") -> str:
+    def train_args(
+        self, dataset: str, role: str, temperature: str, init: Any = "", soft_labels: Any = "", seed: Any = None
+    ) -> str:
         """The arguments of ``distillbench train`` that differ between the warm start, teachers and
         students, shell-quoted. ``init`` and ``soft_labels`` are checkpoint paths (a Snakemake input
-        entry: one path, or empty when not used)."""
+        entry: one path, or empty when not used); ``seed``: another seed than the config's ``seed``."""
         epochs = self.warm_start_epochs(dataset) if role == "warm_start" else self.epochs(dataset, temperature)
+        seed = int(self.config["seed"] if seed is None else seed)
         args = [
             f"--role {role} --dataset {dataset} --temperature {temperature} --epochs {epochs}",
-            f"--seed {int(self.config['seed'])} --training {shlex.quote(self.training_json(dataset))}",
+            f"--seed {seed} --training {shlex.quote(self.training_json(dataset))}",
             self.subset_args(dataset),
         ]
         if soft_labels:
@@ -110,3 +113,63 @@ class Plan:
 
     def data_manifests(self) -> list[str]:
         return [f"{self.results}/data/{d}.json" for d in self.datasets]
+
+    # --- seeds (src/distillbench/seeds.py; rules in workflow/rules/seeds.smk) ---------------------------------
+    def extra_seeds(self) -> list[int]:
+        from .seeds import extra_seeds
+
+        return extra_seeds(self.config)
+
+    def seed_models(self, dataset: str) -> list[str]:
+        from .seeds import seed_models
+
+        return seed_models(self.config, dataset)
+
+    def seed_work(self, dataset: str, seed: Any) -> str:
+        """Checkpoints of a further seed (the first seed's are the usual ones)."""
+        return f"{self.work}/{dataset}/seed{seed}"
+
+    def seed_results(self, seed: Any) -> str:
+        return f"{self.results}/seeds/seed{seed}"
+
+    def seed_checkpoint(self, dataset: str, model: str, seed: Any) -> str:
+        name = "teacher_T1" if model == "baseline" else model
+        return f"{self.seed_work(dataset, seed)}/{name}.pt"
+
+    def seed_warm_start(self, dataset: str, seed: Any) -> list[str]:
+        return [f"{self.seed_work(dataset, seed)}/warm_start.pt"] if self.warm_start_epochs(dataset) else []
+
+    def seed_attack_summaries(self) -> list[str]:
+        """Every further seed's replicas, attacked with the dataset's main numerics only."""
+        return [
+            f"{self.seed_results(s)}/attacks/{d}/{self.numerics(d)[0]}/{m}.json"
+            for s in self.extra_seeds()
+            for d in self.datasets
+            for m in self.seed_models(d)
+        ]
+
+    # --- training-length study (src/distillbench/length_study.py; workflow/rules/length.smk) ---------------
+    def length_study(self) -> dict[str, Any] | None:
+        from .length_study import study
+
+        return study(self.config)
+
+    def length_snapshot(self, dataset: str, seed: Any, epoch: Any) -> str:
+        return f"{self.work}/{dataset}/length/seed{seed}/epoch{epoch}.pt"
+
+    def length_snapshots(self, dataset: str, seed: Any) -> list[str]:
+        st = self.length_study()
+        return [self.length_snapshot(dataset, seed, e) for e in (st["epochs"] if st else [])]
+
+    def length_outputs(self) -> list[str]:
+        """What the report reads of the study: per seed and snapshot the attack summary and the gradients."""
+        st = self.length_study()
+        if st is None:
+            return []
+        d = st["dataset"]
+        out = []
+        for s in st["seeds"]:
+            for e in st["epochs"]:
+                out.append(f"{self.results}/length/{d}/seed{s}/attack_epoch{e}.json")
+                out.append(f"{self.results}/length/{d}/seed{s}/gradients_epoch{e}.json")
+        return out

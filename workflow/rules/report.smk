@@ -12,6 +12,8 @@ rule report:
         models=PLAN.model_metrics(),
         gradients=PLAN.gradient_summaries(),
         data=PLAN.data_manifests(),
+        seeds=PLAN.seed_attack_summaries(),  # further seeds (seeds.smk)
+        length=PLAN.length_outputs(),  # training-length study (length.smk)
     output:
         report=PLAN.report,
         # Marked for Snakemake's own HTML report (`snakemake --report results/<run_name>/report.html`), with the

@@ -1,0 +1,169 @@
+"""REPORT.md's conclusion, generated from the numbers: does defensive distillation hold, against which attacks,
+at what cost in accuracy.
+
+Rule (stated in the report): against an attack, distillation *holds* on a dataset when the highest-temperature
+distilled model (not under-trained) has a success rate whose 95% upper bound lies below ``holds_below_pct``
+and below the baseline's lower bound; it *weakens* the attack when only the second is true; otherwise it
+*does not hold*. The accuracy cost is the seeds' mean test accuracy of the baseline minus the distilled
+models'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .stats import UNDER_TRAINED, wilson_interval
+
+HOLDS = "holds"
+WEAKENS = "weakens the attack but does not stop it"
+FAILS = "does not hold"
+UNKNOWN = "cannot be judged (model under-trained)"
+
+ADAPTIVE_COLUMNS = (
+    "dataset",
+    "model",
+    "attack",
+    "trained_temperature",
+    "targets",
+    "successes",
+    "success_rate_pct",
+    "ci95_low_pct",
+    "ci95_high_pct",
+    "test_accuracy",
+)
+
+
+@dataclass(frozen=True)
+class Rate:
+    pct: float
+    low: float
+    high: float
+    targets: int
+
+    def text(self) -> str:
+        return f"{self.pct:.1f}% (95% CI {self.low:.1f}–{self.high:.1f}%, {self.targets} targets)"
+
+
+def outcome(distilled: Rate, baseline: Rate | None, holds_below_pct: float) -> str:
+    separated = baseline is None or distilled.high < baseline.low
+    if separated and distilled.high < holds_below_pct:
+        return HOLDS
+    if separated and baseline is not None:
+        return WEAKENS
+    return FAILS
+
+
+def _fig7_rate(r: Any) -> Rate:
+    """A Fig. 7 row's rate over its seeds (the pooled columns), or the first seed's where those are absent."""
+    if "mean_pct" in r and not pd.isna(r.get("mean_pct")):
+        return Rate(
+            float(r["mean_pct"]),
+            float(r["pooled_ci95_low_pct"]),
+            float(r["pooled_ci95_high_pct"]),
+            int(r["pooled_targets"]),
+        )
+    return Rate(float(r["ours_pct"]), float(r["ci95_low_pct"]), float(r["ci95_high_pct"]), int(r["targets"]))
+
+
+def _accuracy(r: Any) -> float:
+    v = r.get("test_accuracy_mean_pct")
+    return float(r["test_accuracy_pct"] if v is None or pd.isna(v) else v)
+
+
+def _adaptive_rate(rows: pd.DataFrame) -> Rate:
+    k, n = int(rows.successes.sum()), int(rows.targets.sum())
+    lo, hi = wilson_interval(k, n)
+    return Rate(100 * k / n if n else float("nan"), 100 * lo, 100 * hi, n)
+
+
+def conclusion_lines(
+    table: pd.DataFrame,
+    adaptive: pd.DataFrame | None = None,
+    *,
+    titles: Mapping[str, str] | None = None,
+    holds_below_pct: float = 10.0,
+    length_sentence: str | None = None,
+) -> list[str]:
+    """The "Conclusion" section. ``table``: the Fig. 7 table (seed columns where present); ``adaptive``: rows of
+    results/<run>/adaptive/<dataset>/<attack>/<model>.json (keys as ADAPTIVE_COLUMNS), or None."""
+    titles = titles or {}
+    out = ["## Conclusion", ""]
+    out.append(
+        f"Generated from the numbers above. Against an attack, distillation *{HOLDS}* on a dataset when the "
+        f"highest-temperature distilled model's success rate has its 95% upper bound below {holds_below_pct:g}% "
+        f"and below the undistilled baseline's lower bound; it *{WEAKENS}* when only the second is true; otherwise "
+        f"it *{FAILS}*. Rates pool every seed's targets; accuracies are means over seeds."
+    )
+    out.append("")
+    held: list[str] = []
+    failed: list[str] = []
+    unjudged: list[str] = []
+    for d in list(dict.fromkeys(table.dataset)):
+        t = table[table.dataset == d]
+        title = titles.get(d, d)
+        base_rows = t[t.model == "baseline"]
+        dist = t[t.model != "baseline"].sort_values("temperature")
+        if not len(base_rows) or not len(dist):
+            continue
+        base, top = base_rows.iloc[0], dist.iloc[-1]
+        tmax = f"{float(top.temperature):g}"
+        counts = t.verdict.value_counts()
+        verdicts = ", ".join(f"{v}: {n}" for v, n in counts.items())
+        out.append(f"- **{title}**, Fig. 7 ({len(t)} cells): {verdicts}.")
+        b_rate, d_rate = _fig7_rate(base), _fig7_rate(top)
+        if top.verdict == UNDER_TRAINED or base.verdict == UNDER_TRAINED:
+            res = UNKNOWN
+        else:
+            res = outcome(d_rate, b_rate, holds_below_pct)
+        out.append(
+            f"  - JSMA-F, the paper's attack: success {b_rate.text()} without distillation, {d_rate.text()} at "
+            f"T={tmax}: distillation **{res}**."
+        )
+        (held if res == HOLDS else failed if res in (FAILS, WEAKENS) else unjudged).append(f"JSMA-F on {title}")
+        b_acc = _accuracy(base)
+        drops = [(float(r.temperature), b_acc - _accuracy(r)) for _, r in dist.iterrows()]
+        worst = max(drops, key=lambda x: x[1])
+        out.append(
+            f"  - cost in accuracy: baseline {b_acc:.2f}%, distilled at T={tmax} {_accuracy(top):.2f}% "
+            f"({b_acc - _accuracy(top):+.2f} pp lost); the largest loss over the temperatures: {worst[1]:+.2f} pp "
+            f"at T={worst[0]:g}."
+        )
+        a = adaptive[adaptive.dataset == d] if adaptive is not None and len(adaptive) else None
+        if a is None or not len(a):
+            out.append(
+                "  - adaptive attacks (JSMA on softmax(Z/T) or logits, L0 FMN, C&W): not in this run, so whether "
+                "distillation survives an attacker who adapts to it is not measured here."
+            )
+            continue
+        for attack, g in a.groupby("attack", sort=True):
+            g_base = g[g.model == "baseline"]
+            g_dist = g[g.model != "baseline"]
+            if not len(g_dist):
+                continue
+            t_top = float(g_dist.trained_temperature.max())
+            r_top = _adaptive_rate(g_dist[g_dist.trained_temperature == t_top])
+            r_base = _adaptive_rate(g_base) if len(g_base) else None
+            res_a = outcome(r_top, r_base, holds_below_pct)
+            base_txt = f" ({r_base.text()} without distillation)" if r_base else ""
+            out.append(
+                f"  - adaptive `{attack}`: success {r_top.text()} at T={t_top:g}{base_txt}: distillation **{res_a}**."
+            )
+            (held if res_a == HOLDS else failed).append(f"`{attack}` on {title}")
+    out.append("")
+    parts = []
+    if held:
+        parts.append(f"holds against {', '.join(held)}")
+    if failed:
+        parts.append(f"does not hold (or only weakens the attack) against {', '.join(failed)}")
+    if unjudged:
+        parts.append(f"cannot be judged for {', '.join(unjudged)} (under-trained models)")
+    out.append("**In short**: defensive distillation " + ("; ".join(parts) or "was not measured") + ".")
+    if length_sentence:
+        out.append("")
+        out.append(f"Baseline cell and training length: {length_sentence}")
+    out.append("")
+    return out

@@ -1,0 +1,304 @@
+"""Why the baseline cell moves: JSMA success of the undistilled baseline against training length.
+
+One training job per seed trains the baseline (ordinary training: T=1, hard labels) from a **cold start**
+(no warm start, whatever the profile uses for Fig. 7: the paper names none, and at T=1 none is needed), and
+saves a snapshot at each epoch of ``length_study.epochs``; each snapshot is attacked (the dataset's attack,
+main numerics, the first ``length_study.samples`` test samples) and its median top-2 logit gap measured.
+With seed s the network starts from the same initialisation and shuffling as the Fig. 7 baseline of a run
+whose ``seed`` is s and which uses no warm start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .dataspec import SPECS
+from .verdicts import SeedCell
+
+BASELINE_TEMPERATURE = 1.0
+
+
+def study(config: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The config's ``length_study`` block with its seeds filled in, or None when the run has no study
+    (none configured, or its dataset left out with ``run_datasets``)."""
+    block = config.get("length_study")
+    if not block or block["dataset"] not in config["datasets"]:
+        return None
+    seeds = block.get("seeds") or config.get("seeds") or [config["seed"]]
+    return {**block, "seeds": [int(s) for s in seeds], "epochs": [int(e) for e in block["epochs"]]}
+
+
+def length_study_problems(config: Mapping[str, Any]) -> list[str]:
+    block = config.get("length_study")
+    if not block:
+        return []
+    out = []
+    dataset = block["dataset"]
+    if dataset not in config["datasets"]:
+        if config.get("run_datasets"):
+            return []  # a partial run without that dataset: no study
+        out.append(
+            f"config field 'length_study.dataset': {dataset} is not in 'datasets' ({sorted(config['datasets'])}); "
+            "fix: name a dataset the config defines, e.g. mnist"
+        )
+    epochs = [int(e) for e in block["epochs"]]
+    if epochs != sorted(epochs):
+        out.append(
+            f"config field 'length_study.epochs': {epochs} is not increasing; fix: list the epochs in order, "
+            f"e.g. {sorted(epochs)}"
+        )
+    spec = SPECS.get(dataset)
+    if spec is not None and int(block["samples"]) > spec.n_test:
+        out.append(
+            f"config field 'length_study.samples': {block['samples']} is more than the {spec.n_test} test images "
+            f"of {spec.title}; fix: use at most {spec.n_test}, e.g. 30"
+        )
+    return out
+
+
+def attack_json(config: Mapping[str, Any]) -> str:
+    """The study's attack: the dataset's, main numerics only, ``length_study.samples`` samples."""
+    st = study(config)
+    assert st is not None
+    at = dict(config["datasets"][st["dataset"]]["attack"])
+    at.pop("compare_numerics", None)
+    at["samples"] = int(st["samples"])
+    at["batch_size"] = min(int(at.get("batch_size", 256)), int(st["samples"]) * int(at.get("targets_per_sample", 9)))
+    return json.dumps(at, sort_keys=True)
+
+
+def train_snapshots(
+    *,
+    dataset: str,
+    training: Mapping[str, Any],
+    seed: int,
+    epochs: Sequence[int],
+    snapshots: Mapping[int, Path],
+    train_data: Any,
+    test_data: Any,
+    device: Any,
+    resume_path: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Train the baseline for max(epochs) epochs and save ``snapshots[e]`` after epoch e; returns the history."""
+    from .cli import model_seed
+    from .training import TrainSpec, save_checkpoint, train
+
+    spec = TrainSpec.from_config(
+        dataset,
+        training,
+        temperature=BASELINE_TEMPERATURE,
+        epochs=max(epochs),
+        seed=model_seed(seed, "teacher", BASELINE_TEMPERATURE),
+        role="teacher",
+    )
+    wanted = set(int(e) for e in epochs)
+
+    def save(model: Any, history: list[dict[str, Any]]) -> None:
+        e = len(history)
+        if e in wanted:
+            at_e = dataclasses.replace(spec, epochs=e)
+            save_checkpoint(Path(snapshots[e]), model, at_e, list(history), float(history[-1]["test_acc"]))
+
+    _, history = train(spec, train_data, test_data, device, resume_path=resume_path, on_epoch_model=save)
+    return history
+
+
+# --- aggregation -------------------------------------------------------------------------------------------
+def collect(config: Mapping[str, Any], results_dir: Path) -> pd.DataFrame:
+    """One row per seed and snapshot: success, targets, test accuracy, median logit gap."""
+    st = study(config)
+    if st is None:
+        return pd.DataFrame()
+    rows = []
+    base = Path(results_dir) / "length" / st["dataset"]
+    for seed in st["seeds"]:
+        for e in st["epochs"]:
+            a = json.loads((base / f"seed{seed}" / f"attack_epoch{e}.json").read_text())
+            g = json.loads((base / f"seed{seed}" / f"gradients_epoch{e}.json").read_text())
+            rows.append(
+                {
+                    "dataset": st["dataset"],
+                    "seed": seed,
+                    "epochs": e,
+                    "successes": int(a["successes"]),
+                    "targets": int(a["targets"]),
+                    "success_rate_pct": float(a["success_rate_pct"]),
+                    "ci95_low_pct": float(a["ci95_low_pct"]),
+                    "ci95_high_pct": float(a["ci95_high_pct"]),
+                    "test_accuracy_pct": 100 * float(a["test_accuracy"]),
+                    "median_logit_gap": float(g["median_logit_gap"]),
+                    "numerics": a.get("numerics"),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def summarize(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """Per training length over the seeds: mean, sd, min, max, pooled Wilson interval; accuracy and gap means."""
+    rows = []
+    for e in sorted(set(int(v) for v in per_seed.epochs)):
+        g = per_seed[per_seed.epochs == e]
+        cell = SeedCell(successes=list(g.successes), targets=list(g.targets))
+        lo, hi = cell.pooled_ci_pct
+        band = cell.band_pct()
+        rows.append(
+            {
+                "epochs": e,
+                "seeds": cell.n_seeds,
+                "mean_pct": cell.mean_pct,
+                "sd_pp": cell.sd_pp,
+                "min_pct": min(cell.rates_pct),
+                "max_pct": max(cell.rates_pct),
+                "pooled_successes": int(g.successes.sum()),
+                "pooled_targets": int(g.targets.sum()),
+                "pooled_ci95_low_pct": lo,
+                "pooled_ci95_high_pct": hi,
+                "band_low_pct": band[0],
+                "band_high_pct": band[1],
+                "test_accuracy_mean_pct": float(g.test_accuracy_pct.mean()),
+                "test_accuracy_min_pct": float(g.test_accuracy_pct.min()),
+                "median_logit_gap_mean": float(g.median_logit_gap.mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def paper_sentence(summary: pd.DataFrame, paper_pct: float | None, dataset_title: str) -> str:
+    """Plainly: which training length, if any, brings the paper's baseline success rate back."""
+    if paper_pct is None or not len(summary):
+        return "No paper value to compare with."
+    hit = summary[(summary.band_low_pct <= paper_pct) & (paper_pct <= summary.band_high_pct)]
+    best = summary.iloc[int(summary.mean_pct.to_numpy().argmax())]
+    lengths = ", ".join(str(int(e)) for e in summary.epochs)
+    if len(hit):
+        names = ", ".join(
+            f"{int(r.epochs)} epoch(s) (mean {r.mean_pct:.1f}%, band {r.band_low_pct:.1f}–{r.band_high_pct:.1f}%, "
+            f"test accuracy {r.test_accuracy_mean_pct:.2f}%)"
+            for _, r in hit.iterrows()
+        )
+        return (
+            f"The paper's {paper_pct:.2f}% for the {dataset_title} baseline comes back at: {names}; at the other "
+            f"lengths tried ({lengths}) it lies outside the band of our seeds."
+        )
+    side = "above" if paper_pct > best.band_high_pct else "below"
+    return (
+        f"No training length tried ({lengths} epochs) brings the paper's {paper_pct:.2f}% back for the "
+        f"{dataset_title} baseline: the highest mean success is {best.mean_pct:.1f}% after {int(best.epochs)} "
+        f"epoch(s) (band {best.band_low_pct:.1f}–{best.band_high_pct:.1f}%), and the paper's value lies {side} "
+        "every band."
+    )
+
+
+def markdown(summary: pd.DataFrame) -> str:
+    def f(v: float, nd: int = 2) -> str:
+        return "–" if pd.isna(v) else f"{v:.{nd}f}"
+
+    view = pd.DataFrame(
+        {
+            "epochs": summary.epochs.astype(str),
+            "seeds": summary.seeds.astype(str),
+            "success mean %": summary.mean_pct.map(f),
+            "sd pp": summary.sd_pp.map(f),
+            "min–max %": [f"{f(a)}–{f(b)}" for a, b in zip(summary.min_pct, summary.max_pct, strict=True)],
+            "pooled 95% CI": [
+                f"{f(a)}–{f(b)}" for a, b in zip(summary.pooled_ci95_low_pct, summary.pooled_ci95_high_pct, strict=True)
+            ],
+            "targets (pooled)": summary.pooled_targets.astype(str),
+            "test acc mean %": summary.test_accuracy_mean_pct.map(f),
+            "median logit gap (mean over seeds)": summary.median_logit_gap_mean.map(lambda v: f(v, 1)),
+        }
+    )
+    return view.to_markdown(index=False, disable_numparse=True)
+
+
+def plot(per_seed: pd.DataFrame, summary: pd.DataFrame, path: Path, paper_pct: float | None, title: str) -> None:
+    """Success rate (per seed thin, mean with pooled 95% CI thick), test accuracy and logit gap vs epochs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .io import save_figure
+
+    sns.set_theme(style="whitegrid")
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    ax = axes[0]
+    for _seed, g in per_seed.groupby("seed"):
+        g = g.sort_values("epochs")
+        ax.plot(g.epochs, g.success_rate_pct, color="grey", linewidth=0.8, alpha=0.7, marker=".")
+    err = [summary.mean_pct - summary.pooled_ci95_low_pct, summary.pooled_ci95_high_pct - summary.mean_pct]
+    ax.errorbar(
+        summary.epochs,
+        summary.mean_pct,
+        yerr=err,
+        color="C0",
+        linewidth=2,
+        marker="o",
+        capsize=3,
+        label="mean over seeds, pooled 95% CI",
+    )
+    if paper_pct is not None:
+        ax.axhline(paper_pct, color="C3", linestyle=":", label=f"paper {paper_pct:.2f}%")
+    ax.plot([], [], color="grey", linewidth=0.8, label="one seed")
+    ax.set_ylabel("JSMA success rate (%)")
+    ax.legend(fontsize=7)
+    axes[1].plot(summary.epochs, summary.test_accuracy_mean_pct, marker="o")
+    axes[1].set_ylabel("test accuracy, mean over seeds (%)")
+    axes[2].plot(summary.epochs, summary.median_logit_gap_mean, marker="o")
+    axes[2].set_ylabel("median top-2 logit gap")
+    for a in axes:
+        a.set_xscale("log")
+        a.set_xticks(list(summary.epochs))
+        a.set_xticklabels([str(int(e)) for e in summary.epochs])
+        a.minorticks_off()
+        a.set_xlabel("training epochs (log scale)")
+    fig.suptitle(f"{title} baseline: JSMA success vs training length", fontsize=10)
+    fig.tight_layout()
+    save_figure(path, fig, dpi=110)
+    plt.close(fig)
+
+
+def report_section(
+    config: Mapping[str, Any], results_dir: Path, report_path: Path, paper: Any, titles: Mapping[str, str]
+) -> tuple[list[str], str | None]:
+    """REPORT.md's "Training length" section (table, plot, sentence) and the sentence alone; writes
+    length_study.csv (per seed and snapshot) and length_study.png beside the report. Empty without a study."""
+    from .io import write_csv
+
+    st = study(config)
+    if st is None:
+        return [], None
+    per_seed = collect(config, results_dir)
+    summary = summarize(per_seed)
+    d = st["dataset"]
+    title = titles.get(d, d)
+    paper_pct = paper.success_rate(d, "baseline", None)
+    write_csv(Path(results_dir) / "length_study.csv", per_seed)
+    fig = Path(results_dir) / "length_study.png"
+    plot(per_seed, summary, fig, paper_pct, title)
+    sentence = paper_sentence(summary, paper_pct, title)
+    tr = config["datasets"][d]["training"]
+    at = config["datasets"][d]["attack"]
+    lines = ["## Training length and the baseline cell", ""]
+    lines.append(
+        f"Why the undistilled {title} baseline's cell moves: the baseline (T=1, hard labels) trained once per seed "
+        f"({', '.join(str(s) for s in st['seeds'])}) from a **cold start** (no warm start, whatever Fig. 7's "
+        f"profile uses: the paper names none), SGD lr {tr['lr']}, momentum {tr['momentum']}, batch "
+        f"{tr['batch_size']}, dropout {tr['dropout']}, with a snapshot after {', '.join(map(str, st['epochs']))} "
+        f"epoch(s); each snapshot attacked with `{at['variant']}` (numerics `{at.get('numerics', 'defined')}`) on "
+        f"the first {st['samples']} test samples x {at.get('targets_per_sample', 9)} targets, and its median top-2 "
+        "logit gap measured on the same targets. Mean and spread over the seeds; pooled 95% Wilson interval of all "
+        "their targets."
+    )
+    lines += ["", markdown(summary), "", f"**{sentence}**", ""]
+    rel = os.path.relpath(fig, report_path.parent if str(report_path.parent) else ".")
+    lines += [f"![JSMA success vs training length]({rel})", ""]
+    return lines, sentence

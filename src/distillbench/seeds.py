@@ -1,0 +1,206 @@
+"""Seeds: which deployed models are retrained under more than one seed, and each Fig. 7 cell over its seeds.
+
+Config: ``seeds: [1234, 1, 2]`` (the first must equal ``seed``: its jobs and paths are the run's usual ones)
+and per dataset ``seed_models: all`` or a list such as ``[baseline, distilled_T100]``: the deployed models
+whose whole chain (warm start if the profile uses one, teacher at T, soft labels, distilled network) is
+retrained and attacked (main numerics) under every further seed. Their outputs live apart:
+``work/<run>/<dataset>/seed<s>/`` and ``results/<run>/seeds/seed<s>/``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .config import format_temperature
+
+
+def all_seeds(config: Mapping[str, Any]) -> list[int]:
+    """Every seed of the run, the config's ``seed`` first."""
+    return [int(s) for s in (config.get("seeds") or [config["seed"]])]
+
+
+def extra_seeds(config: Mapping[str, Any]) -> list[int]:
+    return all_seeds(config)[1:]
+
+
+def deployed_models(config: Mapping[str, Any]) -> list[str]:
+    return ["baseline"] + [f"distilled_T{format_temperature(t)}" for t in config["temperatures"]]
+
+
+def seed_models(config: Mapping[str, Any], dataset: str) -> list[str]:
+    """The deployed models of ``dataset`` retrained under every seed (in the Fig. 7 order)."""
+    chosen = config["datasets"][dataset].get("seed_models") or []
+    models = deployed_models(config)
+    if chosen == "all":
+        return models
+    wanted = {str(m) for m in chosen}
+    return [m for m in models if m in wanted]
+
+
+def seed_problems(config: Mapping[str, Any]) -> list[str]:
+    """Checks the schema cannot express: the first seed, and model names against the temperatures."""
+    out = []
+    seeds = config.get("seeds")
+    if seeds and int(seeds[0]) != int(config["seed"]):
+        out.append(
+            f"config field 'seeds': the first seed is {seeds[0]}, but 'seed' is {config['seed']}; fix: start the "
+            f"list with {config['seed']} (its jobs and outputs are the run's usual ones), e.g. "
+            f"[{config['seed']}, {', '.join(str(s) for s in seeds[1:]) or '1, 2'}]"
+        )
+    valid = deployed_models(config)
+    for name, ds in config["datasets"].items():
+        chosen = ds.get("seed_models")
+        if chosen in (None, "all"):
+            continue
+        unknown = [m for m in chosen if m not in valid]
+        if unknown:
+            out.append(
+                f"config field 'datasets.{name}.seed_models': unknown model(s) {unknown}; fix: use 'all' or "
+                f"names of deployed models of this run's temperatures: {', '.join(valid)}"
+            )
+    return out
+
+
+def seed_cells(config: Mapping[str, Any], results_dir: Path, dataset: str, numerics: str) -> pd.DataFrame:
+    """Per deployed model of ``dataset``: each seed's successes, targets and test accuracy (the first seed from
+    the run's usual attack summaries, the others from results/<run>/seeds/ when that model has replicas).
+    Columns: dataset, model, seed, successes, targets, success_rate_pct, test_accuracy_pct."""
+    rows = []
+    first, *others = all_seeds(config)
+    replicated = set(seed_models(config, dataset))
+    for model in deployed_models(config):
+        paths = [(first, results_dir / "attacks" / dataset / numerics / f"{model}.json")]
+        if model in replicated:
+            paths += [
+                (s, results_dir / "seeds" / f"seed{s}" / "attacks" / dataset / numerics / f"{model}.json")
+                for s in others
+            ]
+        for seed, path in paths:
+            s = json.loads(Path(path).read_text())
+            rows.append(
+                {
+                    "dataset": dataset,
+                    "model": model,
+                    "seed": seed,
+                    "successes": int(s["successes"]),
+                    "targets": int(s["targets"]),
+                    "success_rate_pct": float(s["success_rate_pct"]),
+                    "test_accuracy_pct": 100 * float(s["test_accuracy"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def add_seed_columns(table: pd.DataFrame, cells: pd.DataFrame, rule: Any) -> pd.DataFrame:
+    """The Fig. 7 table (one row per cell, the first seed's numbers in ``ours_pct``) with, per cell, its seeds
+    (``cells``: :func:`seed_cells` rows of every dataset): number of seeds, mean, sd, min, max, pooled successes
+    and targets, pooled 95% Wilson interval, the seeds' mean test accuracy, and ``verdict`` made by
+    :func:`distillbench.verdicts.cell_verdict` from all of them (the single-seed ±10 pp verdict stays as
+    ``verdict_10pp``)."""
+    from .verdicts import SeedCell, cell_verdict
+
+    out = table.copy()
+    add: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "seeds",
+            "seed_list",
+            "mean_pct",
+            "sd_pp",
+            "min_pct",
+            "max_pct",
+            "pooled_successes",
+            "pooled_targets",
+            "pooled_ci95_low_pct",
+            "pooled_ci95_high_pct",
+            "test_accuracy_mean_pct",
+            "verdict",
+        )
+    }
+    for _, r in out.iterrows():
+        g = cells[(cells.dataset == r.dataset) & (cells.model == r.model)] if len(cells) else cells
+        if not len(g):  # no seed rows: the first seed's numbers alone
+            g = pd.DataFrame(
+                [
+                    {
+                        "seed": None,
+                        "successes": r.successes,
+                        "targets": r.targets,
+                        "test_accuracy_pct": r.test_accuracy_pct,
+                    }
+                ]
+            )
+        cell = SeedCell(successes=[int(v) for v in g.successes], targets=[int(v) for v in g.targets])
+        lo, hi = cell.pooled_ci_pct
+        acc = float(g.test_accuracy_pct.mean())
+        paper = None if r.paper_pct is None or pd.isna(r.paper_pct) else float(r.paper_pct)
+        add["seeds"].append(cell.n_seeds)
+        add["seed_list"].append(" ".join(str(s) for s in g.seed if s is not None and not pd.isna(s)))
+        add["mean_pct"].append(cell.mean_pct)
+        add["sd_pp"].append(cell.sd_pp)
+        add["min_pct"].append(min(cell.rates_pct))
+        add["max_pct"].append(max(cell.rates_pct))
+        add["pooled_successes"].append(int(sum(cell.successes)))
+        add["pooled_targets"].append(int(sum(cell.targets)))
+        add["pooled_ci95_low_pct"].append(lo)
+        add["pooled_ci95_high_pct"].append(hi)
+        add["test_accuracy_mean_pct"].append(acc)
+        add["verdict"].append(
+            cell_verdict(
+                paper,
+                cell,
+                rule,
+                tolerance_pp=rule.tolerance_pp(r.dataset, r.model),
+                accuracy_pct=acc,
+                reference_accuracy_pct=None if pd.isna(r.paper_accuracy_pct) else r.paper_accuracy_pct,
+            )
+        )
+    if "verdict" in out and "verdict_10pp" not in out:
+        out["verdict_10pp"] = out["verdict"]
+    for k, v in add.items():
+        out[k] = v
+    return out
+
+
+def seeds_markdown(cells: pd.DataFrame, titles: Mapping[str, str]) -> str:
+    """Per replicated cell, each seed's success rate and test accuracy."""
+    rows = []
+    for (d, m), g in cells.groupby(["dataset", "model"], sort=False):
+        if len(g) < 2:
+            continue
+        rows.append(
+            {
+                "dataset": titles.get(str(d), str(d)),
+                "model": "no distillation" if m == "baseline" else f"T={str(m).split('_T', 1)[1]}",
+                "success % per seed": ", ".join(
+                    f"{int(s)}: {v:.2f}" for s, v in zip(g.seed, g.success_rate_pct, strict=True)
+                ),
+                "test acc % per seed": ", ".join(f"{v:.2f}" for v in g.test_accuracy_pct),
+                "targets per seed": ", ".join(str(int(t)) for t in g.targets),
+            }
+        )
+    if not rows:
+        return ""
+    return pd.DataFrame(rows).to_markdown(index=False, disable_numparse=True)
+
+
+def settings_line(config: Mapping[str, Any], titles: Mapping[str, str]) -> str:
+    """REPORT.md's Settings line on seeds."""
+    seeds = all_seeds(config)
+    reps = [
+        f"{titles.get(d, d)}: {', '.join(seed_models(config, d)) or 'none'}"
+        for d in config["datasets"]
+        if len(seeds) > 1
+    ]
+    line = f"- seeds: {', '.join(str(s) for s in seeds)} (the first: every model of Fig. 7)"
+    if len(seeds) > 1:
+        line += (
+            "; retrained under every further seed, whole chain (warm start where used, teacher, soft labels, "
+            "distilled network), attacked with the main numerics: " + "; ".join(reps)
+        )
+    return line

@@ -1,0 +1,246 @@
+"""Seeds: config, the plan's paths (the first seed's unchanged), different models per seed, the Fig. 7 columns
+over seeds, and the generated conclusion."""
+
+import copy
+import json
+import shlex
+
+import pandas as pd
+import pytest
+import torch
+import yaml
+
+from distillbench.cli import model_seed
+from distillbench.conclusion import FAILS, HOLDS, WEAKENS, conclusion_lines
+from distillbench.config import ConfigError, validate_config
+from distillbench.models import build_model
+from distillbench.seeds import add_seed_columns, all_seeds, seed_cells, seed_models
+from distillbench.stats import LOWER, REPRODUCED
+from distillbench.verdicts import VerdictRule
+from distillbench.workflow_plan import Plan
+
+
+@pytest.fixture(scope="module")
+def cpu_cfg(repo_root):
+    paper = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+    cpu = yaml.safe_load((repo_root / "config" / "cpu.yaml").read_text())
+    merged = copy.deepcopy(paper)
+    for k, v in cpu.items():  # Snakemake's --configfile merge: mappings recursively
+        if isinstance(v, dict) and isinstance(merged.get(k), dict):
+            for k2, v2 in v.items():
+                if isinstance(v2, dict) and isinstance(merged[k].get(k2), dict):
+                    merged[k][k2].update(v2)
+                else:
+                    merged[k][k2] = v2
+        else:
+            merged[k] = v
+    return validate_config(merged, check_device=False)
+
+
+def _errors(cfg):
+    with pytest.raises(ConfigError) as exc:
+        validate_config(cfg, check_device=False)
+    return str(exc.value)
+
+
+def test_profiles_seeds_and_replicas(cpu_cfg, repo_root):
+    assert all_seeds(cpu_cfg) == [1234, 1, 2]
+    assert seed_models(cpu_cfg, "mnist") == ["baseline", "distilled_T1", "distilled_T20", "distilled_T100"]
+    assert seed_models(cpu_cfg, "cifar10") == []
+    paper = validate_config(yaml.safe_load((repo_root / "config" / "config.yaml").read_text()), check_device=False)
+    assert all_seeds(paper)[0] == paper["seed"] == 1234 and len(all_seeds(paper)) == 3
+    assert len(seed_models(paper, "cifar10")) == 10  # all: the baseline and 9 temperatures
+    # Without `seeds`, one seed: the config's `seed`.
+    one = copy.deepcopy(yaml.safe_load((repo_root / "config" / "config.yaml").read_text()))
+    del one["seeds"]
+    assert all_seeds(validate_config(one, check_device=False)) == [1234]
+
+
+@pytest.mark.parametrize(
+    "mutate,field,fix",
+    [
+        (lambda c: c.update(seeds=[1, 2, 3]), "'seeds'", "start the list with 1234"),
+        (lambda c: c.update(seeds=[1234, 1, 1]), "seeds", "non-unique"),
+        (lambda c: c.update(seeds=[1234, -1]), "seeds.1", "non-negative"),
+        (
+            lambda c: c["datasets"]["mnist"].update(seed_models=["baseline", "distilled_T3"]),
+            "datasets.mnist.seed_models",
+            "baseline, distilled_T1, distilled_T2, distilled_T5",
+        ),
+        (lambda c: c["datasets"]["mnist"].update(seed_models="some"), "datasets.mnist.seed_models", "'all'"),
+        (
+            lambda c: c.update(length_study={"dataset": "mnist", "epochs": [3, 1], "samples": 30}),
+            "length_study.epochs",
+            "[1, 3]",
+        ),
+        (
+            lambda c: c.update(length_study={"dataset": "mnist", "epochs": [1], "samples": 20000}),
+            "length_study.samples",
+            "at most 10000",
+        ),
+        (lambda c: c.update(length_study={"dataset": "mnist", "epochs": [0], "samples": 3}), "length_study", ""),
+    ],
+)
+def test_bad_seed_config_names_field_and_fix(repo_root, mutate, field, fix):
+    cfg = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
+    mutate(cfg)
+    msg = _errors(cfg)
+    assert field in msg and fix in msg, msg
+
+
+def test_first_seed_paths_unchanged_and_further_seeds_apart(cpu_cfg):
+    plan = Plan(cpu_cfg)
+    assert plan.checkpoint("mnist", "baseline") == "work/cpu/mnist/teacher_T1.pt"
+    assert plan.extra_seeds() == [1, 2]
+    assert plan.seed_checkpoint("mnist", "baseline", 1) == "work/cpu/mnist/seed1/teacher_T1.pt"
+    assert plan.seed_checkpoint("mnist", "distilled_T20", 2) == "work/cpu/mnist/seed2/distilled_T20.pt"
+    assert plan.seed_warm_start("mnist", 2) == ["work/cpu/mnist/seed2/warm_start.pt"]  # a warm start per seed
+    summaries = plan.seed_attack_summaries()
+    assert len(summaries) == 8 and all(s.startswith("results/cpu/seeds/seed") for s in summaries)
+    assert all("/defined/" in s for s in summaries)  # main numerics only
+    # train_args: the first seed's arguments as before; another seed only changes --seed.
+    first = plan.train_args("mnist", "teacher", "20", init="w.pt")
+    other = plan.train_args("mnist", "teacher", "20", init="w.pt", seed="2")
+    assert "--seed 1234 " in first and first.replace("--seed 1234 ", "--seed 2 ") == other
+    assert shlex.split(other)[shlex.split(other).index("--seed") + 1] == "2"
+
+
+def test_seeds_give_different_models():
+    """Each seed initialises (and shuffles) differently: model_seed differs, and so do the weights."""
+    seeds = {model_seed(s, "teacher", 1.0) for s in (1234, 1, 2)}
+    assert len(seeds) == 3
+    a, b = (build_model("mnist", seed=model_seed(s, "teacher", 1.0)) for s in (1, 2))
+    assert not torch.equal(next(a.parameters()), next(b.parameters()))
+
+
+def _summary(path, successes, targets, acc):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "successes": successes,
+                "targets": targets,
+                "success_rate_pct": 100 * successes / targets,
+                "test_accuracy": acc,
+            }
+        )
+    )
+
+
+def test_fig7_columns_over_seeds(tmp_path, cpu_cfg):
+    cfg = {**cpu_cfg, "temperatures": [2], "datasets": {"mnist": {**cpu_cfg["datasets"]["mnist"]}}}
+    cfg["datasets"]["mnist"]["seed_models"] = ["distilled_T2"]
+    res = tmp_path / "results"
+    _summary(res / "attacks/mnist/defined/baseline.json", 850, 900, 0.99)
+    _summary(res / "attacks/mnist/defined/distilled_T2.json", 801, 900, 0.99)
+    _summary(res / "seeds/seed1/attacks/mnist/defined/distilled_T2.json", 720, 900, 0.985)
+    _summary(res / "seeds/seed2/attacks/mnist/defined/distilled_T2.json", 765, 900, 0.99)
+    cells = seed_cells(cfg, res, "mnist", "defined")
+    assert list(cells.seed[cells.model == "distilled_T2"]) == [1234, 1, 2]
+    assert list(cells.seed[cells.model == "baseline"]) == [1234]
+    table = pd.DataFrame(
+        [
+            {
+                "dataset": "mnist",
+                "model": "baseline",
+                "paper_pct": 95.89,
+                "successes": 850,
+                "targets": 900,
+                "test_accuracy_pct": 99.0,
+                "paper_accuracy_pct": 99.51,
+                "verdict": "x",
+            },
+            {
+                "dataset": "mnist",
+                "model": "distilled_T2",
+                "paper_pct": 82.23,
+                "successes": 801,
+                "targets": 900,
+                "test_accuracy_pct": 99.0,
+                "paper_accuracy_pct": 99.51,
+                "verdict": "x",
+            },
+        ]
+    )
+    out = add_seed_columns(table, cells, VerdictRule())
+    t2 = out[out.model == "distilled_T2"].iloc[0]
+    assert t2.seeds == 3 and t2.seed_list == "1234 1 2"
+    assert (t2.min_pct, t2.max_pct) == pytest.approx((80.0, 89.0))
+    assert t2.pooled_targets == 2700 and t2.pooled_successes == 2286
+    assert t2.verdict == REPRODUCED  # 82.23 lies in the seeds' range
+    base = out[out.model == "baseline"].iloc[0]
+    assert base.seeds == 1 and base.verdict == LOWER  # 94.44% on 900 targets: 95.89 lies above 92.8-95.8
+    assert list(out.verdict_10pp) == ["x", "x"]
+
+
+def test_conclusion_with_and_without_adaptive_attacks():
+    table = pd.DataFrame(
+        [
+            {
+                "dataset": "mnist",
+                "model": "baseline",
+                "temperature": None,
+                "mean_pct": 90.0,
+                "pooled_ci95_low_pct": 88.0,
+                "pooled_ci95_high_pct": 92.0,
+                "pooled_targets": 2700,
+                "test_accuracy_mean_pct": 99.0,
+                "verdict": REPRODUCED,
+            },
+            {
+                "dataset": "mnist",
+                "model": "distilled_T100",
+                "temperature": 100.0,
+                "mean_pct": 0.5,
+                "pooled_ci95_low_pct": 0.2,
+                "pooled_ci95_high_pct": 1.0,
+                "pooled_targets": 2700,
+                "test_accuracy_mean_pct": 98.2,
+                "verdict": REPRODUCED,
+            },
+        ]
+    )
+    text = "\n".join(conclusion_lines(table, titles={"mnist": "MNIST"}))
+    assert f"distillation **{HOLDS}**" in text and "+0.80 pp lost" in text
+    assert "adaptive attacks" in text and "not in this run" in text
+    adaptive = pd.DataFrame(
+        [
+            {
+                "dataset": "mnist",
+                "model": "baseline",
+                "attack": "jsma_z",
+                "trained_temperature": 1.0,
+                "targets": 900,
+                "successes": 880,
+            },
+            {
+                "dataset": "mnist",
+                "model": "distilled_T100",
+                "attack": "jsma_z",
+                "trained_temperature": 100.0,
+                "targets": 900,
+                "successes": 800,
+            },
+            {
+                "dataset": "mnist",
+                "model": "baseline",
+                "attack": "cw_l2",
+                "trained_temperature": 1.0,
+                "targets": 900,
+                "successes": 900,
+            },
+            {
+                "dataset": "mnist",
+                "model": "distilled_T100",
+                "attack": "cw_l2",
+                "trained_temperature": 100.0,
+                "targets": 900,
+                "successes": 450,
+            },
+        ]
+    )
+    text = "\n".join(conclusion_lines(table, adaptive, titles={"mnist": "MNIST"}))
+    assert "adaptive `jsma_z`: success 88.9%" in text and f"distillation **{WEAKENS}**" in text
+    assert "holds against JSMA-F on MNIST" in text and "`jsma_z` on MNIST" in text
+    same = adaptive.assign(successes=[880, 875, 900, 899])
+    assert f"**{FAILS}**" in "\n".join(conclusion_lines(table, same))
