@@ -244,3 +244,14 @@ def test_conclusion_with_and_without_adaptive_attacks():
     assert "holds against JSMA-F on MNIST" in text and "`jsma_z` on MNIST" in text
     same = adaptive.assign(successes=[880, 875, 900, 899])
     assert f"**{FAILS}**" in "\n".join(conclusion_lines(table, same))
+
+
+def test_command_line_overrides_are_read(repo_root):
+    """`--config seeds=[1234,1]` and `--config length_study=null` arrive as strings from Snakemake."""
+    cfg = yaml.safe_load((repo_root / "config" / "smoke.yaml").read_text())
+    cfg.update(seeds=["1234", "1"], length_study="null")
+    out = validate_config(cfg, check_device=False)
+    assert out["seeds"] == [1234, 1] and out["length_study"] is None
+    cfg.update(length_study={"dataset": "mnist", "epochs": ["1", "3"], "samples": "5", "seeds": ["4"]})
+    study = validate_config(cfg, check_device=False)["length_study"]
+    assert study == {"dataset": "mnist", "epochs": [1, 3], "samples": 5, "seeds": [4]}

@@ -224,6 +224,16 @@ def test_lint_reports_only_the_documented_lint(repo_root, tmp_path):
             "attack",
             "gradients",
             "report",
+            # seeds.smk
+            "seed_warm_start",
+            "seed_train_teacher",
+            "seed_soft_labels",
+            "seed_train_student",
+            "seed_attack",
+            # length.smk
+            "length_train",
+            "length_attack",
+            "length_gradients",
         )
     ), out
     assert proc.returncode == 1  # snakemake --lint exits 1 whenever it prints a lint

@@ -108,6 +108,7 @@ def validate_config(
     """
     schema = load_schema() if schema is None else schema
     config = _coerce_booleans(config)
+    config = _coerce_study_values(config)
     # YAML mappings like {100: 6} arrive with int keys; the schema speaks JSON (string keys).
     as_json = _stringify_keys(config)
     validator = jsonschema.Draft202012Validator(schema)
@@ -231,6 +232,30 @@ def _coerce_booleans(config: Mapping[str, Any]) -> dict[str, Any]:
             cfg[key] = {k: _as_bool(v) for k, v in value.items()}
         elif key in cfg:
             cfg[key] = _as_bool(value)
+    return cfg
+
+
+def _as_int(value: Any) -> Any:
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
+def _coerce_study_values(config: Mapping[str, Any]) -> dict[str, Any]:
+    """``--config seeds=[1234,1]`` passes strings, ``--config length_study=null`` the string 'null': read them as
+    the numbers and the null they stand for (seeds.py, length_study.py)."""
+    cfg = dict(config)
+    if isinstance(cfg.get("seeds"), list):
+        cfg["seeds"] = [_as_int(v) for v in cfg["seeds"]]
+    study = cfg.get("length_study")
+    if isinstance(study, str) and study.strip().lower() in ("null", "none", "~", ""):
+        cfg["length_study"] = None
+    elif isinstance(study, Mapping):
+        study = dict(study)
+        for key in ("epochs", "seeds"):
+            if isinstance(study.get(key), list):
+                study[key] = [_as_int(v) for v in study[key]]
+        if "samples" in study:
+            study["samples"] = _as_int(study["samples"])
+        cfg["length_study"] = study
     return cfg
 
 

@@ -154,6 +154,11 @@ class Plan:
 
         return study(self.config)
 
+    def length_attack_json(self) -> str:
+        from .length_study import attack_json
+
+        return attack_json(self.config)
+
     def length_snapshot(self, dataset: str, seed: Any, epoch: Any) -> str:
         return f"{self.work}/{dataset}/length/seed{seed}/epoch{epoch}.pt"
 

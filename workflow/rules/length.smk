@@ -54,7 +54,7 @@ if LENGTH:
             mem_mb=ATTACK_RES["mem_mb"],
             runtime=ATTACK_RES["runtime"],
         params:
-            attack=lambda w: length_attack_json(),
+            attack=lambda w: PLAN.length_attack_json(),
             py=python_command,
             data=data_dir,
             device=config["device"],
@@ -82,8 +82,3 @@ if LENGTH:
             "{params.py} gradients --model {input.model} --data-dir {params.data:q} --samples {params.samples}"
             " --targets-per-sample {params.targets} --threads {threads} --out {output} > {log} 2>&1"
 
-
-def length_attack_json():
-    from distillbench.length_study import attack_json
-
-    return attack_json(config)
