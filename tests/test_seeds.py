@@ -255,3 +255,18 @@ def test_command_line_overrides_are_read(repo_root):
     cfg.update(length_study={"dataset": "mnist", "epochs": ["1", "3"], "samples": "5", "seeds": ["4"]})
     study = validate_config(cfg, check_device=False)["length_study"]
     assert study == {"dataset": "mnist", "epochs": [1, 3], "samples": 5, "seeds": [4]}
+
+
+def test_a_run_reported_again_without_its_further_seeds_counts_what_it_has(tmp_path, cpu_cfg):
+    """A committed single-seed run reported with a config that now lists seeds: its cells have one seed each."""
+    cfg = {**cpu_cfg, "temperatures": [2], "datasets": {"mnist": {**cpu_cfg["datasets"]["mnist"]}}}
+    cfg["datasets"]["mnist"]["seed_models"] = "all"
+    res = tmp_path / "results"
+    _summary(res / "attacks/mnist/defined/baseline.json", 850, 900, 0.99)
+    _summary(res / "attacks/mnist/defined/distilled_T2.json", 801, 900, 0.99)
+    cells = seed_cells(cfg, res, "mnist", "defined")
+    assert list(cells.seed) == [1234, 1234]
+    # The first seed's summary is never optional.
+    (res / "attacks/mnist/defined/baseline.json").unlink()
+    with pytest.raises(FileNotFoundError):
+        seed_cells(cfg, res, "mnist", "defined")

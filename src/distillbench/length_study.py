@@ -120,6 +120,8 @@ def collect(config: Mapping[str, Any], results_dir: Path) -> pd.DataFrame:
     base = Path(results_dir) / "length" / st["dataset"]
     for seed in st["seeds"]:
         for e in st["epochs"]:
+            if not (base / f"seed{seed}" / f"attack_epoch{e}.json").exists():
+                continue  # a run from before the study (reported again): the section says what it has
             a = json.loads((base / f"seed{seed}" / f"attack_epoch{e}.json").read_text())
             g = json.loads((base / f"seed{seed}" / f"gradients_epoch{e}.json").read_text())
             rows.append(
@@ -277,6 +279,8 @@ def report_section(
     if st is None:
         return [], None
     per_seed = collect(config, results_dir)
+    if not len(per_seed):
+        return ["## Training length and the baseline cell", "", "Configured, but not run in this run.", ""], None
     summary = summarize(per_seed)
     d = st["dataset"]
     title = titles.get(d, d)

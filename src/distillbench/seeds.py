@@ -81,6 +81,10 @@ def seed_cells(config: Mapping[str, Any], results_dir: Path, dataset: str, numer
                 for s in others
             ]
         for seed, path in paths:
+            if seed != first and not Path(path).exists():
+                # A run reported again after `seeds` grew (e.g. a committed single-seed run): that seed is missing
+                # and the cell counts only the seeds it has (its `seeds` column says how many).
+                continue
             s = json.loads(Path(path).read_text())
             rows.append(
                 {
