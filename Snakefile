@@ -67,6 +67,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/attack.smk"
+include: "workflow/rules/adaptive.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -663,6 +663,11 @@ def build_report(
         add("")
     write_csv(table_path.with_name("gradients.csv"), grads)
 
+    # Issue 9: adaptive attacks, robustness rho_adv, accuracy vs temperature (their own module).
+    from .report_adaptive import sections as adaptive_sections
+
+    lines += adaptive_sections(config, results_dir, table_path, paper, out.parent)
+
     add("## Test accuracy of the deployed models")
     add("")
     conf = "" if paper.accuracy_confirmed else " The paper's accuracies are **unconfirmed** transcriptions."
