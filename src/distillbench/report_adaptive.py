@@ -151,6 +151,7 @@ def adaptive_reference_markdown(table: pd.DataFrame) -> str:
                 "dataset": t.dataset.map(lambda d: TITLES.get(d, d)),
                 "model": t.model.map(_label),
                 "attack": t.attack,
+                "targets": t.targets.astype(str),
                 "ours %": t.success_rate_pct.map(_fmt),
                 "95% CI": [f"{_fmt(a)}–{_fmt(b)}" for a, b in zip(t.ci95_low_pct, t.ci95_high_pct, strict=True)],
                 "mean L0 (successes)": t.mean_l0_success.map(lambda v: _fmt(v, 1)),
@@ -475,6 +476,8 @@ def sections(
     plot_robustness(rob, table_path.with_name("robustness.png"))
     if len(rob):
         src = (refs.get("robustness") or {}).get("source", "")
+        off = [TITLES.get(d, d) for d in _datasets(config) if config["datasets"][d].get("robustness") is None]
+        skipped = f" Not run for {', '.join(off)} (its `robustness` block is null in this profile)." if off else ""
         add("## Robustness rho_adv")
         add("")
         settings = "; ".join(
@@ -488,7 +491,9 @@ def sections(
             "JSMA must change to reach each target, here with no budget cap (every element may change), over the "
             "targets it reaches, with the share it cannot reach at all beside it (JSMA stops when no admissible pair "
             "is left, e.g. at an all-zero Jacobian: a failure, not robustness to other attacks). "
-            f"Settings: {settings}. The paper reports only the increase with distillation ({src}; **unconfirmed**, "
+            f"Settings: {settings}."
+            + skipped
+            + f" The paper reports only the increase with distillation ({src}; **unconfirmed**, "
             "and the temperature is not given there): it is shown beside the highest temperature, without a verdict."
         )
         add("")
