@@ -466,7 +466,10 @@ def sections(
             f"{paper.accuracy_shortfall_pp:g} pp short of the paper's); *{NO_REFERENCE}* where they report none:"
         )
         add("")
-        add(adaptive_reference_markdown(adaptive))
+        if len(adaptive[adaptive.reference_pct.notna() | (adaptive.attack == "cw_l2")]):
+            add(adaptive_reference_markdown(adaptive))
+        else:
+            add("(No row to show: no `cw_l2` run, and they report values for T=100 networks only.)")
         add("")
         add(f"![Adaptive attacks]({rel(table_path.with_name('adaptive.png'))})")
         add("")
