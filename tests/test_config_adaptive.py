@@ -55,6 +55,7 @@ def test_defaults_fill_an_empty_block(paper_raw):
         "variant": "jsma_f",
         "numerics": "defined",
         "batch_size": 900,
+        "max_features": None,  # no cap: the paper's rho_adv
     }
     assert Plan(out).adaptive_models("mnist", "cw_l2") == ["baseline", "distilled_T100"]
 
@@ -115,6 +116,9 @@ def test_bad_robustness_settings(paper_raw):
     cfg["datasets"]["cifar10"]["robustness"] = {"variant": "fgsm"}
     msg = _errors(cfg)
     assert "'datasets.cifar10.robustness.variant'" in msg and "jsma_f (the paper's)" in msg
+    cfg["datasets"]["cifar10"]["robustness"] = {"max_features": 3073}
+    msg = _errors(cfg)
+    assert "'datasets.cifar10.robustness.max_features': 3073 must be even" in msg and "null (no cap" in msg
 
 
 def test_a_profile_replaces_the_default_attack_list(repo_root):

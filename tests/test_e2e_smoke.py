@@ -132,6 +132,7 @@ def test_adaptive_attacks_robustness_and_accuracy_sections(smoke_run):
         for m in ("baseline", "distilled_T1", "distilled_T20"):
             r = json.loads((run / "robustness" / d / f"{m}.json").read_text())
             assert r["targets"] == n and 0 <= r["failure_share_pct"] <= 100
+            assert r["capped"] and r["max_features"] == 200  # the smoke profile's cap
             assert {"dataset", "model", "trained_temperature", "successes", "rho_adv_pct", "test_accuracy"} <= set(r)
             assert (r["rho_adv_pct"] is None) == (r["successes"] == 0)
     # The report: a temperature x attack table, the reference table, the figures.

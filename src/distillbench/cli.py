@@ -319,7 +319,8 @@ def cmd_robustness(a: argparse.Namespace) -> None:
         "samples": cfg["samples"],
         "targets_per_sample": cfg["targets_per_sample"],
         "batch_size": cfg["batch_size"],
-        "max_features": n_features - n_features % 2,  # no cap: every element may change
+        # null: no cap, every element may change (rho_adv as the paper defines it); a number caps it (smoke runs)
+        "max_features": int(cfg.get("max_features") or n_features - n_features % 2),
     }
     log.info("robustness of %s (%s, trained at T=%g): %s", a.model, dataset, ckpt["spec"]["temperature"], attack_cfg)
     out = Path(a.out)
@@ -342,6 +343,8 @@ def cmd_robustness(a: argparse.Namespace) -> None:
             "trained_temperature": float(ckpt["spec"]["temperature"]),
             "variant": cfg["variant"],
             "numerics": cfg["numerics"],
+            "max_features": attack_cfg["max_features"],
+            "capped": cfg.get("max_features") is not None,
             "test_accuracy": ckpt["test_accuracy"],
             "device": claim.device,
             "seconds": time.perf_counter() - t0,

@@ -20,6 +20,8 @@ Settings missing from the config get the registry's defaults here, so a job's re
 complete. ``robustness`` (absent: none): rho_adv, JSMA with no budget cap::
 
     robustness: {samples: 100, targets_per_sample: 9, variant: jsma_f, numerics: defined, batch_size: 900}
+
+``robustness.max_features`` (default null: every element may change) caps JSMA for quick runs (smoke).
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ def fill_defaults(ds: dict[str, Any]) -> None:
         rb.setdefault("variant", "jsma_f")
         rb.setdefault("numerics", "defined")
         rb.setdefault("batch_size", at.get("batch_size", 256))
+        rb.setdefault("max_features", None)  # no cap
 
 
 def deployed_models(temperatures: list[Any]) -> list[str]:
@@ -131,6 +134,12 @@ def problems(name: str, ds: Mapping[str, Any], temperatures: list[Any], input_si
                     f"use 'all' or names among {', '.join(deployed)}, or {HIGHEST_T} (the highest temperature)"
                 )
     rb = ds.get("robustness")
+    cap = None if rb is None else rb.get("max_features")
+    if cap is not None and (cap > input_size or cap % 2):
+        out.append(
+            f"config field 'datasets.{name}.robustness.max_features': {cap} must be even and at most the "
+            f"{input_size} input elements; fix: null (no cap, the paper's rho_adv) or e.g. 200"
+        )
     if rb is not None and rb["samples"] > n_test:
         out.append(
             f"config field 'datasets.{name}.robustness.samples': {rb['samples']} is more than the {n_test} test "

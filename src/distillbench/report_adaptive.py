@@ -486,6 +486,11 @@ def sections(
         settings = "; ".join(
             f"{TITLES.get(d, d)}: `{rb['variant']}`, numerics `{rb['numerics']}`, first {rb['samples']} test samples "
             f"x {rb['targets_per_sample']} targets"
+            + (
+                f", **capped at {rb['max_features']} elements** (`robustness.max_features`: not the paper's rho_adv)"
+                if rb.get("max_features")
+                else ", no cap"
+            )
             for d in _datasets(config)
             if (rb := config["datasets"][d].get("robustness")) is not None
         )

@@ -33,7 +33,7 @@ rule adaptive_attack:
 
 
 rule robustness:
-    """rho_adv: JSMA-F with every input element allowed to change, on one deployed model."""
+    """rho_adv: JSMA-F with every input element allowed to change (unless robustness.max_features caps it)."""
     input:
         model=lambda w: PLAN.checkpoint(w.dataset, w.model),
     output:
