@@ -70,6 +70,12 @@ def _reference(refs: Mapping[str, Any], attack: str, dataset: str, temperature: 
 
 
 # --- adaptive attacks -----------------------------------------------------------------------------
+def _ordered(ad: Mapping[str, Any]) -> list[str]:
+    """The block's attacks in the registry's order (the report rule's config JSON has its keys sorted)."""
+    order = list(REGISTRY)
+    return sorted(ad["attacks"], key=lambda a: order.index(a) if a in order else len(order))
+
+
 def adaptive_table(
     config: Mapping[str, Any], results_dir: Path, paper: PaperReference, refs: Mapping[str, Any]
 ) -> pd.DataFrame:
@@ -87,7 +93,7 @@ def adaptive_table(
             kind = "baseline" if model == "baseline" else "distilled"
             ref_acc, _ = paper.reference_accuracy(d, kind, t)
             sources = [("jsma_f", results_dir / "attacks" / d / fig7_num / f"{model}.json", "Fig. 7 run")]
-            sources += [(a, results_dir / "adaptive" / d / a / f"{model}.json", "adaptive") for a in ad["attacks"]]
+            sources += [(a, results_dir / "adaptive" / d / a / f"{model}.json", "adaptive") for a in _ordered(ad)]
             for attack, path, origin in sources:
                 s = _read(path)
                 if s is None:
@@ -127,7 +133,8 @@ def adaptive_table(
 
 def adaptive_pivot_markdown(table: pd.DataFrame) -> str:
     """Temperature x attack: success % [95% CI] per cell (– where the attack did not run on that model)."""
-    attacks = list(dict.fromkeys(table.attack))
+    order = list(REGISTRY)
+    attacks = sorted(dict.fromkeys(table.attack), key=lambda a: order.index(a) if a in order else len(order))
     out = []
     for (d, model), g in table.groupby(["dataset", "model"], sort=False):
         row = {"dataset": TITLES.get(str(d), str(d)), "model": _label(str(model))}
@@ -155,7 +162,7 @@ def adaptive_reference_markdown(table: pd.DataFrame) -> str:
                 "ours %": t.success_rate_pct.map(_fmt),
                 "95% CI": [f"{_fmt(a)}–{_fmt(b)}" for a, b in zip(t.ci95_low_pct, t.ci95_high_pct, strict=True)],
                 "mean L0 (successes)": t.mean_l0_success.map(lambda v: _fmt(v, 1)),
-                "mean L2 (successes)": t.mean_l2_success.map(lambda v: _fmt(v, 3)),
+                "mean L2 (successes)": t.mean_l2_success.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:.4g}"),
                 "reported %": t.reference_pct.map(_fmt),
                 "reported by": t.reference.map(lambda v: v if isinstance(v, str) else "–"),
                 "test acc %": t.test_accuracy_pct.map(_fmt),
@@ -275,6 +282,8 @@ def robustness_table(config: Mapping[str, Any], results_dir: Path, refs: Mapping
                     "increase_pct": None if ratio is None else 100 * (ratio - 1),
                     "paper_increase_pct": paper_inc,
                     "test_accuracy_pct": 100 * float(s["test_accuracy"]),
+                    "max_features": s.get("max_features"),
+                    "capped": bool(s.get("capped", False)),
                 }
             )
     return pd.DataFrame(rows)
@@ -319,7 +328,9 @@ def plot_robustness(t: pd.DataFrame, path: Path) -> None:
             ax.axhline(r.failure_share_pct, color="C3", linestyle="--", linewidth=0.9, alpha=0.4)
         _log_temperature_axis(ax, sorted(set(g.temperature)))
         ax.set_ylabel("%")
-        ax.set_title(f"{TITLES.get(d, d)}: JSMA-F without a budget cap (dashed: undistilled)", fontsize=9)
+        all_d = t[t.dataset == d]
+        cap = f"capped at {int(all_d.max_features.max())} elements" if all_d.capped.any() else "no budget cap"
+        ax.set_title(f"{TITLES.get(d, d)}: JSMA-F, {cap} (dashed: undistilled)", fontsize=9)
         ax.legend(fontsize=7)
     fig.tight_layout()
     save_figure(path, fig, dpi=110)
@@ -431,7 +442,7 @@ def sections(
             if not ad:
                 continue
             per = []
-            for a, s in ad["attacks"].items():
+            for a, s in ((a, ad["attacks"][a]) for a in _ordered(ad)):
                 knobs = ", ".join(f"{k} {v}" for k, v in s.items() if k not in ("models", "batch_size"))
                 models = s.get("models", "all")
                 on = "all deployed models" if models == "all" else ", ".join(models)
