@@ -104,15 +104,69 @@ def test_per_target_tables_and_summaries(smoke_run):
     assert all(f"targets {k}/36 " in log for k in (12, 24, 36))
 
 
+def test_adaptive_attacks_robustness_and_accuracy_sections(smoke_run):
+    """Issue 9: every registry attack kind ran on its models, with per-target tables, summaries with the keys the
+    conclusion reads, and the report's three sections with their tables and figures."""
+    from distillbench.adaptive import ADAPTIVE_COLUMNS
+
+    run = smoke_run / "results" / "smoke"
+    report = (run / "REPORT.md").read_text()
+    expected = {("mnist", a): ["baseline", "distilled_T1", "distilled_T20"] for a in ("jsma_f_t", "jsma_z", "l0_fmn")}
+    expected[("mnist", "cw_l2")] = ["baseline", "distilled_T20"]  # models: [baseline, highest_T]
+    expected[("cifar10", "jsma_f_t")] = ["baseline", "distilled_T1", "distilled_T20"]
+    keys = {
+        "dataset", "model", "attack", "trained_temperature", "targets", "successes", "success_rate_pct",
+        "ci95_low_pct", "ci95_high_pct", "budget", "mean_l0_success", "mean_l2_success", "test_accuracy", "seconds",
+    }  # fmt: skip
+    for (d, a), models in expected.items():
+        assert sorted(p.stem for p in (run / "adaptive" / d / a).glob("*.json")) == models
+        for m in models:
+            s = json.loads((run / "adaptive" / d / a / f"{m}.json").read_text())
+            assert keys <= set(s) and (s["dataset"], s["model"], s["attack"]) == (d, m, a)
+            table = pd.read_csv(run / "adaptive" / d / a / f"{m}.csv")
+            assert list(table.columns) == ADAPTIVE_COLUMNS and len(table) == s["targets"]
+            assert s["successes"] == int(table.success.sum())
+            if a == "cw_l2":
+                assert s["budget"] is None and s["targets"] == 9  # its own `samples: 1`
+                assert (s["mean_l2_success"] is None) == (s["successes"] == 0)
+            else:
+                assert s["budget"] == 112 and s["mean_l2_success"] is None
+                assert (table[table.success].l0 <= 112).all()
+    log = (run / "logs" / "adaptive_attack" / "mnist_jsma_f_t_distilled_T20.log").read_text()
+    assert "targets 9/18 " in log and "targets 18/18 " in log  # two batches
+    for d, n in (("mnist", 18), ("cifar10", 9)):
+        for m in ("baseline", "distilled_T1", "distilled_T20"):
+            r = json.loads((run / "robustness" / d / f"{m}.json").read_text())
+            assert r["targets"] == n and 0 <= r["failure_share_pct"] <= 100
+            assert r["capped"] and r["max_features"] == 200  # the smoke profile's cap
+            assert {"dataset", "model", "trained_temperature", "successes", "rho_adv_pct", "test_accuracy"} <= set(r)
+            assert (r["rho_adv_pct"] is None) == (r["successes"] == 0)
+    # The report: a temperature x attack table, the reference table, the figures.
+    adaptive = report.split("## Adaptive attacks")[1].split("\n## ")[0]
+    header = next(line for line in adaptive.splitlines() if line.startswith("| dataset"))
+    cells = [c.strip() for c in header.strip("|").split("|")]
+    assert cells == ["dataset", "model", "jsma_f", "jsma_f_t", "jsma_z", "l0_fmn", "cw_l2", "test acc %"]
+    assert "![Adaptive attacks](adaptive.png)" in adaptive and "Carlini & Wagner" in adaptive
+    assert len([line for line in adaptive.splitlines() if line.startswith("| MNIST")]) >= 3
+    rob = report.split("## Robustness rho_adv")[1].split("\n## ")[0]
+    assert len([line for line in rob.splitlines() if line.startswith(("| MNIST", "| CIFAR10"))]) == 6
+    acc = report.split("## Accuracy vs temperature")[1].split("\n## ")[0]
+    assert len([line for line in acc.splitlines() if line.startswith(("| MNIST", "| CIFAR10"))]) == 6
+    for name in ("adaptive", "robustness", "accuracy"):
+        assert (run / f"{name}.png").stat().st_size > 10_000
+    table = pd.read_csv(run / "adaptive.csv")
+    assert set(table.attack) == {"jsma_f", "jsma_f_t", "jsma_z", "l0_fmn", "cw_l2"}
+
+
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):
     logs = sorted((smoke_run / "results" / "smoke" / "logs").rglob("*.log"))
     # attacks: defined and float32; gradients; seed 7's chain (2 teachers, soft labels, student, 2 attacks); the
-    # length study (2 training jobs, 4 attacks, 4 gradients)
-    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1 + 6 + 10
+    # length study (2 training jobs, 4 attacks, 4 gradients); issue 9: 14 adaptive attacks, 6 robustness jobs
+    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1 + 6 + 10 + 14 + 6
     train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20.log").read_text()
     assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
     assert "device: cpu" in train_log
-    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 4 + 4 + 4 + 2 * 6 + 6 + 6
+    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 4 + 4 + 4 + 2 * 6 + 6 + 6 + 14 + 6
 
 
 def test_seeds_length_study_and_conclusion(smoke_run):
@@ -155,6 +209,12 @@ def test_seeds_length_study_and_conclusion(smoke_run):
     assert snaps["snapshot_epochs"] == [1, 2] and len(snaps["history"]) == 2
     conclusion = report.split("## Conclusion")[1]
     assert "**In short**: defensive distillation" in conclusion and "adaptive attacks" in conclusion
+    # attacks: defined and float32; gradients; issue 9: 14 adaptive attacks, 6 robustness jobs
+    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 14 + 6 + 1
+    train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20.log").read_text()
+    assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
+    assert "device: cpu" in train_log
+    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 4 + 4 + 4 + 2 * 6 + 14 + 6
 
 
 def test_snakemake_html_report(repo_root, smoke_run, tiny_data_dir):
@@ -162,7 +222,18 @@ def test_snakemake_html_report(repo_root, smoke_run, tiny_data_dir):
     html_path = smoke_run / "results" / "smoke" / "report.html"
     proc = snakemake(repo_root, smoke_run, tiny_data_dir, "--report", str(html_path))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
-    for name in ("fig7.png", "fig7.csv", "numerics.csv", "gradients.csv"):
+    for name in (
+        "fig7.png",
+        "fig7.csv",
+        "numerics.csv",
+        "gradients.csv",
+        "adaptive.png",
+        "adaptive.csv",
+        "robustness.png",
+        "robustness.csv",
+        "accuracy.png",
+        "accuracy.csv",
+    ):
         assert f"Adding {name}" in proc.stdout + proc.stderr
     html = html_path.read_text()
     assert len(html) > 100_000  # self-contained: scripts, styles and the embedded results
@@ -170,6 +241,9 @@ def test_snakemake_html_report(repo_root, smoke_run, tiny_data_dir):
     assert "Fig. 7 as a table, one row per dataset" in html  # fig7_table.rst
     assert "How far each Fig. 7 cell moves" in html  # numerics.rst
     assert "Input gradients per deployed model" in html  # gradients.rst
+    assert "Adaptive attacks (issue 9): success rate against the distillation temperature" in html  # adaptive.rst
+    assert "Robustness rho_adv per temperature" in html  # robustness.rst
+    assert "Test accuracy of every deployed model against the distillation temperature" in html  # accuracy.rst
     assert "This is run <strong>smoke</strong>" in html  # workflow.rst, rendered with the run's config
 
 

@@ -44,12 +44,15 @@ CONF_MARKER = "# written by distillbench tests/slurm/up.sh"
 PROFILE_ENV = ("DISTILLBENCH_SLURM_PARTITION", "DISTILLBENCH_SLURM_ACCOUNT", "DISTILLBENCH_SLURM_GPU_MODEL")
 
 # The smoke profile on the tiny data, smaller still (one distillation temperature, fewer samples and
-# features, the defined attack numerics only) so that its 12 SLURM jobs fit in a few minutes on 2 cores.
+# features, the defined attack numerics only, no adaptive attacks or robustness jobs) so that its 12 SLURM jobs fit
+# in a few minutes on 2 cores.
 OVERLAY = """\
 temperatures: [20]
 datasets:
-  mnist: {train_subset: 200, test_subset: 100, attack: {samples: 2, max_features: 20, compare_numerics: []}}
-  cifar10: {train_subset: 200, test_subset: 100, attack: {samples: 1, max_features: 20, compare_numerics: []}}
+  mnist: {train_subset: 200, test_subset: 100, attack: {samples: 2, max_features: 20, compare_numerics: []},
+          adaptive: null, robustness: null}
+  cifar10: {train_subset: 200, test_subset: 100, attack: {samples: 1, max_features: 20, compare_numerics: []},
+            adaptive: null, robustness: null}
 resources:
   train: {mem_mb: 500, runtime: 10, threads: 1}
   attack: {mem_mb: 800, runtime: 10, threads: 1}

@@ -34,7 +34,10 @@ def plan(repo_root, tmp_path, *args):
 # What `snakemake -n` plans per profile (also checked on a fresh clone: tests/test_fresh_clone.py). Per dataset:
 # a teacher and a distilled network for each of the 9 temperatures (the T=1 teacher is the undistilled baseline),
 # soft labels per temperature, two attacks (defined and float32 numerics) and a gradient job per deployed model
-# (10), one data check; the paper profile warm-starts CIFAR-10 only, the cpu profile both datasets.
+# (10), one data check; the paper profile warm-starts CIFAR-10 only, the cpu profile both datasets. Issue 9 adds
+# a robustness job per deployed model (20; cpu: MNIST only, 10) and the adaptive attacks: paper, per dataset,
+# jsma_f_t, jsma_z and l0_fmn on the 10 deployed models and cw_l2 on all 10 (MNIST) or 2 (CIFAR-10): 40 + 32;
+# cpu, MNIST 3 x 10 + 2, CIFAR-10 3 x 2; smoke, MNIST 3 x 3 + 2, CIFAR-10 jsma_f_t x 3.
 _SWEEP = {
     "prepare_data": 2,
     "train_teacher": 18,
@@ -45,10 +48,19 @@ _SWEEP = {
     "report": 1,
     "all": 1,
 }
-PAPER_PLAN = Counter(_SWEEP, warm_start=1)
-CPU_PLAN = Counter(_SWEEP, warm_start=2)
+PAPER_PLAN = Counter(_SWEEP, warm_start=1, adaptive_attack=72, robustness=20)
+CPU_PLAN = Counter(_SWEEP, warm_start=2, adaptive_attack=38, robustness=10)
 SMOKE_PLAN = Counter(
-    prepare_data=2, train_teacher=4, soft_labels=4, train_student=4, attack=12, gradients=6, report=1, all=1
+    prepare_data=2,
+    train_teacher=4,
+    soft_labels=4,
+    train_student=4,
+    attack=12,
+    gradients=6,
+    adaptive_attack=14,
+    robustness=6,
+    report=1,
+    all=1,
 )
 # Seeds (workflow/rules/seeds.smk) and the training-length study (length.smk), on top of the above.
 # Paper: seeds [1234, 1, 2], every model of both datasets retrained under seeds 1 and 2 (per seed and dataset 9
@@ -223,6 +235,8 @@ def test_lint_reports_only_the_documented_lint(repo_root, tmp_path):
             "train_student",
             "attack",
             "gradients",
+            "adaptive_attack",
+            "robustness",
             "report",
             # seeds.smk
             "seed_warm_start",

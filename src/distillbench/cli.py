@@ -283,6 +283,127 @@ def cmd_gradients(a: argparse.Namespace) -> None:
     )
 
 
+def cmd_adaptive_attack(a: argparse.Namespace) -> None:
+    """One registry attack (issue 9, item 1) on one deployed model: per-target CSV and a summary JSON."""
+    from . import io
+    from .adaptive import run_adaptive, summarize_adaptive
+    from .data import load_split
+    from .training import load_checkpoint
+
+    claim, device = _device(a.device, a.gpu_lock_dir)
+    cfg = json.loads(a.adaptive)
+    model, ckpt = load_checkpoint(Path(a.model), device)
+    dataset = ckpt["spec"]["dataset"]
+    test = load_split(dataset, Path(a.data_dir), train=False)
+    temperature = float(ckpt["spec"]["temperature"])
+    settings = cfg["attacks"][a.attack]
+    log.info(
+        "adaptive attack %s on %s (%s, trained at T=%g, test acc %.4f), settings %s, L0 budget %d",
+        a.attack,
+        a.model,
+        dataset,
+        temperature,
+        ckpt["test_accuracy"],
+        json.dumps(settings, sort_keys=True),
+        cfg["max_features"],
+    )
+    out = Path(a.out)
+    t0 = time.perf_counter()
+    results = run_adaptive(
+        model,
+        test,
+        a.attack,
+        settings,
+        samples=int(settings.get("samples", cfg["samples"])),
+        targets_per_sample=int(cfg["targets_per_sample"]),
+        max_features=int(cfg["max_features"]),
+        device=device,
+        temperature=temperature,
+        partial_path=out.with_name(f".{out.name}.partial"),
+    )
+    io.write_csv(out, results)
+    summary = summarize_adaptive(results, a.attack, int(cfg["max_features"]))
+    summary.update(
+        {
+            "dataset": dataset,
+            "model": a.model_name,
+            "model_path": a.model,
+            "trained_temperature": temperature,
+            "settings": settings,
+            "test_accuracy": ckpt["test_accuracy"],
+            "n_features": int(test.images[0].numel()),
+            "device": claim.device,
+            "seconds": time.perf_counter() - t0,
+        }
+    )
+    io.write_json(a.summary, summary)
+    out.with_name(f".{out.name}.partial").unlink(missing_ok=True)
+    log.info("success %d/%d = %.2f%%", summary["successes"], summary["targets"], summary["success_rate_pct"])
+    claim.release()
+
+
+def cmd_robustness(a: argparse.Namespace) -> None:
+    """rho_adv (issue 9, item 2): JSMA with every input element allowed to change, on one deployed model."""
+    from . import io
+    from .adaptive import summarize_robustness
+    from .data import load_split
+    from .evaluation import run_attack
+    from .training import load_checkpoint
+
+    claim, device = _device(a.device, a.gpu_lock_dir)
+    cfg = json.loads(a.robustness)
+    model, ckpt = load_checkpoint(Path(a.model), device)
+    dataset = ckpt["spec"]["dataset"]
+    test = load_split(dataset, Path(a.data_dir), train=False)
+    n_features = int(test.images[0].numel())
+    attack_cfg = {
+        "variant": cfg["variant"],
+        "numerics": cfg["numerics"],
+        "samples": cfg["samples"],
+        "targets_per_sample": cfg["targets_per_sample"],
+        "batch_size": cfg["batch_size"],
+        # null: no cap, every element may change (rho_adv as the paper defines it); a number caps it (smoke runs)
+        "max_features": int(cfg.get("max_features") or n_features - n_features % 2),
+    }
+    log.info("robustness of %s (%s, trained at T=%g): %s", a.model, dataset, ckpt["spec"]["temperature"], attack_cfg)
+    out = Path(a.out)
+    t0 = time.perf_counter()
+    results = run_attack(
+        model,
+        test,
+        attack_cfg,
+        device,
+        temperature=float(ckpt["spec"]["temperature"]),
+        partial_path=out.with_name(f".{out.name}.partial"),
+    )
+    io.write_csv(out, results)
+    summary = summarize_robustness(results, n_features)
+    summary.update(
+        {
+            "dataset": dataset,
+            "model": a.model_name,
+            "model_path": a.model,
+            "trained_temperature": float(ckpt["spec"]["temperature"]),
+            "variant": cfg["variant"],
+            "numerics": cfg["numerics"],
+            "max_features": attack_cfg["max_features"],
+            "capped": cfg.get("max_features") is not None,
+            "test_accuracy": ckpt["test_accuracy"],
+            "device": claim.device,
+            "seconds": time.perf_counter() - t0,
+        }
+    )
+    io.write_json(a.summary, summary)
+    out.with_name(f".{out.name}.partial").unlink(missing_ok=True)
+    log.info(
+        "rho_adv %s%% over %d successes; failures %.2f%%",
+        "–" if summary["rho_adv_pct"] is None else f"{summary['rho_adv_pct']:.2f}",
+        summary["successes"],
+        summary["failure_share_pct"],
+    )
+    claim.release()
+
+
 def torch_index(column: Any) -> Any:
     import torch
 
@@ -390,6 +511,27 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--targets-per-sample", type=int, default=9)
     sp.add_argument("--out", required=True)
     sp.set_defaults(func=cmd_gradients)
+
+    sp = sub.add_parser("adaptive-attack", help="run one registry attack on a deployed model (issue 9)")
+    common(sp)
+    sp.add_argument("--model", required=True)
+    sp.add_argument("--model-name", required=True, help="baseline or distilled_T<T>")
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--attack", required=True, help="a name in attacks/registry.py, e.g. cw_l2")
+    sp.add_argument("--adaptive", required=True, help="JSON of the dataset's adaptive block")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--summary", required=True)
+    sp.set_defaults(func=cmd_adaptive_attack)
+
+    sp = sub.add_parser("robustness", help="rho_adv: JSMA with no budget cap on a deployed model (issue 9)")
+    common(sp)
+    sp.add_argument("--model", required=True)
+    sp.add_argument("--model-name", required=True, help="baseline or distilled_T<T>")
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--robustness", required=True, help="JSON of the dataset's robustness block")
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--summary", required=True)
+    sp.set_defaults(func=cmd_robustness)
 
     sp = sub.add_parser("report", help="aggregate results and write REPORT.md")
     sp.add_argument("--config", required=True, help="JSON of the resolved config")

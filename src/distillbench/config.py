@@ -11,6 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from . import config_adaptive
 from .dataspec import SPECS
 from .errors import UserError
 
@@ -90,6 +91,7 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
         at.setdefault("batch_size", 256)
         at.setdefault("numerics", "defined")
         at.setdefault("compare_numerics", [])
+        config_adaptive.fill_defaults(ds)  # the adaptive: and robustness: blocks (issue 9)
     return cfg
 
 
@@ -157,6 +159,7 @@ def data_aware_problems(cfg: Mapping[str, Any]) -> list[str]:
                     f"config field 'datasets.{name}.{key}': {value} is more than the {limit} images of the "
                     f"{spec.title} {split} set; fix: use at most {limit}, or null for all of them"
                 )
+        out += config_adaptive.problems(name, ds, cfg["temperatures"], spec.input_size, spec.n_test)
     return out
 
 

@@ -744,6 +744,11 @@ def build_report(
         add("")
     write_csv(table_path.with_name("gradients.csv"), grads)
 
+    # Issue 9: adaptive attacks, robustness rho_adv, accuracy vs temperature (their own module).
+    from .report_adaptive import sections as adaptive_sections
+
+    lines += adaptive_sections(config, results_dir, table_path, paper, out.parent)
+
     add("## Test accuracy of the deployed models")
     add("")
     conf = "" if paper.accuracy_confirmed else " The paper's accuracies are **unconfirmed** transcriptions."
@@ -777,6 +782,10 @@ def build_report(
 
     length_lines, length_sentence = length_report_section(config, results_dir, out, paper, DATASET_TITLES)
     lines += length_lines
+    if adaptive is None:  # the adaptive attacks of this run (report_adaptive), for the conclusion
+        from .report_adaptive import adaptive_rows, adaptive_table, load_references
+
+        adaptive = adaptive_rows(adaptive_table(config, results_dir, paper, load_references()))
     lines += conclusion_lines(table, adaptive, titles=DATASET_TITLES, length_sentence=length_sentence)
 
     if len(walls):

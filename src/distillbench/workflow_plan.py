@@ -178,3 +178,42 @@ class Plan:
                 out.append(f"{self.results}/length/{d}/seed{s}/attack_epoch{e}.json")
                 out.append(f"{self.results}/length/{d}/seed{s}/gradients_epoch{e}.json")
         return out
+    # --- adaptive attacks and robustness (issue 9) ------------------------------------------
+    def adaptive_attacks(self, dataset: str) -> list[str]:
+        """The registry attacks the dataset's ``adaptive`` block names (none without the block)."""
+        ad = self.config["datasets"][dataset].get("adaptive")
+        return list(ad["attacks"]) if ad else []
+
+    def adaptive_models(self, dataset: str, attack: str) -> list[str]:
+        from .config_adaptive import resolve_models
+
+        settings = self.config["datasets"][dataset]["adaptive"]["attacks"][attack]
+        return resolve_models(settings.get("models", "all"), list(self.config["temperatures"]))
+
+    def adaptive_json(self, dataset: str, attack: str) -> str:
+        """The adaptive block with only this attack's settings (another attack's change reruns nothing here)."""
+        ad = dict(self.config["datasets"][dataset]["adaptive"])
+        ad["attacks"] = {attack: ad["attacks"][attack]}
+        return json.dumps(ad, sort_keys=True)
+
+    def adaptive_summary(self, dataset: str, attack: str, model: str) -> str:
+        return f"{self.results}/adaptive/{dataset}/{attack}/{model}.json"
+
+    def adaptive_summaries(self) -> list[str]:
+        return [
+            self.adaptive_summary(d, a, m)
+            for d in self.datasets
+            for a in self.adaptive_attacks(d)
+            for m in self.adaptive_models(d, a)
+        ]
+
+    def robustness_json(self, dataset: str) -> str:
+        return json.dumps(self.config["datasets"][dataset]["robustness"], sort_keys=True)
+
+    def robustness_summaries(self) -> list[str]:
+        return [
+            f"{self.results}/robustness/{d}/{m}.json"
+            for d in self.datasets
+            if self.config["datasets"][d].get("robustness") is not None
+            for m in self.deployed_models()
+        ]

@@ -11,6 +11,8 @@ rule report:
         summaries=PLAN.attack_summaries(),
         models=PLAN.model_metrics(),
         gradients=PLAN.gradient_summaries(),
+        adaptive=PLAN.adaptive_summaries(),
+        robustness=PLAN.robustness_summaries(),
         data=PLAN.data_manifests(),
         seeds=PLAN.seed_attack_summaries(),  # further seeds (seeds.smk)
         length=PLAN.length_outputs(),  # training-length study (length.smk)
@@ -22,6 +24,14 @@ rule report:
         table=report(f"{R}/fig7.csv", caption="../report/fig7_table.rst", category="Fig. 7"),
         numerics=report(f"{R}/numerics.csv", caption="../report/numerics.rst", category="Attack numerics"),
         gradients=report(f"{R}/gradients.csv", caption="../report/gradients.rst", category="Input gradients"),
+        adaptive=report(f"{R}/adaptive.png", caption="../report/adaptive.rst", category="Adaptive attacks"),
+        adaptive_table=report(f"{R}/adaptive.csv", caption="../report/adaptive_table.rst", category="Adaptive attacks"),
+        robustness=report(f"{R}/robustness.png", caption="../report/robustness.rst", category="Robustness"),
+        robustness_table=report(
+            f"{R}/robustness.csv", caption="../report/robustness_table.rst", category="Robustness"
+        ),
+        accuracy=report(f"{R}/accuracy.png", caption="../report/accuracy.rst", category="Accuracy"),
+        accuracy_table=report(f"{R}/accuracy.csv", caption="../report/accuracy_table.rst", category="Accuracy"),
     log:
         f"{R}/logs/report.log",
     params:
