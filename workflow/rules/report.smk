@@ -12,6 +12,7 @@ rule report:
         models=PLAN.model_metrics(),
         gradients=PLAN.gradient_summaries(),
         data=PLAN.data_manifests(),
+        sections=SEAM.section_files(),  # the other reproductions' sections, appended (workflow/rules/papers.smk)
     output:
         report=PLAN.report,
         # Marked for Snakemake's own HTML report (`snakemake --report results/<run_name>/report.html`), with the
@@ -30,4 +31,4 @@ rule report:
     shell:
         "{params.py} report --config {params.config:q} --config-files {params.configfiles}"
         " --results-dir {params.results} --out {output.report} --figure {output.figure} --table {output.table}"
-        " > {log} 2>&1"
+        " --sections {input.sections} > {log} 2>&1"
