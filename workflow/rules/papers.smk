@@ -8,20 +8,10 @@ localrules:
     paper_section,
 
 
-def seam_data_manifest(wildcards):
-    """The data check of the run, when the Papernot datasets include this one (the job reads the data anyway)."""
-    return [f"{R}/data/{wildcards.dataset}.json"] if wildcards.dataset in config["datasets"] else []
-
-
-def teacher_logits_option(wildcards, input):
-    paths = list(input.teacher)  # a list of one path, or empty for a model without a teacher
-    return f"--teacher-logits {shlex.quote(str(paths[0]))}" if paths else ""
-
-
 rule paper_train:
     """One model of a seam reproduction: the generic loop, its loss chosen by name (losses.py)."""
     input:
-        data=seam_data_manifest,
+        data=SEAM.data_manifest,
         teacher=lambda w: SEAM.teacher_logits(w.paper, w.job),
     output:
         ckpt=f"{W}/{{paper}}/{{dataset}}/{{job}}.pt",
@@ -40,7 +30,7 @@ rule paper_train:
         runtime=TRAIN_RES["runtime"],
     params:
         job=lambda w: SEAM.job(w.paper, w.job).to_json(),
-        teacher=teacher_logits_option,
+        teacher=SEAM.teacher_option,
         py=python_command,
         data=data_dir,
         device=config["device"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import importlib
 import pkgutil
+import shlex
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -161,6 +162,19 @@ class Seam:
         """The teacher's logits file a student job reads (an empty list for a model without a teacher)."""
         m = self.job(paper, name).model
         return [self.job(paper, m.teacher).model.logits(self.work)] if m.teacher else []
+
+    # --- input and param functions of workflow/rules/papers.smk (methods: a .smk file mixing rules and
+    # functions draws a lint) ---
+    def data_manifest(self, wildcards: Any) -> list[str]:
+        """The run's data check of this dataset, when Papernot's datasets include it (the job reads the data
+        itself anyway)."""
+        d = wildcards.dataset
+        return [f"{self.results}/data/{d}.json"] if d in self.config.get("datasets", {}) else []
+
+    def teacher_option(self, wildcards: Any, input: Any) -> str:
+        """``--teacher-logits PATH`` for a student (``input.teacher``: one path or none)."""
+        paths = list(input.teacher)
+        return f"--teacher-logits {shlex.quote(str(paths[0]))}" if paths else ""
 
     def metrics(self, paper: str) -> list[str]:
         return [j.model.metrics(self.results) for j in self.jobs(paper)]
