@@ -253,3 +253,16 @@ def test_evaluate_counts_errors_per_class_and_after_a_bias_shift():
     r = evaluate(logits, labels, {"1": 1.0})
     assert r["errors"] == 2 and r["errors_by_class"] == {"0": 1, "1": 1}
     assert r["errors_after_bias_shift"] == 1 and r["errors_by_class_after_bias_shift"] == {"0": 1, "1": 0}
+
+
+def test_papernot_adapter_names_the_plans_models(cpu_cfg):
+    """The adapter's ModelIds are Plan's deployed models (the older rules still build them)."""
+    from distillbench.workflow_plan import Plan
+
+    ids = get("papernot2016").models(cpu_cfg)
+    plan = Plan(cpu_cfg)
+    for d in cpu_cfg["datasets"]:
+        mine = [m for m in ids if m.dataset == d]
+        assert [m.name for m in mine] == plan.deployed_models()
+        assert {m.arch for m in mine} == {f"papernot_{d}"}
+        assert [m.temperature for m in mine[1:]] == [float(t) for t in cpu_cfg["temperatures"]]
