@@ -154,9 +154,8 @@ def test_hinton_section(smoke_run):
     assert all(r[3].endswith("/ 500") for r in rows if r[1] == "test set")  # the smoke test subset
     assert "The paper's claim, distillation at T=20 cuts the small net's errors" in section
     table = pd.read_csv(smoke_run / "results" / "smoke" / "hinton2015" / "table.csv")
-    assert (
-        len(table) == 7 and (table.ci95_low <= table.ours_errors).all() and (table.ours_errors <= table.ci95_high).all()
-    )
+    assert len(table) == 7  # the Wilson bounds of 0 errors or of all may sit a rounding error off the count
+    assert (table.ci95_low <= table.ours_errors + 1e-9).all() and (table.ours_errors <= table.ci95_high + 1e-9).all()
     metrics = json.loads(
         (
             smoke_run / "results" / "smoke" / "hinton2015" / "mnist" / "models" / "student_distilled_omit.json"
