@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from distillbench.config import (  # noqa: E402
     ConfigError, device_problems, read_config_file, validate_config, verify_checksums_for,
 )
+from distillbench.papers import Seam  # noqa: E402
 from distillbench.preflight import missing_data_problems  # noqa: E402
 from distillbench.workflow_plan import Plan  # noqa: E402
 
@@ -41,6 +42,7 @@ if workflow.is_main_process and config["device"] == "cuda" and device_problems(c
           "(fine if the jobs run elsewhere, e.g. with the SLURM executor)", file=sys.stderr)
 
 PLAN = Plan(config)
+SEAM = Seam(config, PLAN.results, PLAN.work)  # the reproductions the config enables (src/distillbench/papers/)
 
 
 onstart:
@@ -71,6 +73,7 @@ include: "workflow/rules/adaptive.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/seeds.smk"
 include: "workflow/rules/length.smk"
+include: "workflow/rules/papers.smk"
 
 
 # The run's own report, under results/<run_name>/: never the committed top-level REPORT.md, which

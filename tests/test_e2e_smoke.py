@@ -161,12 +161,16 @@ def test_adaptive_attacks_robustness_and_accuracy_sections(smoke_run):
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):
     logs = sorted((smoke_run / "results" / "smoke" / "logs").rglob("*.log"))
     # attacks: defined and float32; gradients; seed 7's chain (2 teachers, soft labels, student, 2 attacks); the
-    # length study (2 training jobs, 4 attacks, 4 gradients); issue 9: 14 adaptive attacks, 6 robustness jobs
-    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1 + 6 + 10 + 14 + 6
+    # length study (2 training jobs, 4 attacks, 4 gradients); issue 9: 14 adaptive attacks, 6 robustness jobs; the
+    # seam: 11 models, 2 teachers' logits, 2 report sections
+    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1 + 6 + 10 + 14 + 6 + 11 + 2 + 2
     train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20.log").read_text()
     assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
     assert "device: cpu" in train_log
-    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 4 + 4 + 4 + 2 * 6 + 6 + 6 + 14 + 6
+    assert (
+        len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv")))
+        == 4 + 4 + 4 + 2 * 6 + 6 + 6 + 14 + 6 + 11 + 2
+    )
 
 
 def test_seeds_length_study_and_conclusion(smoke_run):
@@ -251,3 +255,71 @@ def test_rerun_does_nothing(repo_root, smoke_run, tiny_data_dir):
     proc = snakemake(repo_root, smoke_run, tiny_data_dir, "-n")
     assert proc.returncode == 0
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def _section(report: str, heading: str) -> str:
+    assert heading in report, f"no section {heading!r} in REPORT.md"
+    return report.split(heading)[1].split("\n## ")[0]
+
+
+def _rows(text: str) -> list[list[str]]:
+    lines = [ln for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("|:")]
+    return [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[1:]]  # without the header
+
+
+def test_hinton_section(smoke_run):
+    """Hinton et al. 2015: every model's test errors beside the paper's, with an interval and a verdict."""
+    report = (smoke_run / "results" / "smoke" / "REPORT.md").read_text()
+    assert report.index("## Fig. 7") < report.index("## Hinton, Vinyals & Dean 2015")
+    section = _section(report, "## Hinton, Vinyals & Dean 2015")
+    rows = _rows(section)
+    paper = [r[2] for r in rows]
+    assert paper == ["67 / 10000", "146 / 10000", "74 / 10000", "206 / 10000", "133 / 1010", "109 / 10000", "14 / 1010"]
+    verdicts = {"reproduced", "not reproduced (higher)", "not reproduced (lower)"}
+    for r in rows:
+        assert re.fullmatch(r"\d+ / \d+", r[3]) and re.fullmatch(r"\d+ \(\d+–\d+\)", r[4]) and r[6] in verdicts
+    assert all(r[3].endswith("/ 500") for r in rows if r[1] == "test set")  # the smoke test subset
+    assert "The paper's claim, distillation at T=20 cuts the small net's errors" in section
+    table = pd.read_csv(smoke_run / "results" / "smoke" / "hinton2015" / "table.csv")
+    assert len(table) == 7  # the Wilson bounds of 0 errors or of all may sit a rounding error off the count
+    assert (table.ci95_low <= table.ours_errors + 1e-9).all() and (table.ours_errors <= table.ci95_high + 1e-9).all()
+    metrics = json.loads(
+        (
+            smoke_run / "results" / "smoke" / "hinton2015" / "mnist" / "models" / "student_distilled_omit.json"
+        ).read_text()
+    )
+    assert metrics["job"]["omit_classes"] == [3] and metrics["train_samples"] == 1000
+    log = smoke_run / "results" / "smoke" / "logs" / "paper_train" / "hinton2015_mnist_student_distilled_omit.log"
+    assert re.search(r"transfer set without classes \[3\]: (\d+) of 1000 images", log.read_text())
+
+
+def test_ba_caruana_section(smoke_run):
+    """Ba & Caruana 2014: accuracy per student width for hard, soft and mimic training, the teacher, a figure."""
+    run = smoke_run / "results" / "smoke"
+    report = (run / "REPORT.md").read_text()
+    section = _section(report, "## Ba & Caruana 2014")
+    rows = _rows(section.split("Claims")[0])
+    assert [r[0] for r in rows] == ["16", "64"]
+    for r in rows:
+        assert all(re.fullmatch(r"\d+\.\d\d", c) for c in r[2:6])
+    assert "![Accuracy vs. student width](ba_caruana2014/figures/accuracy_vs_width.png)" in section
+    assert (run / "ba_caruana2014" / "figures" / "accuracy_vs_width.png").stat().st_size > 10_000
+    assert "*Mimic training beats training on the labels at the same size*" in section
+    assert re.search(r"\*\*(holds|does not hold)", section)
+    table = pd.read_csv(run / "ba_caruana2014" / "table.csv")
+    assert sorted(table.loss) == sorted(["hard"] + ["hard", "soft", "mimic"] * 2)
+    assert set(table[table.role == "teacher"].arch) == {"papernot_mnist"}
+
+
+def test_papernot_tables_unchanged_by_the_seam(repo_root, smoke_run, tiny_data_dir, tmp_path_factory):
+    """Papernot's Fig. 7 and numerics tables from a run with only papernot2016 enabled equal the full run's."""
+    alone = tmp_path_factory.mktemp("papernot_alone")
+    proc = snakemake(repo_root, alone, tiny_data_dir, "reproductions=[papernot2016]")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-6000:]
+    assert "paper_train" not in proc.stdout + proc.stderr
+    for name in ("fig7.csv", "numerics.csv", "gradients.csv"):
+        a = pd.read_csv(smoke_run / "results" / "smoke" / name)
+        b = pd.read_csv(alone / "results" / "smoke" / name)
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    report = (alone / "results" / "smoke" / "REPORT.md").read_text()
+    assert "## Fig. 7" in report and "## Hinton" not in report and "## Ba & Caruana" not in report

@@ -421,6 +421,10 @@ def cmd_report(a: argparse.Namespace) -> None:
         Path(a.table),
         config_files=a.config_files,
     )
+    if a.sections:  # the seam's reproductions (src/distillbench/papers/), after Papernot's part
+        from .papers.report_hook import append_sections
+
+        append_sections(Path(a.out), a.sections)
 
 
 def cmd_publish_report(a: argparse.Namespace) -> None:
@@ -540,6 +544,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp.add_argument("--figure", required=True)
     sp.add_argument("--table", required=True)
+    sp.add_argument("--sections", nargs="*", default=[], help="sections of the seam's reproductions to append")
     sp.set_defaults(func=cmd_report, threads=None)
 
     sp = sub.add_parser("publish-report", help="copy results/<run>/REPORT.md to the top-level REPORT.md")
@@ -555,6 +560,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not refuse 'device: cuda' when this machine has no CUDA (e.g. a cluster login node)",
     )
     sp.set_defaults(func=cmd_validate_config, threads=None, job=False)
+
+    from .papers.cli import register
+
+    register(sub)  # paper-train, paper-logits, paper-section, seam-report
     return p
 
 

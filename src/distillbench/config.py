@@ -120,6 +120,7 @@ def validate_config(
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
     cfg = _with_defaults(dict(config))
     lines = _restrict_datasets(cfg)
+    lines += _reproduction_problems(cfg)
     lines += data_aware_problems(cfg)
     lines += _study_problems(cfg)
     if check_device:
@@ -127,6 +128,15 @@ def validate_config(
     if lines:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
     return cfg
+
+
+def _reproduction_problems(cfg: dict[str, Any]) -> list[str]:
+    """``reproductions:`` and the paper blocks (hinton2015, ba_caruana2014, ...): defaults from each paper's
+    module in src/distillbench/papers/, then its names and blocks checked there."""
+    from .papers import apply_defaults, config_problems
+
+    apply_defaults(cfg)
+    return config_problems(cfg)
 
 
 def data_aware_problems(cfg: Mapping[str, Any]) -> list[str]:

@@ -76,3 +76,69 @@ def build_model(
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+# --- architectures by name (the paper seam: a job names its architecture, not its dataset) -------------------
+INPUT_SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
+class MLP(nn.Module):
+    """Fully connected ReLU network on flattened images: optional input dropout, dropout after each hidden layer."""
+
+    def __init__(
+        self, in_features: int, widths: tuple[int, ...], num_classes: int = 10, dropout: float = 0.0,
+        input_dropout: float = 0.0,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        if input_dropout:
+            layers.append(nn.Dropout(input_dropout))
+        prev = in_features
+        for w in widths:
+            layers += [nn.Linear(prev, int(w)), nn.ReLU()]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
+            prev = int(w)
+        layers.append(nn.Linear(prev, num_classes))
+        self.net = nn.Sequential(*layers)
+        self.widths = tuple(int(w) for w in widths)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+ARCH_NAMES = ("mlp", "papernot_mnist", "papernot_cifar10")
+
+
+def build_arch(
+    name: str,
+    dataset: str,
+    *,
+    widths: tuple[int, ...] | list[int] = (),
+    dropout: float = 0.0,
+    input_dropout: float = 0.0,
+    init: str = "pytorch_default",
+    seed: int | None = None,
+) -> nn.Module:
+    """A network by architecture name: ``mlp`` (hidden ``widths``) or Papernot's Table I nets
+    (``papernot_mnist``, ``papernot_cifar10``: exactly :func:`build_model`'s networks, same initialisation)."""
+    if dataset not in INPUT_SHAPES:
+        raise ValueError(f"unknown dataset {dataset!r}; use one of {sorted(INPUT_SHAPES)}")
+    if name.startswith("papernot_"):
+        own = name.removeprefix("papernot_")
+        if own != dataset:
+            raise ValueError(f"architecture {name!r} takes {own} images, not {dataset}")
+        return build_model(own, dropout=dropout, init=init, seed=seed)
+    if name != "mlp":
+        raise ValueError(f"unknown architecture {name!r}; use one of {list(ARCH_NAMES)}")
+    if not widths:
+        raise ValueError("architecture 'mlp' needs at least one hidden width")
+    if seed is not None:
+        torch.manual_seed(seed)
+    c, h, w = INPUT_SHAPES[dataset]
+    model = MLP(c * h * w, tuple(widths), dropout=dropout, input_dropout=input_dropout)
+    if init == "glorot_uniform":
+        glorot_uniform_(model)
+    elif init != "pytorch_default":
+        raise ValueError(f"unknown init {init!r}; use glorot_uniform or pytorch_default")
+    return model

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .checkpoints import load_checkpoint, load_resume, save_resume
 from .checkpoints import save_checkpoint as _save_checkpoint
 from .data import TensorDataset
 from .errors import UserError
+from .losses import hard_label_loss, soft_label_loss, softmax_t
 from .models import build_model
 
 __all__ = [
@@ -36,21 +36,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-def softmax_t(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    """softmax(Z / T)."""
-    return F.softmax(logits / temperature, dim=-1)
-
-
-def hard_label_loss(logits: torch.Tensor, labels: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Cross-entropy of softmax(Z/T) against integer labels (teacher training)."""
-    return F.cross_entropy(logits / temperature, labels)
-
-
-def soft_label_loss(logits: torch.Tensor, soft_targets: torch.Tensor, temperature: float) -> torch.Tensor:
-    """Cross-entropy of softmax(Z/T) against probability vectors (distilled training)."""
-    return -(soft_targets * F.log_softmax(logits / temperature, dim=-1)).sum(dim=-1).mean()
 
 
 class TrainingDiverged(UserError, FloatingPointError):

@@ -178,6 +178,7 @@ class Plan:
                 out.append(f"{self.results}/length/{d}/seed{s}/attack_epoch{e}.json")
                 out.append(f"{self.results}/length/{d}/seed{s}/gradients_epoch{e}.json")
         return out
+
     # --- adaptive attacks and robustness (issue 9) ------------------------------------------
     def adaptive_attacks(self, dataset: str) -> list[str]:
         """The registry attacks the dataset's ``adaptive`` block names (none without the block)."""

@@ -16,6 +16,7 @@ rule report:
         data=PLAN.data_manifests(),
         seeds=PLAN.seed_attack_summaries(),  # further seeds (seeds.smk)
         length=PLAN.length_outputs(),  # training-length study (length.smk)
+        sections=SEAM.section_files(),  # the other reproductions' sections, appended (workflow/rules/papers.smk)
     output:
         report=PLAN.report,
         # Marked for Snakemake's own HTML report (`snakemake --report results/<run_name>/report.html`), with the
@@ -42,4 +43,4 @@ rule report:
     shell:
         "{params.py} report --config {params.config:q} --config-files {params.configfiles}"
         " --results-dir {params.results} --out {output.report} --figure {output.figure} --table {output.table}"
-        " > {log} 2>&1"
+        " --sections {input.sections} > {log} 2>&1"

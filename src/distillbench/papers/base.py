@@ -1,0 +1,147 @@
+"""The paper seam: what one reproduction declares (its models, jobs, config block, reference data and report
+section), and the one model identity that the plan, the rules' wildcards and the report share."""
+
+from __future__ import annotations
+
+import json
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import REPO_ROOT
+
+BENCHMARK_DIR = REPO_ROOT / "benchmark"
+
+# Wildcard values as the seam's generic rules see them (workflow/rules/papers.smk).
+NAME_RE = r"[A-Za-z][A-Za-z0-9_.]*"
+_PATH_RE = re.compile(rf"(?P<paper>{NAME_RE})/(?P<dataset>{NAME_RE})/(?:models/)?(?P<job>{NAME_RE})\.(?:pt|json)$")
+
+
+@dataclass(frozen=True)
+class ModelId:
+    """One network of one reproduction. ``name`` is unique within (paper, dataset); nothing parses it: the
+    reproduction looks a model up by its wildcards (:meth:`wildcards`, :meth:`from_path`)."""
+
+    paper: str
+    dataset: str
+    name: str
+    arch: str  # an architecture name of models.build_arch: mlp, papernot_mnist, papernot_cifar10
+    role: str  # teacher | student
+    temperature: float = 1.0
+    seed: int = 0
+    teacher: str | None = None  # the name of the teacher ModelId in the same paper and dataset
+
+    def wildcards(self) -> dict[str, str]:
+        return {"paper": self.paper, "dataset": self.dataset, "job": self.name}
+
+    def checkpoint(self, work: str) -> str:
+        return f"{work}/{self.paper}/{self.dataset}/{self.name}.pt"
+
+    def logits(self, work: str) -> str:
+        """The model's logits on its training set (the transfer set of its students)."""
+        return f"{work}/{self.paper}/{self.dataset}/{self.name}.logits.pt"
+
+    def metrics(self, results: str) -> str:
+        return f"{results}/{self.paper}/{self.dataset}/models/{self.name}.json"
+
+    @staticmethod
+    def wildcards_of(path: str) -> dict[str, str]:
+        """``{paper, dataset, job}`` of a checkpoint or metrics path written by :meth:`checkpoint`/:meth:`metrics`."""
+        m = _PATH_RE.search(str(path).replace("\\", "/"))
+        if not m:
+            raise ValueError(f"{path}: not a seam model path (<paper>/<dataset>/[models/]<name>.pt|json)")
+        return m.groupdict()
+
+
+def job_seed(base: int, paper: str, name: str) -> int:
+    """A reproducible seed per model, distinct across models (CRC32 of paper and name, plus the config's seed)."""
+    return int(base) + zlib.crc32(f"{paper}/{name}".encode()) % 1_000_000
+
+
+@dataclass(frozen=True)
+class Job:
+    """How one model is trained by the generic loop (papers/train.py); everything it needs, as JSON."""
+
+    model: ModelId
+    loss: str  # a name of losses.LOSSES
+    epochs: int
+    lr: float
+    momentum: float
+    batch_size: int
+    widths: tuple[int, ...] = ()
+    dropout: float = 0.0
+    input_dropout: float = 0.0
+    init: str = "pytorch_default"
+    alpha: float = 0.5  # the soft term's weight in the "hinton" loss
+    jitter: int = 0  # random shifts of up to this many pixels, per image and step
+    max_norm: float | None = None  # per-unit incoming weight norm bound (dropout paper's constraint)
+    lr_decay: float = 1.0  # the learning rate is multiplied by this after every epoch
+    omit_classes: tuple[int, ...] = ()  # left out of the (transfer) training set
+    bias_shift: Mapping[str, float] = field(default_factory=dict)  # class -> added to its output bias (evaluation)
+    train_subset: int | None = None
+    test_subset: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Job:
+        d = json.loads(text)
+        d["model"] = ModelId(**d["model"])
+        d["widths"] = tuple(d["widths"])
+        d["omit_classes"] = tuple(d["omit_classes"])
+        return cls(**d)
+
+
+@dataclass
+class Section:
+    """A reproduction's part of REPORT.md: markdown (figure paths relative to the results folder) and a table."""
+
+    markdown: str
+    table: Any  # a pandas DataFrame, written beside it as CSV
+    figures: list[Path] = field(default_factory=list)
+
+
+class Reproduction:
+    """One paper on the seam. A subclass sets ``name``/``title``/``citation``, its config block's schema and
+    defaults, and implements :meth:`jobs` and :meth:`section`; the seam's generic rules train the jobs and the
+    report rule appends the section. A reproduction whose jobs come from older rules (Papernot 2016) sets
+    ``seam_jobs = False`` and lists its targets in :meth:`targets`."""
+
+    name: str = ""
+    title: str = ""
+    citation: str = ""
+    seam_jobs: bool = True
+    block_schema: Mapping[str, Any] = {}
+    defaults: Mapping[str, Any] = {}
+
+    @property
+    def reference_dir(self) -> Path:
+        return BENCHMARK_DIR / self.name
+
+    def block(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(config.get(self.name) or {})
+
+    def datasets(self, config: Mapping[str, Any]) -> list[str]:
+        return sorted({j.model.dataset for j in self.jobs(config)})
+
+    def jobs(self, config: Mapping[str, Any]) -> list[Job]:
+        return []
+
+    def problems(self, config: Mapping[str, Any]) -> list[str]:
+        """Checks of the block beyond its schema (with the field named and the fix)."""
+        return []
+
+    def targets(self, config: Mapping[str, Any], results: str, work: str) -> list[str]:
+        """What the workflow must build for this reproduction (seam papers: their report section)."""
+        return [section_path(results, self.name)]
+
+    def section(self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path) -> Section:
+        raise NotImplementedError
+
+
+def section_path(results: str, paper: str) -> str:
+    return f"{results}/{paper}/section.md"

@@ -1,0 +1,149 @@
+"""The seam's commands (``python -m distillbench paper-train|paper-logits|paper-section|seam-report``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("distillbench")
+
+
+def cmd_paper_train(a: argparse.Namespace) -> None:
+    from .. import io
+    from ..cli import _device
+    from ..models import count_parameters
+    from ..provenance import numerics_environment
+    from ..training import predict_logits
+    from .base import Job
+    from .train import evaluate, load_data, save_model, train_job
+
+    job = Job.from_json(a.job)
+    claim, device = _device(a.device, a.gpu_lock_dir)
+    teacher_logits = None
+    if a.teacher_logits:
+        import torch
+
+        teacher_logits = torch.load(a.teacher_logits, map_location="cpu", weights_only=True)
+    train_data, test_data = load_data(job, Path(a.data_dir))
+    if teacher_logits is not None and len(teacher_logits) != len(train_data):
+        from ..errors import UserError
+
+        raise UserError(
+            f"{a.teacher_logits}: {len(teacher_logits)} rows, the training set has {len(train_data)}; fix: delete "
+            "it and rerun the workflow (it was written for another train_subset)"
+        )
+    m = job.model
+    log.info(
+        "train %s/%s (%s, %s, loss %s, T=%g) for %d epochs on %d samples (test %d)",
+        m.paper,
+        m.name,
+        m.arch,
+        m.role,
+        job.loss,
+        m.temperature,
+        job.epochs,
+        len(train_data),
+        len(test_data),
+    )
+    t0 = time.perf_counter()
+    model, history = train_job(job, train_data, test_data, device, teacher_logits=teacher_logits)
+    logits = predict_logits(model, test_data.images, device)
+    result = evaluate(logits, test_data.labels, dict(job.bias_shift))
+    save_model(Path(a.out), model, job, history)
+    metrics: dict[str, Any] = {
+        "model": json.loads(job.to_json())["model"],
+        "job": json.loads(job.to_json()),
+        **result,
+        "train_samples": len(train_data),
+        "parameters": count_parameters(model),
+        "test_accuracy": 1.0 - result["errors"] / max(1, result["test_samples"]),
+        "device": claim.device,
+        "seconds": time.perf_counter() - t0,
+        "history": history,
+        "numerics": numerics_environment(claim.device),
+    }
+    io.write_json(a.metrics, metrics)
+    log.info("test errors %d/%d, checkpoint %s", result["errors"], result["test_samples"], a.out)
+    claim.release()
+
+
+def cmd_paper_logits(a: argparse.Namespace) -> None:
+    from .. import io
+    from ..cli import _device
+    from ..training import predict_logits
+    from .train import load_data, load_model
+
+    claim, device = _device(a.device, a.gpu_lock_dir)
+    model, job = load_model(Path(a.model), device)
+    train_data, _ = load_data(job, Path(a.data_dir))
+    logits = predict_logits(model, train_data.images, device)
+    agree = float((logits.argmax(1) == train_data.labels).float().mean())
+    log.info("logits of %s on %d training images; argmax agrees with the label on %.4f", a.model, len(logits), agree)
+    io.save_torch(a.out, logits)
+    claim.release()
+
+
+def cmd_paper_section(a: argparse.Namespace) -> None:
+    from .. import io
+    from . import get
+
+    config = json.loads(a.config)
+    repro = get(a.paper)
+    figures = Path(a.figures)
+    figures.mkdir(parents=True, exist_ok=True)
+    section = repro.section(config, Path(a.results_dir), figures)
+    io.write_csv(a.table, section.table)
+    io.write_text(a.out, section.markdown.rstrip() + "\n")
+    log.info("%s: section %s, table %s, figures %s", a.paper, a.out, a.table, [str(f) for f in section.figures])
+
+
+def cmd_seam_report(a: argparse.Namespace) -> None:
+    from .report_hook import write_report
+
+    write_report(json.loads(a.config), Path(a.results_dir), Path(a.out), a.sections, a.config_files)
+
+
+def register(sub: Any) -> None:
+    """Add the seam's commands to the package's argument parser."""
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        sp.add_argument("--gpu-lock-dir", default=None)
+        sp.add_argument("--threads", type=int, default=None)
+
+    sp = sub.add_parser("paper-train", help="train one model of a reproduction (a seam job)")
+    common(sp)
+    sp.add_argument("--job", required=True, help="JSON of the job (papers.base.Job)")
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--teacher-logits", default=None)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--metrics", required=True)
+    sp.set_defaults(func=cmd_paper_train)
+
+    sp = sub.add_parser("paper-logits", help="a seam model's logits on its training set (its students' targets)")
+    common(sp)
+    sp.add_argument("--model", required=True)
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--out", required=True)
+    sp.set_defaults(func=cmd_paper_logits)
+
+    sp = sub.add_parser("paper-section", help="a reproduction's REPORT.md section, table and figures")
+    sp.add_argument("--paper", required=True)
+    sp.add_argument("--config", required=True, help="JSON of the resolved config")
+    sp.add_argument("--results-dir", required=True)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--table", required=True)
+    sp.add_argument("--figures", required=True)
+    sp.set_defaults(func=cmd_paper_section, threads=None)
+
+    sp = sub.add_parser("seam-report", help="REPORT.md of a run without papernot2016: provenance and the sections")
+    sp.add_argument("--config", required=True)
+    sp.add_argument("--config-files", nargs="*", default=[])
+    sp.add_argument("--results-dir", required=True)
+    sp.add_argument("--out", required=True)
+    sp.add_argument("--sections", nargs="*", default=[])
+    sp.set_defaults(func=cmd_seam_report, threads=None)
