@@ -213,12 +213,6 @@ def test_seeds_length_study_and_conclusion(smoke_run):
     assert snaps["snapshot_epochs"] == [1, 2] and len(snaps["history"]) == 2
     conclusion = report.split("## Conclusion")[1]
     assert "**In short**: defensive distillation" in conclusion and "adaptive attacks" in conclusion
-    # attacks: defined and float32; gradients; issue 9: 14 adaptive attacks, 6 robustness jobs
-    assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 14 + 6 + 1
-    train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20.log").read_text()
-    assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
-    assert "device: cpu" in train_log
-    assert len(list((smoke_run / "results" / "smoke" / "benchmarks").rglob("*.tsv"))) == 4 + 4 + 4 + 2 * 6 + 14 + 6
 
 
 def test_snakemake_html_report(repo_root, smoke_run, tiny_data_dir):
