@@ -9,6 +9,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from distillbench.config import (  # noqa: E402
     ConfigError, device_problems, read_config_file, validate_config, verify_checksums_for,
 )
+from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
 from distillbench.preflight import missing_data_problems  # noqa: E402
 from distillbench.workflow_plan import Plan  # noqa: E402
 
@@ -41,6 +42,13 @@ if workflow.is_main_process and config["device"] == "cuda" and device_problems(c
           "(fine if the jobs run elsewhere, e.g. with the SLURM executor)", file=sys.stderr)
 
 PLAN = Plan(config)
+
+# `--resources gpu=N` means N GPUs; `jobs_per_gpu` jobs share each one (src/distillbench/gpu_sharing.py).
+if workflow.is_main_process:
+    _shared = scale_gpu_limit(workflow.global_resources, config["jobs_per_gpu"])
+    if _shared and _shared[1] != _shared[0]:
+        print(f"GPU sharing: {_shared[0]} GPU(s) x jobs_per_gpu {config['jobs_per_gpu']} = "
+              f"{_shared[1]} GPU jobs at once", file=sys.stderr)
 
 
 onstart:
