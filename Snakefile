@@ -1,6 +1,6 @@
 # distillbench: reproduce Papernot et al. 2016 (Fig. 7) end to end.
 #   snakemake --cores 8 --resources gpu=2                       # paper settings (config/config.yaml)
-#   snakemake --cores 2 --configfile config/cpu.yaml            # CPU profile (~1 h 45 min on 2 cores)
+#   snakemake --cores 2 --configfile config/cpu.yaml            # CPU profile (README: its measured cost)
 #   snakemake --workflow-profile workflow/profiles/slurm        # SLURM
 import sys
 from pathlib import Path
