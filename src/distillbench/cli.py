@@ -70,6 +70,7 @@ def cmd_train(a: argparse.Namespace) -> None:
     from . import io
     from .checkpoints import CheckpointError, load_soft_labels
     from .data import load_split
+    from .fastpath import select_fast_path
     from .provenance import numerics_environment
     from .training import TrainSpec, accuracy, load_checkpoint, save_checkpoint, train
 
@@ -134,6 +135,7 @@ def cmd_train(a: argparse.Namespace) -> None:
         "history": history,
         "init_from": a.init_from,
         "numerics": numerics_environment(claim.device),
+        "fast_path": select_fast_path(a.fast_path, device).name,
     }
     io.write_json(a.metrics, metrics)
     out.with_name(f".{out.name}.resume").unlink(missing_ok=True)
