@@ -200,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     name = torch.cuda.get_device_name(device) if cuda else f"cpu-{torch.get_num_threads()}threads"
     name = name.replace(" ", "_")
     if cuda:
-        steps = a.steps or (100 if a.quick else 400)
-        warmup = 10 if a.quick else 30
+        steps = a.steps or (100 if a.quick else 1000)
+        warmup = 10 if a.quick else 50
     else:
         steps = a.steps or (12 if a.quick else 60)
         warmup = 2 if a.quick else 5
