@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--steps", type=int, default=None, help="timed MNIST steps per variant (CIFAR-10: a quarter on CPU)")
     p.add_argument("--stack", type=int, default=None, help="k of the stacked<k> variant (0: leave it out)")
+    p.add_argument("--variants", default=None, help="comma-separated subset, e.g. plain,compile (default: all here)")
     p.add_argument("--out", default=None, help="also write the printed lines to this file")
     a = p.parse_args(argv)
     if a.threads:
@@ -226,26 +227,31 @@ def main(argv: list[str] | None = None) -> int:
         ds_warm = warmup if (cuda or dataset == "mnist") else max(1, warmup // 2)
         n_data = BATCH * max(ds_steps, 16) if not cuda else 60_000
         flops = 3.0 * forward_flops(dataset)
-        for variant in variants(device, stack):
+        chosen = variants(device, stack)
+        if a.variants:
+            chosen = [v for v in chosen if v in a.variants.split(",")]
+        for variant in chosen:
             note = ""
             try:
+                n_steps, warm = ds_steps, ds_warm
                 if variant.startswith("stacked"):
                     k = int(variant.removeprefix("stacked"))
                     step = stacked_step(dataset, k, device, min(n_data, BATCH * 64))
                     per_step = k * BATCH
+                    n_steps = max(3, ds_steps // k)  # k networks a step: about the same samples as the others
                 else:
                     fast = select_fast_path(variant, device)
                     step = single_model_step(dataset, fast, device, n_data)
                     per_step = BATCH
                     if variant == "compile":
-                        ds_warm = max(ds_warm, 20)  # compile + CUDA-graph recording happen in the first steps
+                        warm = max(ds_warm, 20)  # compile + CUDA-graph recording happen in the first steps
                 t0 = time.perf_counter()
-                dt = time_steps(step, ds_warm, ds_steps, device)
+                dt = time_steps(step, warm, n_steps, device)
                 fb = getattr(step, "fallback", None)
                 if fb is not None and fb.compiled is False and variant == "compile":
                     note = "compile failed, ran eager (reason logged above)"
                 elif variant == "compile":
-                    note = f"incl. {time.perf_counter() - t0 - dt * ds_steps:.0f} s compile+warm-up"
+                    note = f"{time.perf_counter() - t0 - dt * n_steps:.0f} s compile+warm-up before timing"
             except Exception as exc:  # noqa: BLE001 - a variant that cannot run here says why and is skipped
                 say(
                     f"{dataset:8} {variant:14} {'-':>10} {'-':>8} {'-':>8} {'-':>7} {'-':>8}  skipped: "
