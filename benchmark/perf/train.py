@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from distillbench.fastpath import FastPath, select_fast_path  # noqa: E402
 from distillbench.models import ARCHITECTURES, build_model  # noqa: E402
-from distillbench.training import _EagerFallback, compiled_forward, hard_label_loss  # noqa: E402
+from distillbench.training import StepRunner, compiled_forward, hard_label_loss  # noqa: E402
 
 BATCH = 128
 SHAPES = {"mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
@@ -119,7 +119,7 @@ def single_model_step(dataset: str, fast: FastPath, device: torch.device, n_data
         logits = model(x)
         return logits, hard_label_loss(logits, y, 1.0)
 
-    run = _EagerFallback(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
+    run = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
     steps_per_epoch = n_data // BATCH
 
     def step(i: int) -> None:

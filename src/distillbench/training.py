@@ -186,7 +186,7 @@ def train(
             return logits, hard_label_loss(logits, y, spec.temperature)
         return logits, soft_label_loss(logits, y, spec.temperature)
 
-    step_fn = _EagerFallback(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
+    step_fn = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
     for epoch in range(start_epoch, spec.epochs + 1):
         t0 = time.perf_counter()
         lr = lr_at_epoch(spec, epoch)
@@ -255,7 +255,7 @@ def train(
     return model, history
 
 
-class _EagerFallback:
+class StepRunner:
     """Runs the compiled step; at its first failure says why and runs eager from then on."""
 
     def __init__(self, fn: Callable[..., Any], eager: Callable[..., Any], compiled: bool) -> None:
