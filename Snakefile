@@ -1,6 +1,6 @@
 # distillbench: reproduce Papernot et al. 2016 (Fig. 7) end to end.
 #   snakemake --cores 8 --resources gpu=2                       # paper settings (config/config.yaml)
-#   snakemake --cores 2 --configfile config/cpu.yaml            # CPU profile (~1 h 45 min on 2 cores)
+#   snakemake --cores 2 --configfile config/cpu.yaml            # CPU profile (README: its measured cost)
 #   snakemake --workflow-profile workflow/profiles/slurm        # SLURM
 import sys
 from pathlib import Path
@@ -10,6 +10,7 @@ from distillbench.config import (  # noqa: E402
     ConfigError, device_problems, read_config_file, validate_config, verify_checksums_for,
 )
 from distillbench.papers import Seam  # noqa: E402
+from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
 from distillbench.preflight import missing_data_problems  # noqa: E402
 from distillbench.workflow_plan import Plan  # noqa: E402
 
@@ -43,6 +44,13 @@ if workflow.is_main_process and config["device"] == "cuda" and device_problems(c
 
 PLAN = Plan(config)
 SEAM = Seam(config, PLAN.results, PLAN.work)  # the reproductions the config enables (src/distillbench/papers/)
+
+# `--resources gpu=N` means N GPUs; `jobs_per_gpu` jobs share each one (src/distillbench/gpu_sharing.py).
+if workflow.is_main_process:
+    _shared = scale_gpu_limit(workflow.global_resources, config["jobs_per_gpu"])
+    if _shared and _shared[1] != _shared[0]:
+        print(f"GPU sharing: {_shared[0]} GPU(s) x jobs_per_gpu {config['jobs_per_gpu']} = "
+              f"{_shared[1]} GPU jobs at once", file=sys.stderr)
 
 
 onstart:

@@ -111,6 +111,8 @@ def _errors(cfg):
         (lambda c: c.update(temperatures=[0, 1]), "temperatures.0", "fix: expected a positive temperature"),
         (lambda c: c.update(temperature=[1, 2]), "(top level)", "remove or rename the unknown key"),
         (lambda c: c.update(device="gpu"), "device", "auto, cpu or cuda"),
+        (lambda c: c.update(jobs_per_gpu=0), "jobs_per_gpu", "1 to 64"),
+        (lambda c: c.update(fast_path="fastest"), "fast_path", "auto, plain, channels_last or compile"),
         (
             lambda c: c["datasets"]["cifar10"]["training"].update(lr_decay={"factor": 1.5, "after_epoch": 10}),
             "datasets.cifar10.training.lr_decay.factor",
@@ -261,3 +263,12 @@ def test_run_datasets_keeps_only_those(repo_root):
         validate_config(
             {**raw, "datasets": {"mnist": raw["datasets"]["mnist"]}, "run_datasets": ["cifar10"]}, check_device=False
         )
+
+
+def test_speed_settings_default_and_pass_through(paper_cfg):
+    from distillbench.config import DEFAULT_JOBS_PER_GPU
+
+    cfg = validate_config(paper_cfg)
+    assert cfg["jobs_per_gpu"] == DEFAULT_JOBS_PER_GPU and cfg["fast_path"] == "auto"
+    cfg = validate_config(dict(copy.deepcopy(paper_cfg), jobs_per_gpu=2, fast_path="plain"))
+    assert (cfg["jobs_per_gpu"], cfg["fast_path"]) == (2, "plain")

@@ -16,7 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from distillbench.devices import claim_gpu_slot, select_device  # noqa: E402
+from distillbench.devices import DeviceError, claim_gpu_slot, select_device  # noqa: E402
+from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
 
 ENV_SRC = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 
@@ -89,13 +90,50 @@ def test_local_jobs_get_distinct_gpus_then_share(tmp_path):
     c = select_device("auto", cuda_count=2, env={}, lock_dir=tmp_path)
     try:
         assert {a.device, b.device} == {"cuda:0", "cuda:1"}
-        assert c.device == "cuda:0" and "busy" in c.reason and c.lock_file is None
+        assert c.device in {"cuda:0", "cuda:1"} and "busy" in c.reason and c.lock_file is None
         a.release()
         d = select_device("auto", cuda_count=2, env={}, lock_dir=tmp_path)
         assert d.device == a.device, "a released slot is free again"
         d.release()
     finally:
         b.release()
+
+
+def test_jobs_per_gpu_fills_gpus_evenly(tmp_path):
+    """2 GPUs x 4 slots: 8 concurrent jobs, 4 on each GPU, placed alternately; the 9th shares."""
+    claims = [select_device("auto", cuda_count=2, env={}, lock_dir=tmp_path, jobs_per_gpu=4) for _ in range(8)]
+    try:
+        assert [c.device for c in claims] == ["cuda:0", "cuda:1"] * 4
+        assert all(c.lock_file is not None and "4 slots per GPU" in c.reason for c in claims)
+        extra = select_device("auto", cuda_count=2, env={}, lock_dir=tmp_path, jobs_per_gpu=4)
+        assert "all 8 GPU slots busy" in extra.reason and extra.lock_file is None
+        claims[5].release()  # a job on GPU 1 ends: the next job goes to GPU 1, which has a free slot
+        again = select_device("auto", cuda_count=2, env={}, lock_dir=tmp_path, jobs_per_gpu=4)
+        assert again.device == "cuda:1" and again.lock_file is not None
+        again.release()
+    finally:
+        for c in claims:
+            c.release()
+
+
+def test_jobs_per_gpu_one_keeps_the_old_lock_files(tmp_path):
+    a = select_device("auto", cuda_count=2, env={}, lock_dir=tmp_path, jobs_per_gpu=1)
+    b = select_device("auto", cuda_count=2, env={}, lock_dir=tmp_path, jobs_per_gpu=2)
+    try:
+        assert (a.device, b.device) == ("cuda:0", "cuda:1")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["gpu0.lock", "gpu1.lock"]
+    finally:
+        a.release()
+        b.release()
+    with pytest.raises(DeviceError, match="jobs_per_gpu"):
+        select_device("auto", cuda_count=1, env={}, lock_dir=tmp_path, jobs_per_gpu=0)
+
+
+def test_scale_gpu_limit_on_snakemakes_resources():
+    resources = pytest.importorskip("snakemake.resources", reason="snakemake not installed").Resources
+    res = resources.from_mapping({"gpu": 2, "_cores": 8})
+    assert scale_gpu_limit(res, 4) == (2, 8) and res["gpu"].value == 8
+    assert scale_gpu_limit(resources.from_mapping({"_cores": 8}), 4) is None  # no limit given: none made
 
 
 def test_physical_gpu_names_follow_cuda_visible_devices(tmp_path):
@@ -200,3 +238,53 @@ def test_snakemake_resources_gpu2_places_concurrent_jobs_on_distinct_gpus(tmp_pa
         running += step
         peak = max(peak, running)
     assert peak <= 2, f"{peak} GPU jobs at once with --resources gpu=2"
+
+
+SHARED_SNAKEFILE = textwrap.dedent(
+    """
+    import sys
+    from distillbench.gpu_sharing import scale_gpu_limit
+    if workflow.is_main_process:
+        scale_gpu_limit(workflow.global_resources, 2)
+    N = 8
+    rule all:
+        input: expand("out/{i}.json", i=range(N))
+    rule job:
+        output: "out/{i}.json"
+        resources: gpu=1
+        shell:
+            "{PY} -c 'import json, sys, time; from pathlib import Path; "
+            "from distillbench.devices import select_device; t0 = time.time(); "
+            "c = select_device(\\"auto\\", cuda_count=2, env={{}}, lock_dir=Path(sys.argv[1]), jobs_per_gpu=2); "
+            "time.sleep(2.5); "
+            "json.dump(dict(device=c.device, reason=c.reason, start=t0, end=time.time()), open(sys.argv[2], \\"w\\")); "
+            "c.release()' {LOCKS} {output}"
+    """
+)
+
+
+def test_snakemake_gpu2_with_two_jobs_per_gpu_runs_four_jobs_two_per_gpu(tmp_path):
+    """`--resources gpu=2` still means two GPUs: with jobs_per_gpu 2, at most 4 jobs at once, 2 per GPU."""
+    snakemake = Path(sys.executable).with_name("snakemake")
+    if not snakemake.exists():
+        pytest.skip(f"no snakemake next to {sys.executable}")
+    (tmp_path / "Snakefile").write_text(
+        f"PY = {sys.executable!r}\nLOCKS = {str(tmp_path / 'locks')!r}\n" + SHARED_SNAKEFILE
+    )
+    cmd = [str(snakemake), "--cores", "8", "--resources", "gpu=2", "--workflow-profile", "none", "-q"]
+    res = subprocess.run(cmd, cwd=tmp_path, env=ENV_SRC, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stdout + res.stderr
+    jobs = [json.loads(p.read_text()) for p in sorted((tmp_path / "out").glob("*.json"))]
+    assert len(jobs) == 8 and all("busy" not in j["reason"] for j in jobs), jobs
+
+    def peak(js: list[dict]) -> int:
+        events = sorted([(j["start"], 1) for j in js] + [(j["end"], -1) for j in js], key=lambda e: (e[0], e[1]))
+        running = top = 0
+        for _, step in events:
+            running += step
+            top = max(top, running)
+        return top
+
+    assert 2 < peak(jobs) <= 4, f"{peak(jobs)} GPU jobs at once with --resources gpu=2 and 2 jobs per GPU"
+    for dev in ("cuda:0", "cuda:1"):
+        assert peak([j for j in jobs if j["device"] == dev]) <= 2, dev

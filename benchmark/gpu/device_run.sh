@@ -8,8 +8,8 @@
 # DATA: torchvision's layout (MNIST/raw, cifar-10-batches-py); OUT: where results.tgz (refreshed every 20 s, so
 # a run cut off still leaves its finished jobs) and the logs go. Extra arguments go to snakemake (e.g.
 # `--configfile config/smoke.yaml`); extra config items in CONFIG (e.g. CONFIG="run_datasets=[mnist]": one
-# `--config` only, since a second one replaces the first). The workflow runs with many jobs per GPU (`--resources gpu=$JOBS`,
-# default 12: jobs beyond the GPU count share GPU 0, see README "GPUs"), one CPU thread per training job;
+# `--config` only, since a second one replaces the first). The workflow runs with many jobs per GPU (`jobs_per_gpu=$JOBS`,
+# default 12, on `--resources gpu=$GPUS`, default all visible GPUs; see README "GPUs"), one CPU thread per training job;
 # benchmark/gpu/check.py runs beside it on the same GPU (CHECK=1), after it on the workflow's own MNIST
 # baseline and distilled T=100 networks (CHECK=after), or not (CHECK=0). Rerun with the same RUN_NAME and the previous
 # results and work folders in place and Snakemake continues from the finished jobs.
@@ -18,6 +18,8 @@ WHEELS=$1 DATA=$2 OUT=$3
 shift 3
 RUN_NAME=${RUN_NAME:-paper}
 JOBS=${JOBS:-12}
+GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || echo 1)}
+[ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
 CHECK=${CHECK:-1}
 CHECK_ARGS=${CHECK_ARGS:-"--workers 6"}
 cd "$(dirname "$0")/../.."
@@ -34,9 +36,9 @@ PY=${PY:-python3}
 { date -u; nvidia-smi 2>&1 | head -15; $PY -c "import torch; print('torch', torch.__version__)"; nproc; } > "$OUT/machine.txt"
 
 start=$(date +%s)
-( $PY -m snakemake --cores "$(nproc)" --resources gpu="$JOBS" \
+( $PY -m snakemake --cores "$(nproc)" --resources gpu="$GPUS" \
     --set-threads warm_start=1 train_teacher=1 train_student=1 soft_labels=1 attack=2 \
-    --config data_dir="$DATA" download=false run_name="$RUN_NAME" gpu_lock_dir=/tmp/distillbench-locks ${CONFIG:-} \
+    --config data_dir="$DATA" download=false run_name="$RUN_NAME" gpu_lock_dir=/tmp/distillbench-locks jobs_per_gpu="$JOBS" ${CONFIG:-} \
     "$@" \
     > "$OUT/snakemake.log" 2>&1; echo $? > "$OUT/snakemake.rc"; echo "snakemake $(( $(date +%s) - start )) s" >> "$OUT/snakemake.log" ) &
 sm=$!

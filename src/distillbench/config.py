@@ -60,12 +60,19 @@ def _describe(schema: Mapping[str, Any], error: jsonschema.ValidationError) -> s
     return msg
 
 
+# Several small jobs per GPU (measured on one H200, facts.md: 8 MNIST training jobs at once gave 2.8x the
+# throughput of one, 16 gave 3.3x): 8 takes most of the gain with half the processes.
+DEFAULT_JOBS_PER_GPU = 8
+
+
 def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     cfg = copy.deepcopy(config)
     cfg.setdefault("profile", "custom")
     cfg.setdefault("download", True)
     cfg.setdefault("verify_checksums", True)
     cfg.setdefault("device", "auto")
+    cfg.setdefault("jobs_per_gpu", DEFAULT_JOBS_PER_GPU)
+    cfg.setdefault("fast_path", "auto")
     cfg.setdefault("work_dir", f"work/{cfg.get('run_name', 'run')}")
     cfg.setdefault("resources", {})
     cfg.setdefault("seeds", [cfg["seed"]] if "seed" in cfg else [])

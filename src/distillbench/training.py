@@ -18,6 +18,7 @@ from .checkpoints import save_checkpoint as _save_checkpoint
 from .data import TensorDataset
 from .errors import UserError
 from .losses import hard_label_loss, soft_label_loss, softmax_t
+from .fastpath import FastPath, compiled_forward, select_fast_path
 from .models import build_model
 
 __all__ = [
@@ -46,7 +47,13 @@ class TrainingDiverged(UserError, FloatingPointError):
 def predict_logits(
     model: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 1000
 ) -> torch.Tensor:
+    """Logits of ``model`` in eval mode, on the host. On CUDA in one batched pass: the images go to the
+    device at once and the logits come back at once (one host-device sync, not one per batch)."""
     model.eval()
+    if device.type == "cuda":
+        on_dev = images.to(device)
+        out = [model(on_dev[i : i + batch_size]).float() for i in range(0, len(on_dev), batch_size)]
+        return torch.cat(out).cpu() if out else torch.empty(0, 10)
     out = [model(images[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(images), batch_size)]
     return torch.cat(out) if out else torch.empty(0, 10)
 
@@ -115,8 +122,12 @@ def train(
     resume_path: Path | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     on_epoch_model: Callable[[nn.Module, list[dict[str, Any]]], None] | None = None,
+    fast_path: str | FastPath = "auto",
 ) -> tuple[nn.Module, list[dict[str, Any]]]:
     """Train a fresh network at ``spec.temperature``; hard labels, or ``soft_targets`` when given.
+
+    ``fast_path`` (see fastpath.py) says how the steps run, never what they compute: ``plain`` is the
+    plain loop, ``auto`` the measured choice for the device.
 
     With ``resume_path`` the optimiser, model and RNG states (shuffling and dropout) are saved after
     every epoch, and a run interrupted mid-way continues from its last finished epoch exactly as if it
@@ -144,13 +155,24 @@ def train(
         else:
             log.info("ignoring %s: it was written for different settings", resume_path)
 
+    fast = fast_path if isinstance(fast_path, FastPath) else select_fast_path(fast_path, device)
+    log.info("fast path: %s (%s)", fast.name, fast.reason)
+    fast.prepare_model(model)
     images, labels = train_data.images, train_data.labels
     targets = soft_targets if soft_targets is not None else labels
     n = len(train_data)
-    on_device = device.type == "cuda"
+    on_device = fast.resident and device.type != "cpu"
     if on_device:  # the whole training set fits on any GPU: no host->device copy per step
         images, targets = images.to(device), targets.to(device)
     steps = math.ceil(n / spec.batch_size)
+
+    def forward_loss(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = model(x)
+        if soft_targets is None:
+            return logits, hard_label_loss(logits, y, spec.temperature)
+        return logits, soft_label_loss(logits, y, spec.temperature)
+
+    step_fn = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
     for epoch in range(start_epoch, spec.epochs + 1):
         t0 = time.perf_counter()
         lr = lr_at_epoch(spec, epoch)
@@ -168,13 +190,8 @@ def train(
             idx = order[i * spec.batch_size : (i + 1) * spec.batch_size]
             x = images[idx].to(device, non_blocking=True)
             y = targets[idx].to(device, non_blocking=True)
-            logits = model(x)
-            if soft_targets is None:
-                loss = hard_label_loss(logits, y, spec.temperature)
-                hard = y
-            else:
-                loss = soft_label_loss(logits, y, spec.temperature)
-                hard = y.argmax(1)
+            logits, loss = step_fn(x, y)
+            hard = y if soft_targets is None else y.argmax(1)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -222,7 +239,27 @@ def train(
                     "history": history,
                 },
             )
+    fast.finish_model(model)
     return model, history
+
+
+class StepRunner:
+    """Runs the compiled step; at its first failure says why and runs eager from then on."""
+
+    def __init__(self, fn: Callable[..., Any], eager: Callable[..., Any], compiled: bool) -> None:
+        self.fn, self.eager, self.compiled = fn, eager, compiled
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> Any:
+        if not self.compiled:
+            return self.eager(x, y)
+        try:
+            torch.compiler.cudagraph_mark_step_begin()  # outputs of the last replay are no longer read
+            logits, loss = self.fn(x, y)
+            return logits.clone(), loss.clone()
+        except Exception as exc:  # noqa: BLE001 - any failure of the compiled path: eager, and say why
+            log.warning("compiled step failed (%s: %s); running eager from here", type(exc).__name__, exc)
+            self.compiled = False
+            return self.eager(x, y)
 
 
 def check_finite(spec: TrainSpec, epoch: int, epoch_loss: float, step_loss: torch.Tensor, model: nn.Module) -> None:

@@ -8,6 +8,9 @@ R = PLAN.results
 W = PLAN.work
 DATA = config["data_dir"]
 LOCK = f"--gpu-lock-dir {config['gpu_lock_dir']}" if config.get("gpu_lock_dir") else ""
+# How a job runs, not what it computes: GPU slots per GPU (devices.py) and the training fast path (fastpath.py).
+LOCK += f" --jobs-per-gpu {int(config['jobs_per_gpu'])}"
+FAST = f"--fast-path {config['fast_path']}"
 SRC = Path(workflow.basedir) / "src"
 # The interpreter running Snakemake, with the package importable even without `pip install -e .`.
 PY = f"PYTHONPATH={shlex.quote(str(SRC))}${{PYTHONPATH:+:$PYTHONPATH}} {shlex.quote(sys.executable)} -m distillbench"
@@ -15,7 +18,7 @@ TRAIN_RES = config["resources"]["train"]
 ATTACK_RES = config["resources"]["attack"]
 # One command for the warm start, teachers and students; PLAN.train_args gives what differs.
 TRAIN_SHELL = (
-    "{params.py} train {params.args} --data-dir {params.data:q} --device {params.device} {params.lock}"
+    "{params.py} train {params.args} --data-dir {params.data:q} --device {params.device} {params.lock} {params.fast}"
     " --threads {threads} --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
 )
 
@@ -31,6 +34,10 @@ def python_command(wildcards, input):
 
 def gpu_lock_option(wildcards, input):
     return LOCK
+
+
+def fast_path_option(wildcards, input):
+    return FAST
 
 
 def data_dir(wildcards):

@@ -23,6 +23,7 @@ rule warm_start:
         data=data_dir,
         device=config["device"],
         lock=gpu_lock_option,
+        fast=fast_path_option,
     shell:
         TRAIN_SHELL
 
@@ -49,6 +50,7 @@ rule train_teacher:
         data=data_dir,
         device=config["device"],
         lock=gpu_lock_option,
+        fast=fast_path_option,
     shell:
         TRAIN_SHELL
 
@@ -73,9 +75,11 @@ rule soft_labels:
         data=data_dir,
         device=config["device"],
         lock=gpu_lock_option,
+        fast=fast_path_option,
     shell:
         "{params.py} soft-labels --teacher {input.teacher} --data-dir {params.data:q} --temperature {wildcards.T}"
-        " {params.subset} --device {params.device} {params.lock} --threads {threads} --out {output} > {log} 2>&1"
+        " {params.subset} --device {params.device} {params.lock} {params.fast} --threads {threads} --out {output}"
+        " > {log} 2>&1"
 
 
 rule train_student:
@@ -101,5 +105,6 @@ rule train_student:
         data=data_dir,
         device=config["device"],
         lock=gpu_lock_option,
+        fast=fast_path_option,
     shell:
         TRAIN_SHELL
