@@ -17,8 +17,8 @@ from .checkpoints import load_checkpoint, load_resume, save_resume
 from .checkpoints import save_checkpoint as _save_checkpoint
 from .data import TensorDataset
 from .errors import UserError
-from .losses import hard_label_loss, soft_label_loss, softmax_t
 from .fastpath import FastPath, compiled_forward, select_fast_path
+from .losses import hard_label_loss, soft_label_loss, softmax_t
 from .models import build_model
 
 __all__ = [
