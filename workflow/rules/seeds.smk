@@ -30,6 +30,7 @@ rule seed_warm_start:
         data=data_dir,
         device=config["device"],
         lock=gpu_lock_option,
+        fast=fast_path_option,
     shell:
         TRAIN_SHELL
 
@@ -56,6 +57,7 @@ rule seed_train_teacher:
         data=data_dir,
         device=config["device"],
         lock=gpu_lock_option,
+        fast=fast_path_option,
     shell:
         TRAIN_SHELL
 
@@ -110,6 +112,7 @@ rule seed_train_student:
         data=data_dir,
         device=config["device"],
         lock=gpu_lock_option,
+        fast=fast_path_option,
     shell:
         TRAIN_SHELL
 
