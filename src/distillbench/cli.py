@@ -149,7 +149,7 @@ def cmd_train_snapshots(a: argparse.Namespace) -> None:
     from .data import load_split
     from .length_study import train_snapshots
 
-    claim, device = _device(a.device, a.gpu_lock_dir)
+    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     epochs = sorted(int(e) for e in a.epochs)
     if len(a.snapshots) != len(epochs):
         raise SystemExit(f"--snapshots: {len(a.snapshots)} paths for {len(epochs)} epochs")
@@ -299,7 +299,7 @@ def cmd_adaptive_attack(a: argparse.Namespace) -> None:
     from .data import load_split
     from .training import load_checkpoint
 
-    claim, device = _device(a.device, a.gpu_lock_dir)
+    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     cfg = json.loads(a.adaptive)
     model, ckpt = load_checkpoint(Path(a.model), device)
     dataset = ckpt["spec"]["dataset"]
@@ -359,7 +359,7 @@ def cmd_robustness(a: argparse.Namespace) -> None:
     from .evaluation import run_attack
     from .training import load_checkpoint
 
-    claim, device = _device(a.device, a.gpu_lock_dir)
+    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     cfg = json.loads(a.robustness)
     model, ckpt = load_checkpoint(Path(a.model), device)
     dataset = ckpt["spec"]["dataset"]

@@ -22,7 +22,7 @@ def cmd_paper_train(a: argparse.Namespace) -> None:
     from .train import evaluate, load_data, save_model, train_job
 
     job = Job.from_json(a.job)
-    claim, device = _device(a.device, a.gpu_lock_dir)
+    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     teacher_logits = None
     if a.teacher_logits:
         import torch
@@ -77,7 +77,7 @@ def cmd_paper_logits(a: argparse.Namespace) -> None:
     from ..training import predict_logits
     from .train import load_data, load_model
 
-    claim, device = _device(a.device, a.gpu_lock_dir)
+    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     model, job = load_model(Path(a.model), device)
     train_data, _ = load_data(job, Path(a.data_dir))
     logits = predict_logits(model, train_data.images, device)
@@ -113,6 +113,7 @@ def register(sub: Any) -> None:
     def common(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
         sp.add_argument("--gpu-lock-dir", default=None)
+        sp.add_argument("--jobs-per-gpu", type=int, default=1, help="jobs sharing one GPU (slots per GPU)")
         sp.add_argument("--threads", type=int, default=None)
 
     sp = sub.add_parser("paper-train", help="train one model of a reproduction (a seam job)")
