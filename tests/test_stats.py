@@ -47,3 +47,11 @@ def test_under_trained_overrides_success_rate():
     assert verdict(0.45, 0.5, (0.1, 1.3), accuracy_pct=10.0, **kw) == UNDER_TRAINED
     assert verdict(0.45, 0.5, (0.1, 1.3), accuracy_pct=97.1, **kw) == REPRODUCED
     assert verdict(0.45, 0.5, (0.1, 1.3), accuracy_pct=96.9, **kw) == UNDER_TRAINED
+
+
+def test_report_plurals():
+    from distillbench.report import _plural
+
+    assert _plural(1, "zero-change success") == "1 zero-change success"
+    assert _plural(25, "zero-change success") == "25 zero-change successes"
+    assert _plural(0, "model") == "0 models"

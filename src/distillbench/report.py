@@ -368,7 +368,9 @@ NUMERICS_TEXT = {
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
+    if n == 1:
+        return f"{n} {word}"
+    return f"{n} {word}" + ("es" if word.endswith(("s", "x", "ch", "sh")) else "s")
 
 
 def misclassified_text(table: pd.DataFrame) -> str:
