@@ -269,6 +269,9 @@ def test_speed_settings_default_and_pass_through(paper_cfg):
     from distillbench.config import DEFAULT_JOBS_PER_GPU
 
     cfg = validate_config(paper_cfg)
+    assert cfg["fast_path"] == "compile"  # the paper profile's measured choice (config/config.yaml)
+    bare = {k: v for k, v in copy.deepcopy(paper_cfg).items() if k not in ("jobs_per_gpu", "fast_path")}
+    cfg = validate_config(bare)
     assert cfg["jobs_per_gpu"] == DEFAULT_JOBS_PER_GPU and cfg["fast_path"] == "auto"
     cfg = validate_config(dict(copy.deepcopy(paper_cfg), jobs_per_gpu=2, fast_path="plain"))
     assert (cfg["jobs_per_gpu"], cfg["fast_path"]) == (2, "plain")
