@@ -33,7 +33,7 @@ def snakemake(repo_root, workdir, data_dir, *extra):
         f"gpu_lock_dir={workdir / 'locks'}",
         *extra,
     ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
 
 
 @pytest.fixture(scope="module")
