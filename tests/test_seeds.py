@@ -15,7 +15,7 @@ from distillbench.conclusion import FAILS, HOLDS, WEAKENS, conclusion_lines
 from distillbench.config import ConfigError, validate_config
 from distillbench.models import build_model
 from distillbench.seeds import add_seed_columns, all_seeds, seed_cells, seed_models
-from distillbench.stats import LOWER, REPRODUCED
+from distillbench.stats import LOWER, REPRODUCED, UNDER_TRAINED
 from distillbench.verdicts import VerdictRule
 from distillbench.workflow_plan import Plan
 
@@ -244,6 +244,10 @@ def test_conclusion_with_and_without_adaptive_attacks():
     assert "holds against JSMA-F on MNIST" in text and "`jsma_z` on MNIST" in text
     same = adaptive.assign(successes=[880, 875, 900, 899])
     assert f"**{FAILS}**" in "\n".join(conclusion_lines(table, same))
+    # an under-trained model says nothing about the defense, whatever the attack
+    untrained = table.assign(verdict=[REPRODUCED, UNDER_TRAINED])
+    text = "\n".join(conclusion_lines(untrained, same, titles={"mnist": "MNIST"}))
+    assert f"**{FAILS}**" not in text and text.count("cannot be judged (model under-trained)") == 3
 
 
 def test_command_line_overrides_are_read(repo_root):

@@ -145,14 +145,20 @@ def conclusion_lines(
             if not len(g_dist):
                 continue
             t_top = float(g_dist.trained_temperature.max())
-            r_top = _adaptive_rate(g_dist[g_dist.trained_temperature == t_top])
+            top_rows = g_dist[g_dist.trained_temperature == t_top]
+            r_top = _adaptive_rate(top_rows)
             r_base = _adaptive_rate(g_base) if len(g_base) else None
-            res_a = outcome(r_top, r_base, holds_below_pct)
+            # The same models as Fig. 7's rows: an under-trained one says nothing about the defense.
+            judged = set(top_rows.model) | ({"baseline"} if len(g_base) else set())
+            untrained = bool((t[t.model.isin(judged)].verdict == UNDER_TRAINED).any())
+            res_a = UNKNOWN if untrained else outcome(r_top, r_base, holds_below_pct)
             base_txt = f" ({r_base.text()} without distillation)" if r_base else ""
             out.append(
                 f"  - adaptive `{attack}`: success {r_top.text()} at T={t_top:g}{base_txt}: distillation **{res_a}**."
             )
-            (held if res_a == HOLDS else failed).append(f"`{attack}` on {title}")
+            (held if res_a == HOLDS else failed if res_a in (FAILS, WEAKENS) else unjudged).append(
+                f"`{attack}` on {title}"
+            )
     out.append("")
     parts = []
     if held:
