@@ -47,10 +47,13 @@ def test_yaml_error_in_the_workflows_config_names_file_and_line(repo_copy, tmp_p
         proc = snakemake(repo_copy, tmp_path)
     finally:
         cfg.write_text(good)
-    line = 1 + next(i for i, t in enumerate(good.splitlines()) if t.startswith("seed: "))
+    lines = good.splitlines()
+    broken = next(i for i, t in enumerate(lines) if t.startswith("seed: "))
+    # YAML notices the unclosed '[' at the next line that is not a comment; the hint says to look above it.
+    noticed = 1 + next(i for i in range(broken + 1, len(lines)) if lines[i].strip() and not lines[i].startswith("#"))
     assert proc.returncode != 0
-    # YAML notices the unclosed '[' on the next line; the hint says to look at that line and the one above.
-    assert f"config file {cfg}:{line + 1}:" in proc.out, proc.out
+    assert f"config file {cfg}:{noticed}:" in proc.out, proc.out
+    assert "lines above it that are not comments" in proc.out
     assert "YAML syntax error" in proc.out and "fix:" in proc.out
     assert "not valid JSON or YAML" not in proc.out and "Building DAG" not in proc.out
 

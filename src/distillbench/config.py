@@ -339,7 +339,10 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
             kind, fix = "YAML syntax error", "indent with spaces, not tabs"
         else:
             kind = "YAML syntax error"
-            fix = "check that line and the one above it (indentation, a missing ':' or closing bracket or quote)"
+            fix = (
+                "check that line and the last lines above it that are not comments (indentation, a missing ':' "
+                "or closing bracket or quote)"
+            )
         raise ConfigError(f"config file {where}: {kind}: {problem}; fix: {fix}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path}: not valid YAML ({exc}); fix: correct the file") from None
