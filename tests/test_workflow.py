@@ -83,16 +83,16 @@ PAPER_PLAN.update(
     length_gradients=21,
 )
 # cpu: MNIST baseline, T=1, T=20, T=100 under seeds 1 and 2 (teachers T1, T20, T100; students T1, T20, T100; a warm
-# start per seed), 5 snapshots x 2 seeds in the study.
+# start per seed), 5 snapshots of one seed in the study.
 CPU_PLAN.update(
     seed_warm_start=2,
     seed_train_teacher=6,
     seed_soft_labels=6,
     seed_train_student=6,
     seed_attack=8,
-    length_train=2,
-    length_attack=10,
-    length_gradients=10,
+    length_train=1,
+    length_attack=5,
+    length_gradients=5,
 )
 # smoke: MNIST baseline and T=20 under seed 7; 2 snapshots x 2 seeds.
 SMOKE_PLAN.update(
