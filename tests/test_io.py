@@ -53,7 +53,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
 
 
 WRITES = re.compile(
-    r"\.write_text\(|\.write_bytes\(|\.to_csv\(|torch\.save\(|\.savefig\(|\.to_json\(|"
+    r"\.write_text\(|\.write_bytes\(|\.to_csv\(|torch\.save\(|\.savefig\(|\.to_json\((?!\))|"  # to_json(): a string
     r"open\([^)]*['\"][wax]b?['\"]|\.replace\(|os\.replace\(|os\.rename\("
 )
 
@@ -66,6 +66,8 @@ def test_every_output_goes_through_the_atomic_writer(repo_root):
             continue
         for n, line in enumerate(path.read_text().splitlines(), 1):
             code = line.split("#", 1)[0]
+            code = code.replace("dataclasses.replace(", "")  # a copy of a dataclass, not a file
+            code = re.sub(r"\bio\.\w+\(", "", code)  # the atomic writer itself, called as io.<name>(...)
             if WRITES.search(code) and "str.replace" not in code and not re.search(r"\.replace\([\"']", code):
                 offenders.append(f"{path.name}:{n}: {line.strip()}")
     assert offenders == []

@@ -25,9 +25,9 @@ def cmd_paper_train(a: argparse.Namespace) -> None:
     claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     teacher_logits = None
     if a.teacher_logits:
-        import torch
+        from ..checkpoints import read_torch
 
-        teacher_logits = torch.load(a.teacher_logits, map_location="cpu", weights_only=True)
+        teacher_logits = read_torch(Path(a.teacher_logits), "the teacher's logits")
     train_data, test_data = load_data(job, Path(a.data_dir))
     if teacher_logits is not None and len(teacher_logits) != len(train_data):
         from ..errors import UserError

@@ -149,7 +149,9 @@ def save_model(path: Path, model: nn.Module, job: Job, history: list[dict[str, A
 
 
 def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Job]:
-    ckpt = torch.load(Path(path), map_location=device, weights_only=True)
+    from ..checkpoints import read_torch
+
+    ckpt = read_torch(Path(path), "a reproduction's checkpoint")
     job = Job.from_json(ckpt["job"])
     model = build(job)
     model.load_state_dict(ckpt["state_dict"])
