@@ -45,10 +45,17 @@ class TrainingDiverged(UserError, FloatingPointError):
 
 @torch.no_grad()
 def predict_logits(
-    model: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int = 1000
+    model: nn.Module, images: torch.Tensor, device: torch.device, batch_size: int | None = None
 ) -> torch.Tensor:
     """Logits of ``model`` in eval mode, on the host. On CUDA in one batched pass: the images go to the
-    device at once and the logits come back at once (one host-device sync, not one per batch)."""
+    device at once and the logits come back at once (one host-device sync, not one per batch).
+
+    Default batch: 1000 on CUDA, 250 on the CPU, where the first convolution's output for 1000 MNIST
+    images (86 MB) is above glibc's mmap threshold, so every batch's buffers were mapped and faulted in
+    afresh: measured at 1 thread, 20k images, NHWC, 3.6 s user + 2.2-3.3 s system time at 1000 against
+    3.5-4.0 s user + 0.05 s system at 250 (the soft-label pass and every test pass)."""
+    if batch_size is None:
+        batch_size = 1000 if device.type == "cuda" else 250
     model.eval()
     if device.type == "cuda":
         on_dev = images.to(device)
