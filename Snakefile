@@ -12,7 +12,7 @@ from distillbench.config import (  # noqa: E402
 from distillbench.papers import Seam  # noqa: E402
 from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
 from distillbench.preflight import missing_data_problems  # noqa: E402
-from distillbench.workflow_plan import Plan  # noqa: E402
+from distillbench.papers.papernot2016.plan import Plan  # noqa: E402
 
 DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "config.yaml"
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from distillbench.config import ConfigError, load_config, validate_config
-from distillbench.workflow_plan import Plan
+from distillbench.papers.papernot2016.plan import Plan
 
 
 @pytest.fixture(scope="module")

@@ -257,7 +257,7 @@ def test_evaluate_counts_errors_per_class_and_after_a_bias_shift():
 
 def test_papernot_adapter_names_the_plans_models(cpu_cfg):
     """The adapter's ModelIds are Plan's deployed models (the older rules still build them)."""
-    from distillbench.workflow_plan import Plan
+    from distillbench.papers.papernot2016.plan import Plan
 
     ids = get("papernot2016").models(cpu_cfg)
     plan = Plan(cpu_cfg)

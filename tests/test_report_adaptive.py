@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from distillbench.paper import load_paper
-from distillbench.report_adaptive import adaptive_table, load_references, robustness_table, sections
+from distillbench.papers.papernot2016.adaptive_report import adaptive_table, load_references, robustness_table, sections
+from distillbench.papers.papernot2016.reference import load_paper
 from distillbench.stats import NO_REFERENCE, REPRODUCED, UNDER_TRAINED
 
 CONFIG = {

@@ -50,7 +50,7 @@ def test_under_trained_overrides_success_rate():
 
 
 def test_report_plurals():
-    from distillbench.report import _plural
+    from distillbench.report import plural as _plural
 
     assert _plural(1, "zero-change success") == "1 zero-change success"
     assert _plural(25, "zero-change success") == "25 zero-change successes"

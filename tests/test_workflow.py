@@ -168,7 +168,7 @@ def test_train_arguments_parse_back_into_the_config(repo_root):
 
     from distillbench.cli import build_parser
     from distillbench.config import validate_config
-    from distillbench.workflow_plan import Plan
+    from distillbench.papers.papernot2016.plan import Plan
 
     raw = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
     raw.update(yaml.safe_load((repo_root / "config" / "cpu.yaml").read_text()))

@@ -44,6 +44,48 @@ def _device(requested: str, lock_dir: str | None, jobs_per_gpu: int = 1):
     return claim, torch.device(claim.device)
 
 
+class _AttackedModel:
+    """What the attack commands share: a claimed device, the deployed model and its checkpoint, the test split;
+    :meth:`finish` writes the per-target CSV and the summary (with the common fields), drops the ``.partial``
+    file of an interrupted run and releases the device."""
+
+    def __init__(self, a: argparse.Namespace) -> None:
+        from .data import load_split
+        from .training import load_checkpoint
+
+        self.claim, self.device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+        self.model, self.ckpt = load_checkpoint(Path(a.model), self.device)
+        self.model_path = a.model
+        self.dataset = str(self.ckpt["spec"]["dataset"])
+        self.test = load_split(self.dataset, Path(a.data_dir), train=False)
+        self.temperature = float(self.ckpt["spec"]["temperature"])
+        self.n_features = int(self.test.images[0].numel())
+        self.out = Path(a.out)
+        self.partial = self.out.with_name(f".{self.out.name}.partial")
+        self.summary_path = Path(a.summary)
+        self.t0 = time.perf_counter()
+
+    def finish(self, results: Any, summary: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        from . import io
+
+        io.write_csv(self.out, results)
+        summary.update(
+            {
+                "model_path": self.model_path,
+                "dataset": self.dataset,
+                "trained_temperature": self.temperature,
+                "test_accuracy": self.ckpt["test_accuracy"],
+                **fields,
+                "device": self.claim.device,
+                "seconds": time.perf_counter() - self.t0,
+            }
+        )
+        io.write_json(self.summary_path, summary)
+        self.partial.unlink(missing_ok=True)
+        self.claim.release()
+        return summary
+
+
 def cmd_prepare_data(a: argparse.Namespace) -> None:
     from . import io
     from .data import prepare
@@ -212,51 +254,29 @@ def cmd_soft_labels(a: argparse.Namespace) -> None:
 
 
 def cmd_attack(a: argparse.Namespace) -> None:
-    from . import io
-    from .data import load_split
     from .evaluation import run_attack, summarize
-    from .training import load_checkpoint
 
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    m = _AttackedModel(a)
     attack_cfg = json.loads(a.attack)
-    model, ckpt = load_checkpoint(Path(a.model), device)
-    dataset = ckpt["spec"]["dataset"]
-    test = load_split(dataset, Path(a.data_dir), train=False)
-    temperature = float(ckpt["spec"]["temperature"])
     log.info(
         "attack %s (%s, trained at T=%g, test acc %.4f) with %s, numerics %s, budget %d",
         a.model,
-        dataset,
-        temperature,
-        ckpt["test_accuracy"],
+        m.dataset,
+        m.temperature,
+        m.ckpt["test_accuracy"],
         attack_cfg["variant"],
         attack_cfg.get("numerics", "defined"),
         attack_cfg["max_features"],
     )
-    out = Path(a.out)
-    t0 = time.perf_counter()
-    results = run_attack(
-        model, test, attack_cfg, device, temperature=temperature, partial_path=out.with_name(f".{out.name}.partial")
+    results = run_attack(m.model, m.test, attack_cfg, m.device, temperature=m.temperature, partial_path=m.partial)
+    summary = m.finish(
+        results,
+        summarize(results, int(attack_cfg["max_features"])),
+        variant=attack_cfg["variant"],
+        numerics=attack_cfg.get("numerics", "defined"),
+        n_features=m.n_features,
     )
-    io.write_csv(out, results)
-    summary = summarize(results, int(attack_cfg["max_features"]))
-    summary.update(
-        {
-            "model_path": a.model,
-            "dataset": dataset,
-            "trained_temperature": temperature,
-            "variant": attack_cfg["variant"],
-            "numerics": attack_cfg.get("numerics", "defined"),
-            "test_accuracy": ckpt["test_accuracy"],
-            "n_features": int(test.images[0].numel()),
-            "device": claim.device,
-            "seconds": time.perf_counter() - t0,
-        }
-    )
-    io.write_json(a.summary, summary)
-    out.with_name(f".{out.name}.partial").unlink(missing_ok=True)
     log.info("success %d/%d = %.2f%%", summary["successes"], summary["targets"], summary["success_rate_pct"])
-    claim.release()
 
 
 def cmd_gradients(a: argparse.Namespace) -> None:
@@ -294,77 +314,50 @@ def cmd_gradients(a: argparse.Namespace) -> None:
 
 def cmd_adaptive_attack(a: argparse.Namespace) -> None:
     """One registry attack (issue 9, item 1) on one deployed model: per-target CSV and a summary JSON."""
-    from . import io
     from .adaptive import run_adaptive, summarize_adaptive
-    from .data import load_split
-    from .training import load_checkpoint
 
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    m = _AttackedModel(a)
     cfg = json.loads(a.adaptive)
-    model, ckpt = load_checkpoint(Path(a.model), device)
-    dataset = ckpt["spec"]["dataset"]
-    test = load_split(dataset, Path(a.data_dir), train=False)
-    temperature = float(ckpt["spec"]["temperature"])
     settings = cfg["attacks"][a.attack]
     log.info(
         "adaptive attack %s on %s (%s, trained at T=%g, test acc %.4f), settings %s, L0 budget %d",
         a.attack,
         a.model,
-        dataset,
-        temperature,
-        ckpt["test_accuracy"],
+        m.dataset,
+        m.temperature,
+        m.ckpt["test_accuracy"],
         json.dumps(settings, sort_keys=True),
         cfg["max_features"],
     )
-    out = Path(a.out)
-    t0 = time.perf_counter()
     results = run_adaptive(
-        model,
-        test,
+        m.model,
+        m.test,
         a.attack,
         settings,
         samples=int(settings.get("samples", cfg["samples"])),
         targets_per_sample=int(cfg["targets_per_sample"]),
         max_features=int(cfg["max_features"]),
-        device=device,
-        temperature=temperature,
-        partial_path=out.with_name(f".{out.name}.partial"),
+        device=m.device,
+        temperature=m.temperature,
+        partial_path=m.partial,
     )
-    io.write_csv(out, results)
-    summary = summarize_adaptive(results, a.attack, int(cfg["max_features"]))
-    summary.update(
-        {
-            "dataset": dataset,
-            "model": a.model_name,
-            "model_path": a.model,
-            "trained_temperature": temperature,
-            "settings": settings,
-            "test_accuracy": ckpt["test_accuracy"],
-            "n_features": int(test.images[0].numel()),
-            "device": claim.device,
-            "seconds": time.perf_counter() - t0,
-        }
+    summary = m.finish(
+        results,
+        summarize_adaptive(results, a.attack, int(cfg["max_features"])),
+        model=a.model_name,
+        settings=settings,
+        n_features=m.n_features,
     )
-    io.write_json(a.summary, summary)
-    out.with_name(f".{out.name}.partial").unlink(missing_ok=True)
     log.info("success %d/%d = %.2f%%", summary["successes"], summary["targets"], summary["success_rate_pct"])
-    claim.release()
 
 
 def cmd_robustness(a: argparse.Namespace) -> None:
     """rho_adv (issue 9, item 2): JSMA with every input element allowed to change, on one deployed model."""
-    from . import io
     from .adaptive import summarize_robustness
-    from .data import load_split
     from .evaluation import run_attack
-    from .training import load_checkpoint
 
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    m = _AttackedModel(a)
     cfg = json.loads(a.robustness)
-    model, ckpt = load_checkpoint(Path(a.model), device)
-    dataset = ckpt["spec"]["dataset"]
-    test = load_split(dataset, Path(a.data_dir), train=False)
-    n_features = int(test.images[0].numel())
     attack_cfg = {
         "variant": cfg["variant"],
         "numerics": cfg["numerics"],
@@ -372,45 +365,25 @@ def cmd_robustness(a: argparse.Namespace) -> None:
         "targets_per_sample": cfg["targets_per_sample"],
         "batch_size": cfg["batch_size"],
         # null: no cap, every element may change (rho_adv as the paper defines it); a number caps it (smoke runs)
-        "max_features": int(cfg.get("max_features") or n_features - n_features % 2),
+        "max_features": int(cfg.get("max_features") or m.n_features - m.n_features % 2),
     }
-    log.info("robustness of %s (%s, trained at T=%g): %s", a.model, dataset, ckpt["spec"]["temperature"], attack_cfg)
-    out = Path(a.out)
-    t0 = time.perf_counter()
-    results = run_attack(
-        model,
-        test,
-        attack_cfg,
-        device,
-        temperature=float(ckpt["spec"]["temperature"]),
-        partial_path=out.with_name(f".{out.name}.partial"),
+    log.info("robustness of %s (%s, trained at T=%g): %s", a.model, m.dataset, m.temperature, attack_cfg)
+    results = run_attack(m.model, m.test, attack_cfg, m.device, temperature=m.temperature, partial_path=m.partial)
+    summary = m.finish(
+        results,
+        summarize_robustness(results, m.n_features),
+        model=a.model_name,
+        variant=cfg["variant"],
+        numerics=cfg["numerics"],
+        max_features=attack_cfg["max_features"],
+        capped=cfg.get("max_features") is not None,
     )
-    io.write_csv(out, results)
-    summary = summarize_robustness(results, n_features)
-    summary.update(
-        {
-            "dataset": dataset,
-            "model": a.model_name,
-            "model_path": a.model,
-            "trained_temperature": float(ckpt["spec"]["temperature"]),
-            "variant": cfg["variant"],
-            "numerics": cfg["numerics"],
-            "max_features": attack_cfg["max_features"],
-            "capped": cfg.get("max_features") is not None,
-            "test_accuracy": ckpt["test_accuracy"],
-            "device": claim.device,
-            "seconds": time.perf_counter() - t0,
-        }
-    )
-    io.write_json(a.summary, summary)
-    out.with_name(f".{out.name}.partial").unlink(missing_ok=True)
     log.info(
         "rho_adv %s%% over %d successes; failures %.2f%%",
         "–" if summary["rho_adv_pct"] is None else f"{summary['rho_adv_pct']:.2f}",
         summary["successes"],
         summary["failure_share_pct"],
     )
-    claim.release()
 
 
 def torch_index(column: Any) -> Any:
@@ -420,7 +393,7 @@ def torch_index(column: Any) -> Any:
 
 
 def cmd_report(a: argparse.Namespace) -> None:
-    from .report import build_report
+    from .papers.papernot2016.report import build_report
 
     build_report(
         json.loads(a.config),

@@ -72,19 +72,19 @@ def fill_defaults(ds: dict[str, Any]) -> None:
 
 
 def deployed_models(temperatures: list[Any]) -> list[str]:
-    from .config import format_temperature
+    from .papers.papernot2016.models import deployed_names
 
-    return ["baseline"] + [f"distilled_T{format_temperature(t)}" for t in temperatures]
+    return deployed_names(temperatures)
 
 
 def resolve_models(models: Any, temperatures: list[Any]) -> list[str]:
     """An attack's ``models`` setting as deployed model names, in the deployed order, without repeats."""
-    from .config import format_temperature
+    from .papers.papernot2016.models import highest_t_name
 
     deployed = deployed_models(temperatures)
     if models == "all":
         return deployed
-    highest = f"distilled_T{format_temperature(max(float(t) for t in temperatures))}"
+    highest = highest_t_name(temperatures)
     wanted = {highest if m == HIGHEST_T else m for m in models}
     return [m for m in deployed if m in wanted]
 

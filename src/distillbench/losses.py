@@ -4,7 +4,7 @@
 - :func:`hard_label_loss`: cross-entropy of softmax(Z/T) against integer labels (Papernot's teachers; T=1 is
   ordinary training).
 - :func:`soft_label_loss`: cross-entropy of softmax(Z/T) against probability vectors (Papernot's distilled
-  networks, unscaled).
+  networks, unscaled; by name ``soft_labels``, the probabilities given in the teacher's place).
 - :func:`soft_target_loss`: Hinton et al.'s soft term: cross-entropy between the teacher's and the student's
   softmax at T, scaled by T^2 so that its gradients keep their size when T changes.
 - :func:`hinton_loss`: Hinton's mixed loss, ``alpha * T^2 * soft + (1 - alpha) * hard`` (hard term at T=1).
@@ -91,6 +91,9 @@ LOSSES: dict[str, LossSpec] = {
     "soft": LossSpec("soft", True, "T^2 x cross-entropy against the teacher's softmax at T (soft targets only)"),
     "hinton": LossSpec("hinton", True, "alpha x T^2 x soft-target cross-entropy + (1 - alpha) x hard-label CE"),
     "mimic": LossSpec("mimic", True, "L2 regression on the teacher's logits (Ba & Caruana's mimic training)"),
+    "soft_labels": LossSpec(
+        "soft_labels", True, "cross-entropy of softmax(Z/T) against the teacher's soft labels at T, unscaled (Papernot)"
+    ),
 }
 
 
@@ -111,4 +114,6 @@ def make_loss(name: str, *, temperature: float = 1.0, alpha: float = 0.5) -> Los
         return lambda z, y, zt: soft_target_loss(z, _teacher(zt, name), t)
     if name == "hinton":
         return lambda z, y, zt: hinton_loss(z, y, _teacher(zt, name), t, float(alpha))
+    if name == "soft_labels":  # the third argument: the teacher's probabilities at T, not its logits
+        return lambda z, y, p: soft_label_loss(z, _teacher(p, name), t)
     return lambda z, y, zt: mimic_loss(z, _teacher(zt, name))

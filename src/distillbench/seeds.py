@@ -16,8 +16,6 @@ from typing import Any
 
 import pandas as pd
 
-from .config import format_temperature
-
 
 def all_seeds(config: Mapping[str, Any]) -> list[int]:
     """Every seed of the run, the config's ``seed`` first."""
@@ -29,7 +27,9 @@ def extra_seeds(config: Mapping[str, Any]) -> list[int]:
 
 
 def deployed_models(config: Mapping[str, Any]) -> list[str]:
-    return ["baseline"] + [f"distilled_T{format_temperature(t)}" for t in config["temperatures"]]
+    from .papers.papernot2016.models import deployed_names
+
+    return deployed_names(config["temperatures"])
 
 
 def seed_models(config: Mapping[str, Any], dataset: str) -> list[str]:
@@ -171,8 +171,8 @@ def add_seed_columns(table: pd.DataFrame, cells: pd.DataFrame, rule: Any) -> pd.
     return out
 
 
-def seeds_markdown(cells: pd.DataFrame, titles: Mapping[str, str]) -> str:
-    """Per replicated cell, each seed's success rate and test accuracy."""
+def seeds_markdown(cells: pd.DataFrame, titles: Mapping[str, str], labels: Mapping[str, str]) -> str:
+    """Per replicated cell, each seed's success rate and test accuracy (``labels``: model name -> its label)."""
     rows = []
     for (d, m), g in cells.groupby(["dataset", "model"], sort=False):
         if len(g) < 2:
@@ -180,7 +180,7 @@ def seeds_markdown(cells: pd.DataFrame, titles: Mapping[str, str]) -> str:
         rows.append(
             {
                 "dataset": titles.get(str(d), str(d)),
-                "model": "no distillation" if m == "baseline" else f"T={str(m).split('_T', 1)[1]}",
+                "model": labels.get(str(m), str(m)),
                 "success % per seed": ", ".join(
                     f"{int(s)}: {v:.2f}" for s, v in zip(g.seed, g.success_rate_pct, strict=True)
                 ),

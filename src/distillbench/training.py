@@ -18,8 +18,9 @@ from .checkpoints import save_checkpoint as _save_checkpoint
 from .data import TensorDataset
 from .errors import UserError
 from .fastpath import FastPath, compiled_forward, select_fast_path
-from .losses import hard_label_loss, soft_label_loss, softmax_t
-from .models import build_model
+from .losses import hard_label_loss, make_loss, soft_label_loss, softmax_t
+from .models import build_arch
+from .papers.papernot2016.models import arch
 
 __all__ = [
     "TrainSpec",
@@ -140,7 +141,8 @@ def train(
     every epoch, and a run interrupted mid-way continues from its last finished epoch exactly as if it
     had not stopped. ``on_epoch_model(model, history)`` runs after every epoch (the model in eval mode).
     """
-    model = build_model(spec.dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed).to(device)
+    model = build_arch(arch(spec.dataset), spec.dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed)
+    model = model.to(device)
     if init_state is not None:
         model.load_state_dict(init_state)
     opt = torch.optim.SGD(model.parameters(), lr=spec.lr, momentum=spec.momentum, nesterov=spec.nesterov)
@@ -173,11 +175,13 @@ def train(
         images, targets = images.to(device), targets.to(device)
     steps = math.ceil(n / spec.batch_size)
 
+    # The loss, chosen once by name (losses.py): teachers on hard labels, distilled networks on soft labels.
+    loss_fn = make_loss("hard" if soft_targets is None else "soft_labels", temperature=spec.temperature)
+
     def forward_loss(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``y``: the batch's hard labels, or its soft labels (given in the teacher's place)."""
         logits = model(x)
-        if soft_targets is None:
-            return logits, hard_label_loss(logits, y, spec.temperature)
-        return logits, soft_label_loss(logits, y, spec.temperature)
+        return logits, loss_fn(logits, y, y)
 
     step_fn = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
     for epoch in range(start_epoch, spec.epochs + 1):

@@ -47,5 +47,5 @@ def data_dir(wildcards):
 wildcard_constraints:
     dataset="mnist|cifar10",
     T=r"[0-9]+(\.[0-9]+)?",
-    model=r"baseline|distilled_T[0-9]+(\.[0-9]+)?",
+    model=PLAN.model_wildcard(),
     numerics="defined|float32",

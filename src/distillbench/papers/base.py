@@ -33,6 +33,12 @@ class ModelId:
     temperature: float = 1.0
     seed: int = 0
     teacher: str | None = None  # the name of the teacher ModelId in the same paper and dataset
+    trained_as: str | None = None  # the training job's name when it differs (Papernot's baseline: teacher_T1)
+
+    @property
+    def stem(self) -> str:
+        """The name of the model's files: its training job's."""
+        return self.trained_as or self.name
 
     def wildcards(self) -> dict[str, str]:
         return {"paper": self.paper, "dataset": self.dataset, "job": self.name}

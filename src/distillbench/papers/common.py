@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
+from ..report import md_table as md
+from ..report import read_json
 from ..stats import wilson_interval
+
+__all__ = ["errors_ci", "md", "profile_note", "read_json", "training_schema", "wall_seconds"]
 
 POS_INT = {"type": "integer", "minimum": 1}
 SUBSET = {"type": ["integer", "null"], "minimum": 1, "description": "null (all) or a positive number of images"}
@@ -57,10 +57,6 @@ def training_schema(*, arch: bool = False, regularised: bool = False) -> dict[st
     return {"type": "object", "additionalProperties": False, "properties": props}
 
 
-def read_json(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
-
-
 def wall_seconds(history: list[Mapping[str, Any]]) -> float:
     return float(sum(float(h.get("seconds", 0.0)) for h in history))
 
@@ -69,10 +65,6 @@ def errors_ci(errors: int, n: int) -> tuple[float, float]:
     """95% Wilson interval of an error count, as errors out of ``n``."""
     lo, hi = wilson_interval(int(errors), int(n))
     return lo * n, hi * n
-
-
-def md(df: pd.DataFrame) -> str:
-    return df.to_markdown(index=False, disable_numparse=True)
 
 
 def profile_note(config: Mapping[str, Any]) -> str:

@@ -3,16 +3,12 @@ Papernot 2016 (whose section heads REPORT.md when it runs)."""
 
 from __future__ import annotations
 
-import datetime as _dt
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ..io import write_text
-from ..provenance import git_commit, hardware, library_versions, rule_wall_times
+from ..report import CONFIG_LINE, library_line, provenance_lines, wall_time_lines, wall_times, write_run_config
 
 
 def sections_markdown(sections: Sequence[str | Path]) -> str:
@@ -47,29 +43,13 @@ def write_report(
         "## Provenance",
         "",
     ]
-    hw = hardware()
-    lines.append(f"- git commit: `{git_commit(generated=(str(results_dir), str(out)))}`")
-    shown = [os.path.relpath(c) for c in config_files]
-    lines.append(
-        f"- config files (later ones override earlier): {', '.join(f'`{c}`' for c in reversed(shown)) or '–'}; "
-        f"profile `{config.get('profile', 'custom')}`, run name `{config['run_name']}`; reproductions: "
-        + ", ".join(f"`{p.name}`" for p in papers)
-    )
-    lines.append(f"- generated: {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}")
-    gpus = ", ".join(hw["cuda_devices"]) or "none"
-    lines.append(f"- hardware (report job): {hw['cpu']}, {hw['cpu_count']} CPUs, GPUs: {gpus}; Python {hw['python']}")
-    lines.append("- libraries: " + ", ".join(f"{k} {v}" for k, v in library_versions().items()))
+    names = "; reproductions: " + ", ".join(f"`{p.name}`" for p in papers)
+    lines += provenance_lines(config, results_dir, out, config_files, run_line_extra=names)
+    lines += [library_line(), CONFIG_LINE]
     for p in papers:
         lines.append(f"- {p.name}: {p.citation}")
     lines.append("")
     lines.append(sections_markdown(sections))
-    walls = pd.DataFrame(rule_wall_times(Path(results_dir) / "benchmarks"))
-    if len(walls):
-        agg = walls.groupby("rule").agg(jobs=("seconds", "size"), total_s=("seconds", "sum"), max_s=("seconds", "max"))
-        agg = agg.reset_index()
-        agg["total_s"] = agg.total_s.map(lambda v: f"{v:.0f}")
-        agg["max_s"] = agg.max_s.map(lambda v: f"{v:.0f}")
-        lines += ["## Wall time per rule", ""]
-        lines.append(agg.rename(columns={"total_s": "total s", "max_s": "longest job s"}).to_markdown(index=False))
-        lines.append("")
+    lines += wall_time_lines(wall_times(Path(results_dir)))
+    write_run_config(Path(results_dir), config)
     write_text(out, "\n".join(lines) + "\n")

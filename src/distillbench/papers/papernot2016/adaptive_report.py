@@ -8,7 +8,6 @@ since the ``report`` rule declares them as outputs.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -16,15 +15,19 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .attacks.registry import REGISTRY
-from .config import REPO_ROOT, format_temperature
-from .io import save_figure, write_csv
-from .paper import PaperReference
-from .stats import NO_REFERENCE, UNDER_TRAINED
-from .verdicts import SeedCell, cell_verdict, load_rule
+from ...attacks.registry import REGISTRY
+from ...config import REPO_ROOT
+from ...io import save_figure, write_csv
+from ...report import DATASET_TITLES as TITLES
+from ...report import fmt as _fmt
+from ...report import md_table as _md
+from ...stats import NO_REFERENCE, UNDER_TRAINED
+from ...verdicts import SeedCell, cell_verdict, load_rule
+from ..base import ModelId
+from . import models as papernot_models
+from .reference import PaperReference
 
 CARLINI_DIR = REPO_ROOT / "benchmark" / "carlini2017"
-TITLES = {"mnist": "MNIST", "cifar10": "CIFAR10"}
 DATASET_ORDER = ("mnist", "cifar10")
 
 
@@ -36,26 +39,15 @@ def _datasets(config: Mapping[str, Any]) -> list[str]:
     return [d for d in DATASET_ORDER if d in config["datasets"]]
 
 
-def _models(config: Mapping[str, Any]) -> list[str]:
-    return ["baseline"] + [f"distilled_T{format_temperature(t)}" for t in config["temperatures"]]
+def _models(config: Mapping[str, Any], dataset: str) -> list[ModelId]:
+    return papernot_models.deployed(config, dataset)
 
 
-def _temperature(model: str) -> float | None:
-    return None if model == "baseline" else float(model.split("_T", 1)[1])
+def _temperature(model: ModelId) -> float | None:
+    return None if papernot_models.is_baseline(model.name) else model.temperature
 
 
-def _label(model: str) -> str:
-    return "no distillation" if model == "baseline" else f"T={model.split('_T', 1)[1]}"
-
-
-def _fmt(x: Any, nd: int = 2) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "–"
-    return f"{x:.{nd}f}"
-
-
-def _md(df: pd.DataFrame) -> str:
-    return df.to_markdown(index=False, disable_numparse=True)
+_label = papernot_models.label_for_temperature  # a table row's label from its temperature column
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -90,9 +82,9 @@ def adaptive_table(
         if not ad:
             continue
         fig7_num = str(config["datasets"][d]["attack"].get("numerics", "defined"))
-        for model in _models(config):
-            t = _temperature(model)
-            kind = "baseline" if model == "baseline" else "distilled"
+        for m in _models(config, d):
+            model, t = m.name, _temperature(m)
+            kind = "baseline" if t is None else "distilled"
             ref_acc, _ = paper.reference_accuracy(d, kind, t)
             sources = [("jsma_f", results_dir / "attacks" / d / fig7_num / f"{model}.json", "Fig. 7 run")]
             sources += [(a, results_dir / "adaptive" / d / a / f"{model}.json", "adaptive") for a in _ordered(ad)]
@@ -143,8 +135,8 @@ def adaptive_pivot_markdown(table: pd.DataFrame) -> str:
     order = list(REGISTRY)
     attacks = sorted(dict.fromkeys(table.attack), key=lambda a: order.index(a) if a in order else len(order))
     out = []
-    for (d, model), g in table.groupby(["dataset", "model"], sort=False):
-        row = {"dataset": TITLES.get(str(d), str(d)), "model": _label(str(model))}
+    for (d, _model), g in table.groupby(["dataset", "model"], sort=False):
+        row = {"dataset": TITLES.get(str(d), str(d)), "model": _label(g.temperature.iloc[0])}
         for a in attacks:
             r = g[g.attack == a]
             row[a] = (
@@ -163,7 +155,7 @@ def adaptive_reference_markdown(table: pd.DataFrame) -> str:
         pd.DataFrame(
             {
                 "dataset": t.dataset.map(lambda d: TITLES.get(d, d)),
-                "model": t.model.map(_label),
+                "model": t.temperature.map(_label),
                 "attack": t.attack,
                 "targets": t.targets.astype(str),
                 "ours %": t.success_rate_pct.map(_fmt),
@@ -264,14 +256,15 @@ def robustness_table(config: Mapping[str, Any], results_dir: Path, refs: Mapping
         if config["datasets"][d].get("robustness") is None:
             continue
         base = None
-        models = _models(config)
-        highest = models[-1] if len(models) > 1 else None
-        for model in models:
+        models = _models(config, d)
+        highest = models[-1].name if len(models) > 1 else None
+        for m in models:
+            model = m.name
             s = _read(results_dir / "robustness" / d / f"{model}.json")
             if s is None:
                 continue
             rho = s["rho_adv_pct"]
-            if model == "baseline":
+            if papernot_models.is_baseline(model):
                 base = rho
             ratio = rho / base if rho is not None and base else None
             paper_inc = increase.get(d) if model == highest else None
@@ -279,7 +272,7 @@ def robustness_table(config: Mapping[str, Any], results_dir: Path, refs: Mapping
                 {
                     "dataset": d,
                     "model": model,
-                    "temperature": _temperature(model),
+                    "temperature": _temperature(m),
                     "targets": int(s["targets"]),
                     "successes": int(s["successes"]),
                     "failure_share_pct": float(s["failure_share_pct"]),
@@ -301,7 +294,7 @@ def robustness_markdown(t: pd.DataFrame) -> str:
         pd.DataFrame(
             {
                 "dataset": t.dataset.map(lambda d: TITLES.get(d, d)),
-                "model": t.model.map(_label),
+                "model": t.temperature.map(_label),
                 "targets": t.targets.astype(str),
                 "successes": t.successes.astype(str),
                 "failures %": t.failure_share_pct.map(lambda v: _fmt(v, 1)),
@@ -348,13 +341,13 @@ def plot_robustness(t: pd.DataFrame, path: Path) -> None:
 def accuracy_table(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) -> pd.DataFrame:
     rows = []
     for d in _datasets(config):
-        for model in _models(config):
-            name = "teacher_T1" if model == "baseline" else model
-            m = _read(results_dir / "models" / d / f"{name}.json")
+        for mid in _models(config, d):
+            model = mid.name
+            m = _read(results_dir / "models" / d / f"{mid.stem}.json")
             if m is None:
                 continue
-            t = _temperature(model)
-            kind = "baseline" if model == "baseline" else "distilled"
+            t = _temperature(mid)
+            kind = "baseline" if t is None else "distilled"
             ref, src = paper.reference_accuracy(d, kind, t)
             rows.append(
                 {
@@ -375,7 +368,7 @@ def accuracy_markdown(t: pd.DataFrame) -> str:
         pd.DataFrame(
             {
                 "dataset": t.dataset.map(lambda d: TITLES.get(d, d)),
-                "model": t.model.map(_label),
+                "model": t.temperature.map(_label),
                 "ours %": t.test_accuracy_pct.map(_fmt),
                 "paper %": t.paper_accuracy_pct.map(_fmt),
                 "epochs": t.epochs.map(lambda v: "–" if v is None or pd.isna(v) else str(int(v))),

@@ -1,18 +1,22 @@
-"""Paths and job lists of the workflow, derived from a validated config (used by the Snakefile)."""
+"""Papernot 2016's paths and job lists, derived from a validated config (used by the Snakefile and its rules).
+
+The models come from :mod:`.models` (ModelId); a model's files are named by its ``stem`` (its training job).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from .config import epochs_for, format_temperature
+from ...config import epochs_for, format_temperature
+from . import models as papernot_models
 
 
 class Plan:
-    """Where every output lives. Deployed models per dataset: ``baseline`` (the T=1 teacher, trained
-    exactly as ordinary training: cross-entropy of softmax(Z/1) on hard labels) and ``distilled_T<T>``."""
+    """Where every output lives; the models are :mod:`.models`' (``baseline``, ``distilled_T<T>``, ...)."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
@@ -23,13 +27,19 @@ class Plan:
         self.temperatures = [format_temperature(t) for t in config["temperatures"]]
 
     # --- models -----------------------------------------------------------------------------
-    def deployed_models(self) -> list[str]:
-        return ["baseline"] + [f"distilled_T{t}" for t in self.temperatures]
+    def deployed_models(self, dataset: str | None = None) -> list[str]:
+        """The deployed models' names (the same for every dataset)."""
+        return [m.name for m in papernot_models.deployed(self.config, dataset or "")]
+
+    def model(self, dataset: str, model: str, seed: Any = None) -> papernot_models.ModelId:
+        return papernot_models.by_name(self.config, dataset, model, seed)
+
+    def model_wildcard(self) -> str:
+        """The ``model`` wildcard's constraint: exactly the deployed models' names."""
+        return "|".join(re.escape(n) for n in self.deployed_models())
 
     def checkpoint(self, dataset: str, model: str) -> str:
-        if model == "baseline":
-            return f"{self.work}/{dataset}/teacher_T1.pt"
-        return f"{self.work}/{dataset}/{model}.pt"
+        return f"{self.work}/{dataset}/{self.model(dataset, model).stem}.pt"
 
     def warm_start_epochs(self, dataset: str) -> int:
         return int(self.config["datasets"][dataset]["training"].get("warm_start_epochs", 0))
@@ -100,13 +110,11 @@ class Plan:
         ]
 
     def model_metrics(self) -> list[str]:
-        out = []
-        for d in self.datasets:
-            out.append(f"{self.results}/models/{d}/teacher_T1.json")
-            for t in self.temperatures:
-                out.append(f"{self.results}/models/{d}/teacher_T{t}.json")
-                out.append(f"{self.results}/models/{d}/distilled_T{t}.json")
-        return sorted(set(out))
+        return sorted(
+            f"{self.results}/models/{d}/{m.stem}.json"
+            for d in self.datasets
+            for m in papernot_models.trained(self.config, d)
+        )
 
     def gradient_summaries(self) -> list[str]:
         return [f"{self.results}/gradients/{d}/{m}.json" for d in self.datasets for m in self.deployed_models()]
@@ -116,12 +124,12 @@ class Plan:
 
     # --- seeds (src/distillbench/seeds.py; rules in workflow/rules/seeds.smk) ---------------------------------
     def extra_seeds(self) -> list[int]:
-        from .seeds import extra_seeds
+        from ...seeds import extra_seeds
 
         return extra_seeds(self.config)
 
     def seed_models(self, dataset: str) -> list[str]:
-        from .seeds import seed_models
+        from ...seeds import seed_models
 
         return seed_models(self.config, dataset)
 
@@ -133,8 +141,7 @@ class Plan:
         return f"{self.results}/seeds/seed{seed}"
 
     def seed_checkpoint(self, dataset: str, model: str, seed: Any) -> str:
-        name = "teacher_T1" if model == "baseline" else model
-        return f"{self.seed_work(dataset, seed)}/{name}.pt"
+        return f"{self.seed_work(dataset, seed)}/{self.model(dataset, model, seed).stem}.pt"
 
     def seed_warm_start(self, dataset: str, seed: Any) -> list[str]:
         return [f"{self.seed_work(dataset, seed)}/warm_start.pt"] if self.warm_start_epochs(dataset) else []
@@ -150,12 +157,12 @@ class Plan:
 
     # --- training-length study (src/distillbench/length_study.py; workflow/rules/length.smk) ---------------
     def length_study(self) -> dict[str, Any] | None:
-        from .length_study import study
+        from ...length_study import study
 
         return study(self.config)
 
     def length_attack_json(self) -> str:
-        from .length_study import attack_json
+        from ...length_study import attack_json
 
         return attack_json(self.config)
 
@@ -186,7 +193,7 @@ class Plan:
         return list(ad["attacks"]) if ad else []
 
     def adaptive_models(self, dataset: str, attack: str) -> list[str]:
-        from .config_adaptive import resolve_models
+        from ...config_adaptive import resolve_models
 
         settings = self.config["datasets"][dataset]["adaptive"]["attacks"][attack]
         return resolve_models(settings.get("models", "all"), list(self.config["temperatures"]))

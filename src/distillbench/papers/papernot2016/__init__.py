@@ -1,0 +1,50 @@
+"""Papernot et al. 2016 (defensive distillation, Fig. 7) on the seam.
+
+Everything specific to this paper lives in this package: its models (:mod:`.models`, ModelIds: the one place
+that names them), its plan of paths and job lists (:mod:`.plan`, used by the Snakefile and its rules in
+workflow/rules/{train,attack,gradients,seeds,length,adaptive,report}.smk), its reference values
+(:mod:`.reference`, data under benchmark/papernot2016/) and its part of REPORT.md (:mod:`.report`,
+:mod:`.adaptive_report`). Its training, soft-label and attack rules are its own (a shared warm start, soft labels
+at T, resumable training, two attack numerics), not the seam's generic ``paper_train`` rule: that loop has none
+of these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..base import ModelId, Reproduction, Section
+from . import models as papernot_models
+
+
+class Papernot2016(Reproduction):
+    name = "papernot2016"
+    title = "Papernot et al. 2016: defensive distillation, Fig. 7"
+    citation = (
+        'Papernot, McDaniel, Wu, Jha, Swami, "Distillation as a Defense to Adversarial Perturbations against '
+        'Deep Neural Networks", IEEE S&P 2016'
+    )
+    seam_jobs = False  # built by the older rules; the config block is `datasets:`/`temperatures:`
+
+    def datasets(self, config: Mapping[str, Any]) -> list[str]:
+        return list(config["datasets"])
+
+    def models(self, config: Mapping[str, Any]) -> list[ModelId]:
+        """The deployed models as ModelIds (``baseline`` is trained as the T=1 teacher), per dataset."""
+        return [m for d in config["datasets"] for m in papernot_models.deployed(config, d)]
+
+    def targets(self, config: Mapping[str, Any], results: str, work: str) -> list[str]:
+        from .plan import Plan
+
+        plan = Plan(config)
+        return [*plan.attack_summaries(), *plan.model_metrics(), *plan.gradient_summaries(), *plan.data_manifests()]
+
+    def section(self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path) -> Section:
+        raise NotImplementedError(
+            "papernot2016's section heads REPORT.md: the report rule writes it (papers/papernot2016/report.py)"
+        )
+
+
+REPRODUCTION = Papernot2016()
