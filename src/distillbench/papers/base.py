@@ -91,7 +91,10 @@ class Job:
     test_subset: int | None = None
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        d = asdict(self)
+        if d["model"]["trained_as"] is None:  # only Papernot's baseline has one: other jobs' params stay as they were
+            del d["model"]["trained_as"]
+        return json.dumps(d, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Job:
