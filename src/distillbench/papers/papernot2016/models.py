@@ -80,7 +80,7 @@ def highest_t_name(temperatures: Iterable[Any]) -> str:
 
 def label(model: ModelId) -> str:
     """How the report names a deployed model: ``no distillation`` or ``T=<T>``."""
-    return "no distillation" if model.name == BASELINE else f"T={format_temperature(model.temperature)}"
+    return label_for_temperature(None if model.name == BASELINE else model.temperature)
 
 
 def label_for_temperature(temperature: Any) -> str:
