@@ -26,6 +26,9 @@ def _setup(threads: int | None, job: bool = True) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if not job:
         return
+    from .allocator import keep_freed_memory
+
+    log.info("%s", keep_freed_memory())
     if threads:
         import torch
 
