@@ -9,7 +9,8 @@
 # a run cut off still leaves its finished jobs) and the logs go. Extra arguments go to snakemake (e.g.
 # `--configfile config/smoke.yaml`); extra config items in CONFIG (e.g. CONFIG="run_datasets=[mnist]": one
 # `--config` only, since a second one replaces the first). The workflow runs with many jobs per GPU (`jobs_per_gpu=$JOBS`,
-# default 12, on `--resources gpu=$GPUS`, default all visible GPUs; see README "GPUs"), one CPU thread per training job;
+# default 12, on `--resources gpu=$GPUS`, default all visible GPUs, and `--cores $CORES`, default nproc; see README
+# "GPUs"), one CPU thread per training job;
 # benchmark/gpu/check.py runs beside it on the same GPU (CHECK=1), after it on the workflow's own MNIST
 # baseline and distilled T=100 networks (CHECK=after), or not (CHECK=0). Rerun with the same RUN_NAME and the previous
 # results and work folders in place and Snakemake continues from the finished jobs.
@@ -18,6 +19,9 @@ WHEELS=$1 DATA=$2 OUT=$3
 shift 3
 RUN_NAME=${RUN_NAME:-paper}
 JOBS=${JOBS:-12}
+# Snakemake's --cores counts job slots; GPU jobs spend their time waiting on the GPU, so CORES may exceed nproc
+# to let every ready training share the GPU at once (one thread each)
+CORES=${CORES:-$(nproc)}
 GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || echo 1)}
 [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
 CHECK=${CHECK:-1}
@@ -36,7 +40,7 @@ PY=${PY:-python3}
 { date -u; nvidia-smi 2>&1 | head -15; $PY -c "import torch; print('torch', torch.__version__)"; nproc; } > "$OUT/machine.txt"
 
 start=$(date +%s)
-( $PY -m snakemake --cores "$(nproc)" --resources gpu="$GPUS" \
+( $PY -m snakemake --cores "$CORES" --resources gpu="$GPUS" \
     --set-threads warm_start=1 train_teacher=1 train_student=1 soft_labels=1 attack=2 \
     --config data_dir="$DATA" download=false run_name="$RUN_NAME" gpu_lock_dir=/tmp/distillbench-locks jobs_per_gpu="$JOBS" ${CONFIG:-} \
     "$@" \

@@ -12,6 +12,7 @@ rule attack:
         f"{R}/logs/attack/{{dataset}}_{{numerics}}_{{model}}.log",
     benchmark:
         f"{R}/benchmarks/attack/{{dataset}}_{{numerics}}_{{model}}.tsv"
+    priority: STAGE_PRIORITY["attack"]
     threads: ATTACK_RES["threads"]
     resources:
         gpu=1,

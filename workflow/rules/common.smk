@@ -14,6 +14,10 @@ FAST = f"--fast-path {config['fast_path']}"
 SRC = Path(workflow.basedir) / "src"
 # The interpreter running Snakemake, with the package importable even without `pip install -e .`.
 PY = f"PYTHONPATH={shlex.quote(str(SRC))}${{PYTHONPATH:+:$PYTHONPATH}} {shlex.quote(sys.executable)} -m distillbench"
+# Which waiting job goes first when every slot (core or GPU share) is taken: the stage with the most work still
+# ahead of it (a warm start gates every network of its dataset; an attack ends its chain). The order of jobs only:
+# no output depends on it.
+STAGE_PRIORITY = {"warm_start": 40, "teacher": 30, "soft_labels": 20, "student": 10, "attack": 0}
 TRAIN_RES = config["resources"]["train"]
 ATTACK_RES = config["resources"]["attack"]
 # One command for the warm start, teachers and students; PLAN.train_args gives what differs.

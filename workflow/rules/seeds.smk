@@ -19,6 +19,7 @@ rule seed_warm_start:
         f"{R}/logs/seeds/warm_start/{{dataset}}_seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/seed_warm_start/{{dataset}}_seed{{seed}}.tsv"
+    priority: STAGE_PRIORITY["warm_start"]
     threads: TRAIN_RES["threads"]
     resources:
         gpu=1,
@@ -46,6 +47,7 @@ rule seed_train_teacher:
         f"{R}/logs/seeds/train_teacher/{{dataset}}_T{{T}}_seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/seed_train_teacher/{{dataset}}_T{{T}}_seed{{seed}}.tsv"
+    priority: STAGE_PRIORITY["teacher"]
     threads: TRAIN_RES["threads"]
     resources:
         gpu=1,
@@ -71,6 +73,7 @@ rule seed_soft_labels:
         f"{R}/logs/seeds/soft_labels/{{dataset}}_T{{T}}_seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/seed_soft_labels/{{dataset}}_T{{T}}_seed{{seed}}.tsv"
+    priority: STAGE_PRIORITY["soft_labels"]
     threads: TRAIN_RES["threads"]
     resources:
         gpu=1,
@@ -99,6 +102,7 @@ rule seed_train_student:
         f"{R}/logs/seeds/train_student/{{dataset}}_T{{T}}_seed{{seed}}.log",
     benchmark:
         f"{R}/benchmarks/seed_train_student/{{dataset}}_T{{T}}_seed{{seed}}.tsv"
+    priority: STAGE_PRIORITY["student"]
     threads: TRAIN_RES["threads"]
     resources:
         gpu=1,

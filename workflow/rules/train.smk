@@ -12,6 +12,7 @@ rule warm_start:
         f"{R}/logs/warm_start/{{dataset}}.log",
     benchmark:
         f"{R}/benchmarks/warm_start/{{dataset}}.tsv"
+    priority: STAGE_PRIORITY["warm_start"]
     threads: TRAIN_RES["threads"]
     resources:
         gpu=1,
@@ -39,6 +40,7 @@ rule train_teacher:
         f"{R}/logs/train_teacher/{{dataset}}_T{{T}}.log",
     benchmark:
         f"{R}/benchmarks/train_teacher/{{dataset}}_T{{T}}.tsv"
+    priority: STAGE_PRIORITY["teacher"]
     threads: TRAIN_RES["threads"]
     resources:
         gpu=1,
@@ -64,6 +66,7 @@ rule soft_labels:
         f"{R}/logs/soft_labels/{{dataset}}_T{{T}}.log",
     benchmark:
         f"{R}/benchmarks/soft_labels/{{dataset}}_T{{T}}.tsv"
+    priority: STAGE_PRIORITY["soft_labels"]
     threads: TRAIN_RES["threads"]
     resources:
         gpu=1,
@@ -94,6 +97,7 @@ rule train_student:
         f"{R}/logs/train_student/{{dataset}}_T{{T}}.log",
     benchmark:
         f"{R}/benchmarks/train_student/{{dataset}}_T{{T}}.tsv"
+    priority: STAGE_PRIORITY["student"]
     threads: TRAIN_RES["threads"]
     resources:
         gpu=1,
