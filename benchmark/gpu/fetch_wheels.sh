@@ -2,7 +2,7 @@
 # Download, on a machine with PyPI, the wheels a bare GPU machine (CUDA, PyTorch, numpy, pandas, seaborn,
 # tabulate, pyyaml, jinja2, psutil, wrapt, requests already there; Python 3.12) lacks for the workflow and
 # benchmark/gpu/check.py: Snakemake and its plugins' interfaces, Foolbox, EagerPy, GitPython, jsonschema and
-# what they need. About 28 MB.   usage: benchmark/gpu/fetch_wheels.sh DIR [PYTHON_VERSION]
+# what they need. About 15 MB.   usage: benchmark/gpu/fetch_wheels.sh DIR [PYTHON_VERSION]
 set -euo pipefail
 DIR=$1 PYV=${2:-3.12}
 mkdir -p "$DIR"
@@ -24,4 +24,16 @@ python3 -m pip wheel -q --no-deps -w "$DIR" \
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$PYV" --implementation cp \
   "${PLATFORMS[@]}" -d "$DIR" immutables==0.21 rpds-py==2026.9.1 pydantic_core==2.50.5 sqlalchemy==2.0.58 \
   greenlet==3.5.6
+# PuLP's wheel carries CBC for every platform (16 MB); keep the x86-64 Linux one, so that the wheels, the data and
+# the repository fit the GPU machine's transfer limit (64 MiB)
+python3 - "$DIR"/pulp-3.3.2-py3-none-any.whl <<'EOF'
+import os, sys, zipfile
+src = sys.argv[1]
+drop = tuple(f"pulp/solverdir/cbc/{d}/" for d in ("win", "osx", "linux/i32", "linux/arm64"))
+with zipfile.ZipFile(src) as zi, zipfile.ZipFile(src + ".tmp", "w", zipfile.ZIP_DEFLATED) as zo:
+    for info in zi.infolist():
+        if not info.filename.startswith(drop):
+            zo.writestr(info, zi.read(info))
+os.replace(src + ".tmp", src)
+EOF
 ls "$DIR" | wc -l

@@ -18,6 +18,9 @@ Variants (the training code picks one through src/distillbench/fastpath.py, conf
   stacked<k>     k networks trained in one process as one batched computation (torch.func.vmap over
                  stacked weights; each network its own batch and dropout): measures whether training
                  several models per process beats several processes. Not used by the workflow.
+  grouped<k>     k networks as one module (src/distillbench/stacked.py): grouped convolutions and batched
+                 matrix products, each network its own batch, dropout and temperature; `+compile`: compiled
+                 as the `compile` variant. Not yet used by the workflow.
   <v>+heap       (CPU) variant <v> after distillbench.allocator.keep_freed_memory(), which every job of the
                  workflow calls at start: glibc keeps freed buffers instead of unmapping them. It is
                  process-wide and cannot be undone, so these rows run after all the others.
@@ -44,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 from distillbench.allocator import keep_freed_memory  # noqa: E402
 from distillbench.fastpath import FastPath, select_fast_path  # noqa: E402
 from distillbench.models import ARCHITECTURES, build_model  # noqa: E402
+from distillbench.stacked import StackedPapernotNet, stacked_hard_label_loss  # noqa: E402
 from distillbench.training import StepRunner, compiled_forward, hard_label_loss  # noqa: E402
 
 BATCH = 128
@@ -178,16 +182,52 @@ def stacked_step(dataset: str, k: int, device: torch.device, n_data: int) -> Cal
     return step
 
 
+def grouped_step(dataset: str, k: int, device: torch.device, n_data: int, compile: bool) -> Callable[[int], None]:
+    """k networks as one module (distillbench.stacked: grouped convolutions, batched matmuls), each its own
+    batch, dropout and temperature; eager or compiled like the `compile` variant."""
+    lr, momentum = HYPER[dataset]
+    model = StackedPapernotNet.from_models([build_model(dataset, seed=s) for s in range(k)], dataset).to(device)
+    model.train()
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)  # elementwise: the same as k optimisers
+    images = torch.rand((n_data, *SHAPES[dataset]), device=device)
+    labels = torch.randint(0, 10, (n_data,), device=device)
+    temps = torch.linspace(1.0, 100.0, k, device=device)
+    orders = torch.stack([torch.randperm(n_data, device=device) for _ in range(k)])
+    steps_per_epoch = n_data // BATCH
+    loss_sum = torch.zeros((), device=device)
+
+    def forward_loss(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = model(x)
+        return logits, stacked_hard_label_loss(logits, y, temps)
+
+    fast = select_fast_path("compile" if compile else "plain", device)
+    run = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
+
+    def step(i: int) -> None:
+        nonlocal loss_sum
+        j = i % steps_per_epoch
+        idx = orders[:, j * BATCH : (j + 1) * BATCH]
+        _, loss = run(images[idx], labels[idx])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        loss_sum += loss.detach()
+
+    step.fallback = run  # type: ignore[attr-defined]
+    return step
+
+
 HEAP = "+heap"
+SEVERAL = ("stacked", "grouped")  # variants that train several networks at once
 
 
 def variants(device: torch.device, stack: int) -> list[str]:
     names = ["plain", "channels_last"]
     if device.type == "cuda":
-        names += ["compile", f"stacked{stack}"]
+        names += ["compile", f"stacked{stack}", f"grouped{stack}", f"grouped{stack}+compile"]
     else:
         if stack:
-            names.append(f"stacked{stack}")
+            names += [f"stacked{stack}", f"grouped{stack}"]
         names.append("channels_last" + HEAP)  # what the workflow's CPU jobs run: keep it last
     return names
 
@@ -198,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     p.add_argument("--steps", type=int, default=None, help="timed MNIST steps per variant (CIFAR-10: a quarter on CPU)")
-    p.add_argument("--stack", type=int, default=None, help="k of the stacked<k> variant (0: leave it out)")
+    p.add_argument("--stack", type=int, default=None, help="k of stacked<k> and grouped<k> (0: leave them out)")
     p.add_argument("--variants", default=None, help="comma-separated subset, e.g. plain,compile (default: all here)")
     p.add_argument("--out", default=None, help="also write the printed lines to this file")
     a = p.parse_args(argv)
@@ -255,6 +295,14 @@ def main(argv: list[str] | None = None) -> int:
                 step = stacked_step(dataset, k, device, min(n_data, BATCH * 64))
                 per_step = k * BATCH
                 n_steps = max(3, ds_steps // k)  # k networks a step: about the same samples as the others
+            elif variant.startswith("grouped"):
+                k = int(variant.removeprefix("grouped").removesuffix("+compile"))
+                compiled = variant.endswith("+compile")
+                step = grouped_step(dataset, k, device, min(n_data, BATCH * 64), compiled)
+                per_step = k * BATCH
+                n_steps = max(3, ds_steps // k) if not cuda else ds_steps
+                if compiled:
+                    warm = max(ds_warm, 20)
             else:
                 fast = select_fast_path(variant.removesuffix(HEAP), device)
                 step = single_model_step(dataset, fast, device, n_data)
@@ -264,9 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             dt = time_steps(step, warm, n_steps, device)
             fb = getattr(step, "fallback", None)
-            if fb is not None and fb.compiled is False and variant == "compile":
+            if fb is not None and fb.compiled is False and variant.endswith("compile"):
                 note = "compile failed, ran eager (reason logged above)"
-            elif variant == "compile":
+            elif variant.endswith("compile"):
                 note = f"{time.perf_counter() - t0 - dt * n_steps:.0f} s compile+warm-up before timing"
         except Exception as exc:  # noqa: BLE001 - a variant that cannot run here says why and is skipped
             say(
@@ -291,7 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     if not cuda and (("mnist", auto + HEAP) in results):
         auto += HEAP  # every CPU job of the workflow sets the heap up before it trains
     best = {
-        d: max((v for (dd, v2), v in results.items() if dd == d and not v2.startswith("stacked")), default=0.0)
+        d: max((v for (dd, v2), v in results.items() if dd == d and not v2.startswith(SEVERAL)), default=0.0)
         for d in ("mnist", "cifar10")
     }
     say(
