@@ -275,3 +275,13 @@ def test_speed_settings_default_and_pass_through(paper_cfg):
     assert cfg["jobs_per_gpu"] == DEFAULT_JOBS_PER_GPU and cfg["fast_path"] == "auto"
     cfg = validate_config(dict(copy.deepcopy(paper_cfg), jobs_per_gpu=2, fast_path="plain"))
     assert (cfg["jobs_per_gpu"], cfg["fast_path"]) == (2, "plain")
+
+
+def test_train_in_groups_needs_one_epoch_count_per_dataset(paper_cfg):
+    cfg = copy.deepcopy(paper_cfg)
+    cfg.update(train_in_groups="true")  # as `--config train_in_groups=true` passes it
+    assert validate_config(copy.deepcopy(cfg))["train_in_groups"] is True
+    cfg["datasets"]["mnist"]["training"]["epochs_by_temperature"] = {100: 60}
+    msg = _errors(cfg)
+    assert "datasets.mnist.training.epochs_by_temperature" in msg and "train_in_groups: false" in msg
+    assert "cifar10" not in msg

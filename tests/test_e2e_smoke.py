@@ -320,3 +320,28 @@ def test_papernot_tables_unchanged_by_the_seam(repo_root, smoke_run, tiny_data_d
         pd.testing.assert_frame_equal(a, b, check_exact=True)
     report = (alone / "results" / "smoke" / "REPORT.md").read_text()
     assert "## Fig. 7" in report and "## Hinton" not in report and "## Ba & Caruana" not in report
+
+
+def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_factory):
+    """`train_in_groups=true`: one training job per dataset and role writes every network's files, and the
+    soft-label, attack and gradient jobs run on them as on per-network checkpoints (MNIST's Fig. 7 jobs)."""
+    work = tmp_path_factory.mktemp("grouped")
+    proc = snakemake(
+        repo_root, work, tiny_data_dir, "train_in_groups=true", "run_datasets=[mnist]", "--rerun-incomplete",
+        "papernot2016",
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-6000:]
+    assert re.search(r"rule train_teachers_group:", out) and re.search(r"rule train_students_group:", out)
+    assert not re.search(r"rule train_(teacher|student):", out)
+    run = work / "results" / "smoke"
+    for role in ("teacher", "distilled"):
+        for t in ("1", "20"):
+            m = json.loads((run / "models" / "mnist" / f"{role}_T{t}.json").read_text())
+            assert m["trained_in_group"] == 2 and m["temperature"] == float(t)
+            assert len(m["history"]) == m["epochs"] and 0.0 <= m["test_accuracy"] <= 1.0
+    log = (run / "logs" / "train_students_group" / "mnist.log").read_text()
+    assert "train 2 mnist students as one group (T=1, 20)" in log
+    for numerics in ("defined", "float32"):
+        for model in ("baseline", "distilled_T1", "distilled_T20"):
+            assert json.loads((run / "attacks" / "mnist" / numerics / f"{model}.json").read_text())["targets"] > 0

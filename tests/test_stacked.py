@@ -7,7 +7,7 @@ import torch
 
 from distillbench.losses import hard_label_loss
 from distillbench.models import build_model
-from distillbench.stacked import StackedPapernotNet, stacked_hard_label_loss
+from distillbench.stacked import StackedPapernotNet, stacked_losses
 
 K = 3
 
@@ -52,7 +52,7 @@ def test_sgd_steps_move_each_network_as_alone() -> None:
         x = torch.rand(K, 16, 1, 28, 28)
         y = torch.randint(0, 10, (K, 16))
         opt.zero_grad()
-        stacked_hard_label_loss(stacked(x), y, temps).backward()
+        stacked_losses(stacked(x), y, temps).sum().backward()
         opt.step()
         for i, (m, o) in enumerate(zip(models, opts, strict=True)):
             o.zero_grad()

@@ -190,6 +190,38 @@ def test_train_arguments_parse_back_into_the_config(repo_root):
     assert (teacher.epochs, teacher.init_from, teacher.soft_labels) == (2, None, None)
 
 
+def test_train_in_groups_plans_one_training_job_per_dataset_and_role(repo_root, tmp_path):
+    """`train_in_groups: true`: the teachers of a dataset in one job, its distilled networks in another; the
+    same files, so everything downstream (soft labels, attacks) is planned as before."""
+    counts = plan(repo_root, tmp_path, "--config", "train_in_groups=true")
+    expected = Counter(PAPER_PLAN)
+    for per_model, group in (("train_teacher", "train_teachers_group"), ("train_student", "train_students_group")):
+        del expected[per_model]
+        expected[group] = 2  # one per dataset
+    assert counts == expected
+
+
+def test_group_train_arguments_parse_back_into_the_config(repo_root):
+    import json
+    import shlex
+
+    import yaml
+
+    from distillbench.cli import build_parser
+    from distillbench.config import validate_config
+    from distillbench.papers.papernot2016.plan import Plan
+
+    plan = Plan(validate_config(yaml.safe_load((repo_root / "config" / "config.yaml").read_text())))
+    temps = plan.temperatures
+    tail = ["--data-dir", "d", "--out", *[f"o{t}.pt" for t in temps], "--metrics", *[f"m{t}.json" for t in temps]]
+    args = plan.group_train_args("cifar10", "student", temps, init="w/warm_start.pt", soft_labels=["s 1.pt", "s2.pt"])
+    a = build_parser().parse_args(["train-group", *shlex.split(args), *tail])
+    assert (a.role, a.epochs, a.init_from, a.soft_labels) == ("student", 50, "w/warm_start.pt", ["s 1.pt", "s2.pt"])
+    assert a.temperatures == [float(t) for t in temps] and a.out == [f"o{t}.pt" for t in temps]
+    assert json.loads(a.training) == plan.config["datasets"]["cifar10"]["training"]
+    assert plan.teacher_temperatures()[0] == "1" and len(plan.teacher_temperatures()) == len(set(temps) | {"1"})
+
+
 # The one lint the workflow keeps on purpose (the reason is in the Snakefile, above the includes).
 ACCEPTED_LINTS = {"Specify a conda environment or container for each rule."}
 

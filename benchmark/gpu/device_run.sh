@@ -7,7 +7,8 @@
 # WHEELS: a folder of wheels for what the machine lacks (benchmark/gpu/fetch_wheels.sh makes it; "-" to skip);
 # DATA: torchvision's layout (MNIST/raw, cifar-10-batches-py); OUT: where results.tgz (refreshed every 20 s, so
 # a run cut off still leaves its finished jobs) and the logs go. Extra arguments go to snakemake (e.g.
-# `--configfile config/smoke.yaml`); extra config items in CONFIG (e.g. CONFIG="run_datasets=[mnist]": one
+# `--configfile config/smoke.yaml`); extra config items in CONFIG (e.g. CONFIG="train_in_groups=true", or
+# CONFIG="run_datasets=[mnist]": one
 # `--config` only, since a second one replaces the first). The workflow runs with many jobs per GPU (`jobs_per_gpu=$JOBS`,
 # default 12, on `--resources gpu=$GPUS`, default all visible GPUs, and `--cores $CORES`, default nproc; see README
 # "GPUs"), one CPU thread per training job;

@@ -47,7 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 from distillbench.allocator import keep_freed_memory  # noqa: E402
 from distillbench.fastpath import FastPath, select_fast_path  # noqa: E402
 from distillbench.models import ARCHITECTURES, build_model  # noqa: E402
-from distillbench.stacked import StackedPapernotNet, stacked_hard_label_loss  # noqa: E402
+from distillbench.stacked import StackedPapernotNet, stacked_losses  # noqa: E402
 from distillbench.training import StepRunner, compiled_forward, hard_label_loss  # noqa: E402
 
 BATCH = 128
@@ -198,7 +198,7 @@ def grouped_step(dataset: str, k: int, device: torch.device, n_data: int, compil
 
     def forward_loss(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         logits = model(x)
-        return logits, stacked_hard_label_loss(logits, y, temps)
+        return logits, stacked_losses(logits, y, temps).sum()
 
     fast = select_fast_path("compile" if compile else "plain", device)
     run = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)

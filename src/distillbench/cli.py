@@ -111,13 +111,70 @@ def cmd_prepare_data(a: argparse.Namespace) -> None:
     io.write_json(a.out, manifest.to_dict())
 
 
-def cmd_train(a: argparse.Namespace) -> None:
+def _init_state(a: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``--init-from`` checkpoint's weights (checked before any data is loaded), or None."""
+    from .checkpoints import CheckpointError
+    from .training import load_checkpoint
+
+    if not a.init_from:
+        return None
+    init_model, init_ckpt = load_checkpoint(Path(a.init_from))
+    if init_ckpt["spec"]["dataset"] != a.dataset:
+        raise CheckpointError(
+            f"checkpoint {a.init_from}: a {init_ckpt['spec']['dataset']} network, this job "
+            f"trains {a.dataset}; fix: delete it and rerun the workflow"
+        )
+    log.info("initialised from %s", a.init_from)
+    return dict(init_model.state_dict())
+
+
+def _save_trained(
+    a: argparse.Namespace,
+    out: Path,
+    metrics_path: str,
+    trained: tuple[Any, list[dict[str, Any]]],
+    spec: Any,
+    sizes: tuple[int, int],
+    context: tuple[Any, Any, float],
+    soft_labels: str | None,
+    **extra: Any,
+) -> None:
+    """Checkpoint and metrics of one trained network (``train`` and ``train-group`` write the same files)."""
     from . import io
-    from .checkpoints import CheckpointError, load_soft_labels
-    from .data import load_split
     from .fastpath import select_fast_path
     from .provenance import numerics_environment
-    from .training import TrainSpec, accuracy, load_checkpoint, save_checkpoint, train
+    from .training import accuracy, save_checkpoint
+
+    model, history = trained
+    claim, device, seconds = context
+    # The last epoch already measured this model on this test set: no second pass (on the CPU a CIFAR-10
+    # test pass is ~30 s at 1 thread). Zero epochs (nothing trained): measure it.
+    acc = float(history[-1]["test_acc"]) if history else accuracy(model, a.test_data, device)
+    save_checkpoint(out, model, spec, history, acc, init_from=a.init_from, soft_labels=soft_labels)
+    metrics = {
+        "dataset": a.dataset,
+        "role": a.role,
+        "temperature": spec.temperature,
+        "epochs": a.epochs,
+        "train_samples": sizes[0],
+        "test_samples": sizes[1],
+        "test_accuracy": acc,
+        "device": claim.device,
+        "seconds": seconds,
+        "history": history,
+        "init_from": a.init_from,
+        "numerics": numerics_environment(claim.device),
+        "fast_path": select_fast_path(a.fast_path, device).name,
+        **extra,
+    }
+    io.write_json(metrics_path, metrics)
+    log.info("T=%g: test accuracy %.4f, checkpoint %s", spec.temperature, acc, out)
+
+
+def cmd_train(a: argparse.Namespace) -> None:
+    from .checkpoints import load_soft_labels
+    from .data import load_split
+    from .training import TrainSpec, train
 
     claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     training = json.loads(a.training)
@@ -129,18 +186,9 @@ def cmd_train(a: argparse.Namespace) -> None:
         seed=model_seed(a.seed, a.role, a.temperature),
         role=a.role,
     )
-    init_state = None
-    if a.init_from:  # inputs are checked before the data is loaded and long before any training step
-        init_model, init_ckpt = load_checkpoint(Path(a.init_from))
-        if init_ckpt["spec"]["dataset"] != a.dataset:
-            raise CheckpointError(
-                f"checkpoint {a.init_from}: a {init_ckpt['spec']['dataset']} network, this job "
-                f"trains {a.dataset}; fix: delete it and rerun the workflow"
-            )
-        init_state = init_model.state_dict()
-        log.info("initialised from %s", a.init_from)
+    init_state = _init_state(a)  # inputs are checked before the data is loaded and long before any training step
     train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
-    test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
+    a.test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
     log.info(
         "train %s %s at T=%g for %d epochs on %d samples (test %d)",
         a.dataset,
@@ -148,43 +196,75 @@ def cmd_train(a: argparse.Namespace) -> None:
         a.temperature,
         a.epochs,
         len(train_data),
-        len(test_data),
+        len(a.test_data),
     )
     soft = load_soft_labels(Path(a.soft_labels), rows=len(train_data)) if a.soft_labels else None
     out = Path(a.out)
     t0 = time.perf_counter()
-    model, history = train(
+    trained = train(
         spec,
         train_data,
-        test_data,
+        a.test_data,
         device,
         soft_targets=soft,
         init_state=init_state,
         resume_path=out.with_name(f".{out.name}.resume"),
         fast_path=a.fast_path,
     )
-    # The last epoch already measured this model on this test set: no second pass (on the CPU a CIFAR-10
-    # test pass is ~30 s at 1 thread). Zero epochs (nothing trained): measure it.
-    acc = float(history[-1]["test_acc"]) if history else accuracy(model, test_data, device)
-    save_checkpoint(out, model, spec, history, acc, init_from=a.init_from, soft_labels=a.soft_labels)
-    metrics = {
-        "dataset": a.dataset,
-        "role": a.role,
-        "temperature": a.temperature,
-        "epochs": a.epochs,
-        "train_samples": len(train_data),
-        "test_samples": len(test_data),
-        "test_accuracy": acc,
-        "device": claim.device,
-        "seconds": time.perf_counter() - t0,
-        "history": history,
-        "init_from": a.init_from,
-        "numerics": numerics_environment(claim.device),
-        "fast_path": select_fast_path(a.fast_path, device).name,
-    }
-    io.write_json(a.metrics, metrics)
+    sizes = (len(train_data), len(a.test_data))
+    _save_trained(a, out, a.metrics, trained, spec, sizes, (claim, device, time.perf_counter() - t0), a.soft_labels)
     out.with_name(f".{out.name}.resume").unlink(missing_ok=True)
-    log.info("test accuracy %.4f, checkpoint %s", acc, out)
+    claim.release()
+
+
+def cmd_train_group(a: argparse.Namespace) -> None:
+    """Several networks of one dataset and role (one per temperature) in one process (group_training.py)."""
+    from .checkpoints import load_soft_labels
+    from .data import load_split
+    from .errors import UserError
+    from .group_training import check_group, train_group
+    from .training import TrainSpec
+
+    n = len(a.temperatures)
+    for option, values in (("--out", a.out), ("--metrics", a.metrics), ("--soft-labels", a.soft_labels or [])):
+        if values and len(values) != n:
+            raise UserError(f"{option}: {len(values)} paths for {n} temperatures; give one per --temperatures entry")
+    training = json.loads(a.training)
+    specs = [
+        TrainSpec.from_config(
+            a.dataset, training, temperature=t, epochs=a.epochs, seed=model_seed(a.seed, a.role, t), role=a.role
+        )
+        for t in a.temperatures
+    ]
+    check_group(specs)  # before the device, the data and any training step
+    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    init_state = _init_state(a)
+    train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
+    a.test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
+    log.info(
+        "train %d %s %ss as one group (T=%s) for %d epochs on %d samples (test %d)",
+        n,
+        a.dataset,
+        a.role,
+        ", ".join(f"{t:g}" for t in a.temperatures),
+        a.epochs,
+        len(train_data),
+        len(a.test_data),
+    )
+    soft = [load_soft_labels(Path(p), rows=len(train_data)) for p in a.soft_labels] if a.soft_labels else None
+    outs = [Path(p) for p in a.out]
+    resume = outs[0].with_name(f".{a.role}_group.resume")
+    t0 = time.perf_counter()
+    trained = train_group(
+        specs, train_data, a.test_data, device, soft_targets=soft, init_state=init_state, resume_path=resume,
+        fast_path=a.fast_path,
+    )  # fmt: skip
+    context = (claim, device, time.perf_counter() - t0)
+    sizes = (len(train_data), len(a.test_data))
+    for j, spec in enumerate(specs):
+        soft_path = a.soft_labels[j] if a.soft_labels else None
+        _save_trained(a, outs[j], a.metrics[j], trained[j], spec, sizes, context, soft_path, trained_in_group=n)
+    resume.unlink(missing_ok=True)
     claim.release()
 
 
@@ -466,6 +546,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--fast-path", default="auto", choices=list(FAST_PATHS), help="how training steps run (fastpath.py)"
     )
     sp.set_defaults(func=cmd_train)
+
+    sp = sub.add_parser("train-group", help="train one network per temperature as one group in one process")
+    common(sp)
+    sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--training", required=True, help="JSON of the config's training block")
+    sp.add_argument("--temperatures", type=float, nargs="+", required=True)
+    sp.add_argument("--epochs", type=int, required=True)
+    sp.add_argument("--seed", type=int, required=True)
+    sp.add_argument("--role", required=True, choices=["teacher", "student"])
+    sp.add_argument("--soft-labels", nargs="+", default=None, help="one per temperature (students)")
+    sp.add_argument("--init-from", default=None)
+    sp.add_argument("--train-subset", type=int, default=None)
+    sp.add_argument("--test-subset", type=int, default=None)
+    sp.add_argument("--out", nargs="+", required=True, help="one checkpoint per temperature")
+    sp.add_argument("--metrics", nargs="+", required=True, help="one metrics file per temperature")
+    sp.add_argument(
+        "--fast-path", default="auto", choices=list(FAST_PATHS), help="how training steps run (fastpath.py)"
+    )
+    sp.set_defaults(func=cmd_train_group)
 
     sp = sub.add_parser("train-snapshots", help="train the baseline once, saving a snapshot at each listed epoch")
     common(sp)

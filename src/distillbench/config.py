@@ -73,6 +73,7 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     cfg.setdefault("device", "auto")
     cfg.setdefault("jobs_per_gpu", DEFAULT_JOBS_PER_GPU)
     cfg.setdefault("fast_path", "auto")
+    cfg.setdefault("train_in_groups", False)
     cfg.setdefault("work_dir", f"work/{cfg.get('run_name', 'run')}")
     cfg.setdefault("resources", {})
     cfg.setdefault("seeds", [cfg["seed"]] if "seed" in cfg else [])
@@ -130,11 +131,25 @@ def validate_config(
     lines += _reproduction_problems(cfg)
     lines += data_aware_problems(cfg)
     lines += _study_problems(cfg)
+    lines += _group_problems(cfg)
     if check_device:
         lines += device_problems(cfg, cuda_visible)
     if lines:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
     return cfg
+
+
+def _group_problems(cfg: dict[str, Any]) -> list[str]:
+    """``train_in_groups`` trains every temperature of a dataset in one job: they must share their epochs."""
+    if not cfg.get("train_in_groups"):
+        return []
+    return [
+        f"datasets.{name}.training.epochs_by_temperature: with 'train_in_groups: true' every temperature of a "
+        f"dataset trains for the same epochs (one job trains them together); fix: remove "
+        f"'epochs_by_temperature' or set 'train_in_groups: false'"
+        for name, ds in cfg.get("datasets", {}).items()
+        if ds.get("training", {}).get("epochs_by_temperature")
+    ]
 
 
 def _reproduction_problems(cfg: dict[str, Any]) -> list[str]:
@@ -233,7 +248,7 @@ def _restrict_datasets(cfg: dict[str, Any]) -> list[str]:
     return []
 
 
-BOOLEAN_FIELDS = ("download", "verify_checksums")
+BOOLEAN_FIELDS = ("download", "verify_checksums", "train_in_groups")
 
 
 def _as_bool(value: Any) -> Any:

@@ -11,7 +11,8 @@ and SGD (elementwise) moves each network exactly as it would alone. Floating-poi
 order than the single network's kernels: results agree within rounding, not bit for bit
 (tests/test_stacked.py).
 
-Not yet used by the workflow: ``benchmark/perf/train.py`` measures it (variants ``grouped<k>``).
+Used by :mod:`.group_training` (config ``train_in_groups``); ``benchmark/perf/train.py`` measures it
+(variants ``grouped<k>``).
 """
 
 from __future__ import annotations
@@ -96,16 +97,20 @@ class StackedPapernotNet(nn.Module):
         return net
 
 
-def stacked_hard_label_loss(logits: torch.Tensor, labels: torch.Tensor, temperatures: torch.Tensor) -> torch.Tensor:
-    """Sum over the ``k`` networks of each one's mean cross-entropy of softmax(logits / T_i) on its labels.
+def stacked_losses(logits: torch.Tensor, targets: torch.Tensor, temperatures: torch.Tensor) -> torch.Tensor:
+    """Each network's loss, shape (k,): the mean cross-entropy of softmax(logits / T_i) against its targets.
 
-    ``logits`` (k, B, classes), ``labels`` (k, B), ``temperatures`` (k,). The sum's gradient with respect to
-    network ``i``'s weights is its own loss's gradient (the networks share no weights).
+    ``logits`` (k, B, classes); ``targets`` (k, B) integer labels (teachers: training.hard_label_loss) or
+    (k, B, classes) probabilities (distilled networks: training.soft_label_loss); ``temperatures`` (k,).
+    The gradient of the sum with respect to network ``i``'s weights is its own loss's gradient (the
+    networks share no weights).
     """
     k, b, c = logits.shape
     scaled = logits / temperatures.view(k, 1, 1)
-    per_sample = F.cross_entropy(scaled.reshape(k * b, c), labels.reshape(k * b), reduction="none")
-    return per_sample.view(k, b).mean(dim=1).sum()
+    if targets.dtype.is_floating_point:
+        return -(targets * F.log_softmax(scaled, dim=-1)).sum(dim=-1).mean(dim=1)
+    per_sample = F.cross_entropy(scaled.reshape(k * b, c), targets.reshape(k * b), reduction="none")
+    return per_sample.view(k, b).mean(dim=1)
 
 
 def _conv(model: PapernotNet, j: int) -> nn.Conv2d:

@@ -112,3 +112,75 @@ rule train_student:
         fast=fast_path_option,
     shell:
         TRAIN_SHELL
+
+
+# `train_in_groups: true` (GPU profiles): each dataset's teachers train as one group in one process, then its
+# distilled networks (src/distillbench/group_training.py; README "GPUs"). The same files as the rules above.
+if config["train_in_groups"]:
+
+    ruleorder: train_teachers_group > train_teacher
+    ruleorder: train_students_group > train_student
+
+    GROUP_TRAIN_SHELL = (
+        "{params.py} train-group {params.args} --data-dir {params.data:q} --device {params.device} {params.lock}"
+        " {params.fast} --threads {threads} --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
+    )
+
+    rule train_teachers_group:
+        input:
+            data=f"{R}/data/{{dataset}}.json",
+            init=lambda w: PLAN.warm_start(w.dataset),
+        output:
+            ckpt=[f"{W}/{{dataset}}/teacher_T{t}.pt" for t in PLAN.teacher_temperatures()],
+            metrics=[f"{R}/models/{{dataset}}/teacher_T{t}.json" for t in PLAN.teacher_temperatures()],
+        log:
+            f"{R}/logs/train_teachers_group/{{dataset}}.log",
+        benchmark:
+            f"{R}/benchmarks/train_teachers_group/{{dataset}}.tsv"
+        priority: STAGE_PRIORITY["teacher"]
+        threads: TRAIN_RES["threads"]
+        resources:
+            gpu=1,
+            mem_mb=TRAIN_RES["mem_mb"],
+            runtime=TRAIN_RES["runtime"],
+        params:
+            args=lambda w, input: PLAN.group_train_args(
+                w.dataset, "teacher", PLAN.teacher_temperatures(), init=input.init
+            ),
+            py=python_command,
+            data=data_dir,
+            device=config["device"],
+            lock=gpu_lock_option,
+            fast=fast_path_option,
+        shell:
+            GROUP_TRAIN_SHELL
+
+    rule train_students_group:
+        input:
+            data=f"{R}/data/{{dataset}}.json",
+            soft=[f"{W}/{{dataset}}/soft_labels_T{t}.pt" for t in PLAN.temperatures],
+            init=lambda w: PLAN.warm_start(w.dataset),
+        output:
+            ckpt=[f"{W}/{{dataset}}/distilled_T{t}.pt" for t in PLAN.temperatures],
+            metrics=[f"{R}/models/{{dataset}}/distilled_T{t}.json" for t in PLAN.temperatures],
+        log:
+            f"{R}/logs/train_students_group/{{dataset}}.log",
+        benchmark:
+            f"{R}/benchmarks/train_students_group/{{dataset}}.tsv"
+        priority: STAGE_PRIORITY["student"]
+        threads: TRAIN_RES["threads"]
+        resources:
+            gpu=1,
+            mem_mb=TRAIN_RES["mem_mb"],
+            runtime=TRAIN_RES["runtime"],
+        params:
+            args=lambda w, input: PLAN.group_train_args(
+                w.dataset, "student", PLAN.temperatures, init=input.init, soft_labels=input.soft
+            ),
+            py=python_command,
+            data=data_dir,
+            device=config["device"],
+            lock=gpu_lock_option,
+            fast=fast_path_option,
+        shell:
+            GROUP_TRAIN_SHELL

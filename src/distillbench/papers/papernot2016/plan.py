@@ -97,6 +97,27 @@ class Plan:
             args.append(f"--init-from {shlex.quote(str(init))}")
         return " ".join(a for a in args if a)
 
+    def teacher_temperatures(self) -> list[str]:
+        """The teachers' temperatures: T=1 (the baseline) and every temperature of the config."""
+        return list(dict.fromkeys([format_temperature(1.0), *self.temperatures]))
+
+    def group_train_args(
+        self, dataset: str, role: str, temperatures: list[str], init: Any = "", soft_labels: Any = ()
+    ) -> str:
+        """The arguments of ``distillbench train-group`` (config ``train_in_groups``): one network per
+        temperature, all for the dataset's epochs (the config check refuses per-temperature epochs)."""
+        epochs = self.epochs(dataset, temperatures[0])
+        args = [
+            f"--role {role} --dataset {dataset} --temperatures {' '.join(temperatures)} --epochs {epochs}",
+            f"--seed {int(self.config['seed'])} --training {shlex.quote(self.training_json(dataset))}",
+            self.subset_args(dataset),
+        ]
+        if soft_labels:
+            args.append("--soft-labels " + " ".join(shlex.quote(str(p)) for p in soft_labels))
+        if init:
+            args.append(f"--init-from {shlex.quote(str(init))}")
+        return " ".join(a for a in args if a)
+
     # --- targets ----------------------------------------------------------------------------
     def attack_summary(self, dataset: str, numerics: str, model: str) -> str:
         return f"{self.results}/attacks/{dataset}/{numerics}/{model}.json"

@@ -605,6 +605,16 @@ def build_report(
             f"batch {tr['batch_size']}, dropout {tr['dropout']} on FC layers, init `{tr['init']}`, "
             f"lr decay {tr.get('lr_decay') or 'none'}; epochs per model: {by_t}"
         )
+        grouped = sorted(
+            {int(m["trained_in_group"]) for (dd, _), m in models.items() if dd == d and m.get("trained_in_group")}
+        )
+        if grouped:
+            add(
+                f"  - trained in groups (`train_in_groups`): the networks of one role trained as one module in one "
+                f"job ({' or '.join(map(str, grouped))} at a time, src/distillbench/group_training.py); each keeps its "
+                "own initialisation, batches, temperature and targets, its dropout masks are other random draws "
+                "than a per-network job's"
+            )
         if warm:
             ws = models.get((d, "warm_start"), {})
             ws_acc = f" (its test accuracy: {100 * float(ws['test_accuracy']):.2f}%)" if "test_accuracy" in ws else ""
