@@ -69,8 +69,9 @@ def test_each_network_of_a_group_trains_as_alone(soft: bool) -> None:
             assert row_g["test_acc"] == pytest.approx(row_a["test_acc"], abs=1 / len(test))
 
 
-def test_a_group_resumes_after_an_interruption(tmp_path) -> None:
-    """Interrupted after epoch 1 and run again: the same weights as the uninterrupted group (dropout on)."""
+def test_a_group_resumes_after_an_interruption(tmp_path, caplog) -> None:
+    """Interrupted after epoch 1 and run again: it continues at epoch 2 and ends with the same weights as the
+    uninterrupted group (dropout on: the masks continue from the saved random state)."""
     data, test = _data(300, 0), _data(30, 1)
     specs = [dataclasses.replace(_spec(t, 5), dropout=0.5) for t in (1.0, 50.0)]
     torch.manual_seed(0)
@@ -78,7 +79,11 @@ def test_a_group_resumes_after_an_interruption(tmp_path) -> None:
     resume = tmp_path / ".group.resume"
     torch.manual_seed(0)
     _interrupt_after_first_epoch(specs, data, test, resume)
-    resumed = train_group(specs, data, test, CPU, resume_path=resume, fast_path="plain")
+    torch.manual_seed(123)  # the resumed run must take its random state from the file
+    with caplog.at_level("INFO", logger="distillbench.group_training"):
+        resumed = train_group(specs, data, test, CPU, resume_path=resume, fast_path="plain")
+    assert "resuming the group from" in caplog.text and "after epoch 1" in caplog.text
+    assert "epoch 1/2" not in caplog.text and "epoch 2/2" in caplog.text
     for (net_w, hist_w), (net_r, hist_r) in zip(whole, resumed, strict=True):
         assert _distance(net_w, net_r) == 0.0
         assert [r["loss"] for r in hist_w] == [r["loss"] for r in hist_r]

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_KEYS = ("state_dict", "spec", "history", "test_accuracy")
 SPEC_KEYS = ("dataset", "temperature", "dropout")
 RESUME_KEYS = ("spec", "model", "optimizer", "generator", "torch_rng", "history")
+GROUP_RESUME_KEYS = ("specs", "model", "optimizer", "generators", "torch_rng", "histories")  # group_training.py
 REMAKE = "delete it and run the workflow again: Snakemake remakes a missing file (or force it with --forcerun <rule>)"
 
 
@@ -152,8 +153,8 @@ def save_resume(path: Path, state: Mapping[str, Any]) -> None:
     io.save_torch(path, dict(state))
 
 
-def load_resume(path: Path) -> dict[str, Any] | None:
-    """A resume file, or ``None`` (logged, with the file named) when it is absent or unusable.
+def load_resume(path: Path, keys: tuple[str, ...] = RESUME_KEYS) -> dict[str, Any] | None:
+    """A resume file holding ``keys``, or ``None`` (logged, with the file named) when it is absent or unusable.
 
     The job then starts over.
     """
@@ -165,7 +166,7 @@ def load_resume(path: Path) -> dict[str, Any] | None:
     except CheckpointError as exc:
         log.warning("%s; starting from epoch 1 instead", exc)
         return None
-    if not isinstance(state, dict) or any(k not in state for k in RESUME_KEYS):
+    if not isinstance(state, dict) or any(k not in state for k in keys):
         log.warning("resume file %s: not a distillbench resume file; starting from epoch 1 instead", path)
         return None
     return state

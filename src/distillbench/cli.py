@@ -128,6 +128,14 @@ def _init_state(a: argparse.Namespace) -> dict[str, Any] | None:
     return dict(init_model.state_dict())
 
 
+def _load_splits(a: argparse.Namespace) -> Any:
+    """The training split (returned) and the test split (kept as ``a.test_data``), each cut to its subset."""
+    from .data import load_split
+
+    a.test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
+    return load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
+
+
 def _save_trained(
     a: argparse.Namespace,
     out: Path,
@@ -173,7 +181,6 @@ def _save_trained(
 
 def cmd_train(a: argparse.Namespace) -> None:
     from .checkpoints import load_soft_labels
-    from .data import load_split
     from .training import TrainSpec, train
 
     claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
@@ -187,8 +194,7 @@ def cmd_train(a: argparse.Namespace) -> None:
         role=a.role,
     )
     init_state = _init_state(a)  # inputs are checked before the data is loaded and long before any training step
-    train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
-    a.test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
+    train_data = _load_splits(a)
     log.info(
         "train %s %s at T=%g for %d epochs on %d samples (test %d)",
         a.dataset,
@@ -220,7 +226,6 @@ def cmd_train(a: argparse.Namespace) -> None:
 def cmd_train_group(a: argparse.Namespace) -> None:
     """Several networks of one dataset and role (one per temperature) in one process (group_training.py)."""
     from .checkpoints import load_soft_labels
-    from .data import load_split
     from .errors import UserError
     from .group_training import check_group, train_group
     from .training import TrainSpec
@@ -239,8 +244,7 @@ def cmd_train_group(a: argparse.Namespace) -> None:
     check_group(specs)  # before the device, the data and any training step
     claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     init_state = _init_state(a)
-    train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
-    a.test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
+    train_data = _load_splits(a)
     log.info(
         "train %d %s %ss as one group (T=%s) for %d epochs on %d samples (test %d)",
         n,

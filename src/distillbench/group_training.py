@@ -28,13 +28,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from .checkpoints import load_resume, save_resume
+from .checkpoints import GROUP_RESUME_KEYS, load_resume, save_resume
 from .data import TensorDataset
 from .fastpath import FastPath, compiled_forward, select_fast_path
 from .models import PapernotNet, build_arch
 from .papers.papernot2016.models import arch
 from .stacked import StackedPapernotNet, stacked_losses
-from .training import StepRunner, TrainSpec, check_finite, lr_at_epoch
+from .training import StepRunner, TrainSpec, check_finite, random_state, restore_random_state, set_epoch_lr
 
 log = logging.getLogger(__name__)
 
@@ -110,16 +110,14 @@ def train_group(
     gens = [torch.Generator().manual_seed(s.seed + 1) for s in specs]  # as training.train: the same orders
     histories: list[list[dict[str, Any]]] = [[] for _ in specs]
     start_epoch = 1
-    state = load_resume(Path(resume_path)) if resume_path is not None else None
+    state = load_resume(Path(resume_path), GROUP_RESUME_KEYS) if resume_path is not None else None
     if state is not None:
         if state.get("specs") == [s.__dict__ for s in specs]:
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             for g, g_state in zip(gens, state["generators"], strict=True):
                 g.set_state(g_state)
-            torch.set_rng_state(state["torch_rng"])
-            if state.get("cuda_rng") is not None and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(state["cuda_rng"])
+            restore_random_state(state)
             histories = state["histories"]
             start_epoch = len(histories[0]) + 1
             log.info("resuming the group from %s after epoch %d", resume_path, len(histories[0]))
@@ -148,9 +146,7 @@ def train_group(
     step_fn = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
     for epoch in range(start_epoch, spec0.epochs + 1):
         t0 = time.perf_counter()
-        lr = lr_at_epoch(spec0, epoch)
-        for group in opt.param_groups:
-            group["lr"] = lr
+        lr = set_epoch_lr(opt, spec0, epoch)
         model.train()
         orders = torch.stack([torch.randperm(n, generator=g) for g in gens])  # (k, n)
         if on_device:
@@ -206,8 +202,7 @@ def train_group(
                     "model": model.state_dict(),
                     "optimizer": opt.state_dict(),
                     "generators": [g.get_state() for g in gens],
-                    "torch_rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                    **random_state(),
                     "histories": histories,
                 },
             )

@@ -119,6 +119,29 @@ def lr_at_epoch(spec: TrainSpec, epoch: int) -> float:
     return spec.lr * float(spec.lr_decay["factor"]) ** over
 
 
+def set_epoch_lr(opt: torch.optim.Optimizer, spec: TrainSpec, epoch: int) -> float:
+    """Set and return the learning rate of 1-based ``epoch`` (:func:`lr_at_epoch`)."""
+    lr = lr_at_epoch(spec, epoch)
+    for group in opt.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def random_state() -> dict[str, Any]:
+    """The global random state (dropout masks) for a resume file."""
+    return {
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
+
+
+def restore_random_state(state: Mapping[str, Any]) -> None:
+    """Dropout masks continue as if never interrupted."""
+    torch.set_rng_state(state["torch_rng"])
+    if state.get("cuda_rng") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda_rng"])
+
+
 def train(
     spec: TrainSpec,
     train_data: TensorDataset,
@@ -155,9 +178,7 @@ def train(
             model.load_state_dict(state["model"])
             opt.load_state_dict(state["optimizer"])
             gen.set_state(state["generator"])
-            torch.set_rng_state(state["torch_rng"])  # dropout masks continue as if never interrupted
-            if state.get("cuda_rng") is not None and torch.cuda.is_available():
-                torch.cuda.set_rng_state_all(state["cuda_rng"])
+            restore_random_state(state)
             history = state["history"]
             start_epoch = len(history) + 1
             log.info("resuming from %s after epoch %d", resume_path, len(history))
@@ -186,9 +207,7 @@ def train(
     step_fn = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
     for epoch in range(start_epoch, spec.epochs + 1):
         t0 = time.perf_counter()
-        lr = lr_at_epoch(spec, epoch)
-        for group in opt.param_groups:
-            group["lr"] = lr
+        lr = set_epoch_lr(opt, spec, epoch)
         model.train()
         order = torch.randperm(n, generator=gen)
         if on_device:
@@ -245,8 +264,7 @@ def train(
                     "model": model.state_dict(),
                     "optimizer": opt.state_dict(),
                     "generator": gen.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+                    **random_state(),
                     "history": history,
                 },
             )
