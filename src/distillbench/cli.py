@@ -128,12 +128,12 @@ def _init_state(a: argparse.Namespace) -> dict[str, Any] | None:
     return dict(init_model.state_dict())
 
 
-def _load_splits(a: argparse.Namespace) -> Any:
-    """The training split (returned) and the test split (kept as ``a.test_data``), each cut to its subset."""
+def _load_splits(a: argparse.Namespace) -> tuple[Any, Any]:
+    """The training and the test split, each cut to its subset."""
     from .data import load_split
 
-    a.test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
-    return load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
+    train = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
+    return train, load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
 
 
 def _save_trained(
@@ -142,7 +142,7 @@ def _save_trained(
     metrics_path: str,
     trained: tuple[Any, list[dict[str, Any]]],
     spec: Any,
-    sizes: tuple[int, int],
+    splits: tuple[Any, Any],
     context: tuple[Any, Any, float],
     soft_labels: str | None,
     **extra: Any,
@@ -154,18 +154,19 @@ def _save_trained(
     from .training import accuracy, save_checkpoint
 
     model, history = trained
+    train_data, test_data = splits
     claim, device, seconds = context
     # The last epoch already measured this model on this test set: no second pass (on the CPU a CIFAR-10
     # test pass is ~30 s at 1 thread). Zero epochs (nothing trained): measure it.
-    acc = float(history[-1]["test_acc"]) if history else accuracy(model, a.test_data, device)
+    acc = float(history[-1]["test_acc"]) if history else accuracy(model, test_data, device)
     save_checkpoint(out, model, spec, history, acc, init_from=a.init_from, soft_labels=soft_labels)
     metrics = {
         "dataset": a.dataset,
         "role": a.role,
         "temperature": spec.temperature,
         "epochs": a.epochs,
-        "train_samples": sizes[0],
-        "test_samples": sizes[1],
+        "train_samples": len(train_data),
+        "test_samples": len(test_data),
         "test_accuracy": acc,
         "device": claim.device,
         "seconds": seconds,
@@ -194,7 +195,7 @@ def cmd_train(a: argparse.Namespace) -> None:
         role=a.role,
     )
     init_state = _init_state(a)  # inputs are checked before the data is loaded and long before any training step
-    train_data = _load_splits(a)
+    train_data, test_data = _load_splits(a)
     log.info(
         "train %s %s at T=%g for %d epochs on %d samples (test %d)",
         a.dataset,
@@ -202,7 +203,7 @@ def cmd_train(a: argparse.Namespace) -> None:
         a.temperature,
         a.epochs,
         len(train_data),
-        len(a.test_data),
+        len(test_data),
     )
     soft = load_soft_labels(Path(a.soft_labels), rows=len(train_data)) if a.soft_labels else None
     out = Path(a.out)
@@ -210,15 +211,15 @@ def cmd_train(a: argparse.Namespace) -> None:
     trained = train(
         spec,
         train_data,
-        a.test_data,
+        test_data,
         device,
         soft_targets=soft,
         init_state=init_state,
         resume_path=out.with_name(f".{out.name}.resume"),
         fast_path=a.fast_path,
     )
-    sizes = (len(train_data), len(a.test_data))
-    _save_trained(a, out, a.metrics, trained, spec, sizes, (claim, device, time.perf_counter() - t0), a.soft_labels)
+    splits = (train_data, test_data)
+    _save_trained(a, out, a.metrics, trained, spec, splits, (claim, device, time.perf_counter() - t0), a.soft_labels)
     out.with_name(f".{out.name}.resume").unlink(missing_ok=True)
     claim.release()
 
@@ -244,7 +245,7 @@ def cmd_train_group(a: argparse.Namespace) -> None:
     check_group(specs)  # before the device, the data and any training step
     claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     init_state = _init_state(a)
-    train_data = _load_splits(a)
+    train_data, test_data = _load_splits(a)
     log.info(
         "train %d %s %ss as one group (T=%s) for %d epochs on %d samples (test %d)",
         n,
@@ -253,21 +254,21 @@ def cmd_train_group(a: argparse.Namespace) -> None:
         ", ".join(f"{t:g}" for t in a.temperatures),
         a.epochs,
         len(train_data),
-        len(a.test_data),
+        len(test_data),
     )
     soft = [load_soft_labels(Path(p), rows=len(train_data)) for p in a.soft_labels] if a.soft_labels else None
     outs = [Path(p) for p in a.out]
     resume = outs[0].with_name(f".{a.role}_group.resume")
     t0 = time.perf_counter()
     trained = train_group(
-        specs, train_data, a.test_data, device, soft_targets=soft, init_state=init_state, resume_path=resume,
+        specs, train_data, test_data, device, soft_targets=soft, init_state=init_state, resume_path=resume,
         fast_path=a.fast_path,
     )  # fmt: skip
     context = (claim, device, time.perf_counter() - t0)
-    sizes = (len(train_data), len(a.test_data))
+    splits = (train_data, test_data)
     for j, spec in enumerate(specs):
         soft_path = a.soft_labels[j] if a.soft_labels else None
-        _save_trained(a, outs[j], a.metrics[j], trained[j], spec, sizes, context, soft_path, trained_in_group=n)
+        _save_trained(a, outs[j], a.metrics[j], trained[j], spec, splits, context, soft_path, trained_in_group=n)
     resume.unlink(missing_ok=True)
     claim.release()
 
@@ -275,15 +276,13 @@ def cmd_train_group(a: argparse.Namespace) -> None:
 def cmd_train_snapshots(a: argparse.Namespace) -> None:
     """The training-length study's one job per seed: the baseline with a snapshot at each listed epoch."""
     from . import io
-    from .data import load_split
     from .length_study import train_snapshots
 
     claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     epochs = sorted(int(e) for e in a.epochs)
     if len(a.snapshots) != len(epochs):
         raise SystemExit(f"--snapshots: {len(a.snapshots)} paths for {len(epochs)} epochs")
-    train_data = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
-    test_data = load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
+    train_data, test_data = _load_splits(a)
     log.info("length study: %s baseline, seed %d, snapshots after epochs %s", a.dataset, a.seed, epochs)
     t0 = time.perf_counter()
     resume = Path(a.metrics).with_name(f".{Path(a.metrics).name}.resume")
