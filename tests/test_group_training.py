@@ -124,3 +124,16 @@ def test_train_group_command_wants_one_output_per_temperature(tmp_path) -> None:
     )  # fmt: skip
     with pytest.raises(UserError, match=r"--out: 1 paths for 2 temperatures; give one per --temperatures entry"):
         cmd_train_group(args)
+
+
+def test_group_accuracy_is_each_networks_accuracy() -> None:
+    """Over several evaluation batches (700 images, 166 a batch for 3 networks on the CPU)."""
+    from distillbench.group_training import group_accuracy
+    from distillbench.stacked import StackedPapernotNet
+    from distillbench.training import accuracy
+
+    data = _data(700, 2)
+    nets = [build_model("mnist", seed=s) for s in range(3)]
+    got = group_accuracy(StackedPapernotNet.from_models(nets, "mnist"), data, CPU)
+    assert got == pytest.approx([accuracy(n, data, CPU) for n in nets], abs=1e-6)  # accuracy() sums in float32
+    assert len(set(got)) > 1  # three different networks, three different answers

@@ -66,7 +66,8 @@ def group_accuracy(model: StackedPapernotNet, data: TensorDataset, device: torch
     if len(data) == 0:
         return [float("nan")] * k
     model.eval()
-    batch = 1000 if device.type == "cuda" else 250
+    base = 1000 if device.type == "cuda" else 250  # training.predict_logits' batches for one network
+    batch = max(1, min(base, 2 * base // k))  # k networks: k times the activations per image
     correct = torch.zeros(k, dtype=torch.int64, device=device)
     for i in range(0, len(data), batch):
         x = data.images[i : i + batch].to(device)
