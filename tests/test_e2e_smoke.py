@@ -322,18 +322,28 @@ def test_papernot_tables_unchanged_by_the_seam(repo_root, smoke_run, tiny_data_d
     assert "## Fig. 7" in report and "## Hinton" not in report and "## Ba & Caruana" not in report
 
 
+MNIST_MODELS = ("baseline", "distilled_T1", "distilled_T20")  # the smoke profile's deployed models
+
+
 def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_factory):
-    """`train_in_groups=true`: one training job per dataset and role writes every network's files, and the
-    soft-label, attack and gradient jobs run on them as on per-network checkpoints (MNIST's Fig. 7 jobs)."""
+    """`train_in_groups=true`: one training job per dataset and role (and further seed) writes every network's
+    files, and the soft-label, attack and gradient jobs run on them as on per-network checkpoints (MNIST's
+    Fig. 7 jobs, and its replicas under the second seed with every model replicated)."""
     work = tmp_path_factory.mktemp("grouped")
+    seed_attacks = [f"results/smoke/seeds/seed7/attacks/mnist/defined/{m}.json" for m in MNIST_MODELS]
     proc = snakemake(
-        repo_root, work, tiny_data_dir, "train_in_groups=true", "run_datasets=[mnist]", "--rerun-incomplete",
-        "papernot2016",
+        repo_root, work, tiny_data_dir, "train_in_groups=true", "run_datasets=[mnist]",
+        "datasets={mnist: {seed_models: all}}", "--rerun-incomplete", "papernot2016", *seed_attacks,
     )  # fmt: skip
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
-    assert re.search(r"rule train_teachers_group:", out) and re.search(r"rule train_students_group:", out)
-    assert not re.search(r"rule train_(teacher|student):", out)
+    for rule in ("train_teachers_group", "train_students_group", "seed_train_teachers_group"):
+        assert re.search(rf"rule {rule}:", out), rule
+    assert not re.search(r"rule (seed_)?train_(teacher|student):", out)
+    for path in seed_attacks:
+        assert json.loads((work / path).read_text())["targets"] > 0
+    seed_model = json.loads((work / "results/smoke/seeds/seed7/models/mnist/distilled_T20.json").read_text())
+    assert seed_model["trained_in_group"] == 2
     run = work / "results" / "smoke"
     for role in ("teacher", "distilled"):
         for t in ("1", "20"):
@@ -343,5 +353,5 @@ def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_f
     log = (run / "logs" / "train_students_group" / "mnist.log").read_text()
     assert "train 2 mnist students as one group (T=1, 20)" in log
     for numerics in ("defined", "float32"):
-        for model in ("baseline", "distilled_T1", "distilled_T20"):
+        for model in MNIST_MODELS:
             assert json.loads((run / "attacks" / "mnist" / numerics / f"{model}.json").read_text())["targets"] > 0

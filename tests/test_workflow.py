@@ -191,14 +191,29 @@ def test_train_arguments_parse_back_into_the_config(repo_root):
 
 
 def test_train_in_groups_plans_one_training_job_per_dataset_and_role(repo_root, tmp_path):
-    """`train_in_groups: true`: the teachers of a dataset in one job, its distilled networks in another; the
-    same files, so everything downstream (soft labels, attacks) is planned as before."""
+    """`train_in_groups: true`: the teachers of a dataset in one job, its distilled networks in another (per
+    further seed too, where every model is replicated); the same files, so everything downstream (soft labels,
+    attacks) is planned as before."""
     counts = plan(repo_root, tmp_path, "--config", "train_in_groups=true")
     expected = Counter(PAPER_PLAN)
-    for per_model, group in (("train_teacher", "train_teachers_group"), ("train_student", "train_students_group")):
+    for per_model, group, n in (
+        ("train_teacher", "train_teachers_group", 2),  # one per dataset
+        ("train_student", "train_students_group", 2),
+        ("seed_train_teacher", "seed_train_teachers_group", 4),  # one per dataset and further seed
+        ("seed_train_student", "seed_train_students_group", 4),
+    ):
         del expected[per_model]
-        expected[group] = 2  # one per dataset
+        expected[group] = n
     assert counts == expected
+
+
+def test_train_in_groups_keeps_per_network_jobs_for_a_subset_of_seed_models(repo_root, tmp_path):
+    """The smoke profile replicates two of MNIST's three models under its second seed: one job each."""
+    counts = plan(repo_root, tmp_path, "--configfile", str(repo_root / "config" / "smoke.yaml"), "--config",
+                  "train_in_groups=true")  # fmt: skip
+    assert counts["train_teachers_group"] == 2 and counts["train_students_group"] == 2
+    assert counts["seed_train_teacher"] == 2 and counts["seed_train_student"] == 1
+    assert "seed_train_teachers_group" not in counts
 
 
 def test_group_train_arguments_parse_back_into_the_config(repo_root):

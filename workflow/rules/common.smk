@@ -25,6 +25,11 @@ TRAIN_SHELL = (
     "{params.py} train {params.args} --data-dir {params.data:q} --device {params.device} {params.lock} {params.fast}"
     " --threads {threads} --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
 )
+# `train_in_groups`: one command for a group of networks (one per temperature), the same files as TRAIN_SHELL's.
+GROUP_TRAIN_SHELL = (
+    "{params.py} train-group {params.args} --data-dir {params.data:q} --device {params.device} {params.lock}"
+    " {params.fast} --threads {threads} --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
+)
 
 
 # Non-file values reach the shell commands through each rule's `params:` (what `snakemake --lint` asks for),

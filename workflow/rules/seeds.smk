@@ -121,6 +121,77 @@ rule seed_train_student:
         TRAIN_SHELL
 
 
+# `train_in_groups: true`: a further seed's teachers (then its distilled networks) of a dataset whose every model is
+# replicated (`seed_models: all`) train as one group, like the first seed's (train.smk); same files.
+if config["train_in_groups"] and PLAN.seed_group_datasets():
+
+    ruleorder: seed_train_teachers_group > seed_train_teacher
+    ruleorder: seed_train_students_group > seed_train_student
+
+    rule seed_train_teachers_group:
+        wildcard_constraints:
+            dataset="|".join(PLAN.seed_group_datasets()),
+        input:
+            data=f"{R}/data/{{dataset}}.json",
+            init=lambda w: PLAN.seed_warm_start(w.dataset, w.seed),
+        output:
+            ckpt=[f"{SW}/teacher_T{t}.pt" for t in PLAN.teacher_temperatures()],
+            metrics=[f"{SR}/models/{{dataset}}/teacher_T{t}.json" for t in PLAN.teacher_temperatures()],
+        log:
+            f"{R}/logs/seeds/train_teachers_group/{{dataset}}_seed{{seed}}.log",
+        benchmark:
+            f"{R}/benchmarks/seed_train_teachers_group/{{dataset}}_seed{{seed}}.tsv"
+        priority: STAGE_PRIORITY["teacher"]
+        threads: TRAIN_RES["threads"]
+        resources:
+            gpu=1,
+            mem_mb=TRAIN_RES["mem_mb"],
+            runtime=TRAIN_RES["runtime"],
+        params:
+            args=lambda w, input: PLAN.group_train_args(
+                w.dataset, "teacher", PLAN.teacher_temperatures(), init=input.init, seed=w.seed
+            ),
+            py=python_command,
+            data=data_dir,
+            device=config["device"],
+            lock=gpu_lock_option,
+            fast=fast_path_option,
+        shell:
+            GROUP_TRAIN_SHELL
+
+    rule seed_train_students_group:
+        wildcard_constraints:
+            dataset="|".join(PLAN.seed_group_datasets()),
+        input:
+            data=f"{R}/data/{{dataset}}.json",
+            soft=[f"{SW}/soft_labels_T{t}.pt" for t in PLAN.temperatures],
+            init=lambda w: PLAN.seed_warm_start(w.dataset, w.seed),
+        output:
+            ckpt=[f"{SW}/distilled_T{t}.pt" for t in PLAN.temperatures],
+            metrics=[f"{SR}/models/{{dataset}}/distilled_T{t}.json" for t in PLAN.temperatures],
+        log:
+            f"{R}/logs/seeds/train_students_group/{{dataset}}_seed{{seed}}.log",
+        benchmark:
+            f"{R}/benchmarks/seed_train_students_group/{{dataset}}_seed{{seed}}.tsv"
+        priority: STAGE_PRIORITY["student"]
+        threads: TRAIN_RES["threads"]
+        resources:
+            gpu=1,
+            mem_mb=TRAIN_RES["mem_mb"],
+            runtime=TRAIN_RES["runtime"],
+        params:
+            args=lambda w, input: PLAN.group_train_args(
+                w.dataset, "student", PLAN.temperatures, init=input.init, soft_labels=input.soft, seed=w.seed
+            ),
+            py=python_command,
+            data=data_dir,
+            device=config["device"],
+            lock=gpu_lock_option,
+            fast=fast_path_option,
+        shell:
+            GROUP_TRAIN_SHELL
+
+
 rule seed_attack:
     input:
         model=lambda w: PLAN.seed_checkpoint(w.dataset, w.model, w.seed),

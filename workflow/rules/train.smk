@@ -121,11 +121,6 @@ if config["train_in_groups"]:
     ruleorder: train_teachers_group > train_teacher
     ruleorder: train_students_group > train_student
 
-    GROUP_TRAIN_SHELL = (
-        "{params.py} train-group {params.args} --data-dir {params.data:q} --device {params.device} {params.lock}"
-        " {params.fast} --threads {threads} --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
-    )
-
     rule train_teachers_group:
         input:
             data=f"{R}/data/{{dataset}}.json",

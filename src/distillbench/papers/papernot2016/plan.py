@@ -102,14 +102,22 @@ class Plan:
         return list(dict.fromkeys([format_temperature(1.0), *self.temperatures]))
 
     def group_train_args(
-        self, dataset: str, role: str, temperatures: list[str], init: Any = "", soft_labels: Any = ()
+        self,
+        dataset: str,
+        role: str,
+        temperatures: list[str],
+        init: Any = "",
+        soft_labels: Any = (),
+        seed: Any = None,
     ) -> str:
         """The arguments of ``distillbench train-group`` (config ``train_in_groups``): one network per
-        temperature, all for the dataset's epochs (the config check refuses per-temperature epochs)."""
+        temperature, all for the dataset's epochs (the config check refuses per-temperature epochs);
+        ``seed``: another seed than the config's ``seed``."""
         epochs = self.epochs(dataset, temperatures[0])
+        seed = int(self.config["seed"] if seed is None else seed)
         args = [
             f"--role {role} --dataset {dataset} --temperatures {' '.join(temperatures)} --epochs {epochs}",
-            f"--seed {int(self.config['seed'])} --training {shlex.quote(self.training_json(dataset))}",
+            f"--seed {seed} --training {shlex.quote(self.training_json(dataset))}",
             self.subset_args(dataset),
         ]
         if soft_labels:
@@ -166,6 +174,11 @@ class Plan:
 
     def seed_warm_start(self, dataset: str, seed: Any) -> list[str]:
         return [f"{self.seed_work(dataset, seed)}/warm_start.pt"] if self.warm_start_epochs(dataset) else []
+
+    def seed_group_datasets(self) -> list[str]:
+        """The datasets whose further seeds retrain every deployed model (``seed_models: all``): with
+        ``train_in_groups`` their replicas train in groups too (a subset keeps one job per network)."""
+        return [d for d in self.datasets if self.seed_models(d) == self.deployed_models(d)]
 
     def seed_attack_summaries(self) -> list[str]:
         """Every further seed's replicas, attacked with the dataset's main numerics only."""
