@@ -78,6 +78,21 @@ class Plan:
             out.append(f"--test-subset {int(ds['test_subset'])}")
         return " ".join(a for a in out if a)
 
+    def _job_args(self, dataset: str, head: str, init: Any, soft_labels: list[Any], seed: Any) -> str:
+        """What ``train`` and ``train-group`` share after ``head`` (role, dataset, temperature(s), epochs):
+        the seed, the training block, the subsets, the soft labels and the starting checkpoint, shell-quoted."""
+        args = [
+            head,
+            f"--seed {int(self.config['seed'] if seed is None else seed)} "
+            f"--training {shlex.quote(self.training_json(dataset))}",
+            self.subset_args(dataset),
+        ]
+        if soft_labels:
+            args.append("--soft-labels " + " ".join(shlex.quote(str(p)) for p in soft_labels))
+        if init:
+            args.append(f"--init-from {shlex.quote(str(init))}")
+        return " ".join(a for a in args if a)
+
     def train_args(
         self, dataset: str, role: str, temperature: str, init: Any = "", soft_labels: Any = "", seed: Any = None
     ) -> str:
@@ -85,17 +100,8 @@ class Plan:
         students, shell-quoted. ``init`` and ``soft_labels`` are checkpoint paths (a Snakemake input
         entry: one path, or empty when not used); ``seed``: another seed than the config's ``seed``."""
         epochs = self.warm_start_epochs(dataset) if role == "warm_start" else self.epochs(dataset, temperature)
-        seed = int(self.config["seed"] if seed is None else seed)
-        args = [
-            f"--role {role} --dataset {dataset} --temperature {temperature} --epochs {epochs}",
-            f"--seed {seed} --training {shlex.quote(self.training_json(dataset))}",
-            self.subset_args(dataset),
-        ]
-        if soft_labels:
-            args.append(f"--soft-labels {shlex.quote(str(soft_labels))}")
-        if init:
-            args.append(f"--init-from {shlex.quote(str(init))}")
-        return " ".join(a for a in args if a)
+        head = f"--role {role} --dataset {dataset} --temperature {temperature} --epochs {epochs}"
+        return self._job_args(dataset, head, init, [soft_labels] if soft_labels else [], seed)
 
     def teacher_temperatures(self) -> list[str]:
         """The teachers' temperatures: T=1 (the baseline) and every temperature of the config."""
@@ -112,19 +118,10 @@ class Plan:
     ) -> str:
         """The arguments of ``distillbench train-group`` (config ``train_in_groups``): one network per
         temperature, all for the dataset's epochs (the config check refuses per-temperature epochs);
-        ``seed``: another seed than the config's ``seed``."""
+        ``soft_labels``: one path per temperature; ``seed``: another seed than the config's ``seed``."""
         epochs = self.epochs(dataset, temperatures[0])
-        seed = int(self.config["seed"] if seed is None else seed)
-        args = [
-            f"--role {role} --dataset {dataset} --temperatures {' '.join(temperatures)} --epochs {epochs}",
-            f"--seed {seed} --training {shlex.quote(self.training_json(dataset))}",
-            self.subset_args(dataset),
-        ]
-        if soft_labels:
-            args.append("--soft-labels " + " ".join(shlex.quote(str(p)) for p in soft_labels))
-        if init:
-            args.append(f"--init-from {shlex.quote(str(init))}")
-        return " ".join(a for a in args if a)
+        head = f"--role {role} --dataset {dataset} --temperatures {' '.join(temperatures)} --epochs {epochs}"
+        return self._job_args(dataset, head, init, list(soft_labels), seed)
 
     # --- targets ----------------------------------------------------------------------------
     def attack_summary(self, dataset: str, numerics: str, model: str) -> str:
