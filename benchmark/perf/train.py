@@ -20,7 +20,9 @@ Variants (the training code picks one through src/distillbench/fastpath.py, conf
                  several models per process beats several processes. Not used by the workflow.
   grouped<k>     k networks as one module (src/distillbench/stacked.py): grouped convolutions and batched
                  matrix products, each network its own batch, dropout and temperature; `+compile`: compiled
-                 as the `compile` variant. Not yet used by the workflow.
+                 as the `compile` variant (the workflow's `train_in_groups` with `fast_path: compile`);
+                 `+cl`: NHWC weights (channels_last); `+bench`: cudnn.benchmark on (cuDNN times its
+                 convolution algorithms at the first step of each shape and keeps the fastest), CUDA only.
   <v>+heap       (CPU) variant <v> after distillbench.allocator.keep_freed_memory(), which every job of the
                  workflow calls at start: glibc keeps freed buffers instead of unmapping them. It is
                  process-wide and cannot be undone, so these rows run after all the others.
@@ -182,11 +184,15 @@ def stacked_step(dataset: str, k: int, device: torch.device, n_data: int) -> Cal
     return step
 
 
-def grouped_step(dataset: str, k: int, device: torch.device, n_data: int, compile: bool) -> Callable[[int], None]:
+def grouped_step(
+    dataset: str, k: int, device: torch.device, n_data: int, compile: bool, channels_last: bool = False
+) -> Callable[[int], None]:
     """k networks as one module (distillbench.stacked: grouped convolutions, batched matmuls), each its own
-    batch, dropout and temperature; eager or compiled like the `compile` variant."""
+    batch, dropout and temperature; eager or compiled like the `compile` variant; NHWC weights if asked."""
     lr, momentum = HYPER[dataset]
     model = StackedPapernotNet.from_models([build_model(dataset, seed=s) for s in range(k)], dataset).to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)  # elementwise: the same as k optimisers
     images = torch.rand((n_data, *SHAPES[dataset]), device=device)
@@ -224,7 +230,9 @@ SEVERAL = ("stacked", "grouped")  # variants that train several networks at once
 def variants(device: torch.device, stack: int) -> list[str]:
     names = ["plain", "channels_last"]
     if device.type == "cuda":
-        names += ["compile", f"stacked{stack}", f"grouped{stack}", f"grouped{stack}+compile"]
+        g = f"grouped{stack}"
+        names += ["compile", f"stacked{stack}", g, g + "+compile", g + "+compile+bench", g + "+compile+cl"]
+        names += [g + "+compile+cl+bench"]
     else:
         if stack:
             names += [f"stacked{stack}", f"grouped{stack}"]
@@ -240,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=None, help="timed MNIST steps per variant (CIFAR-10: a quarter on CPU)")
     p.add_argument("--stack", type=int, default=None, help="k of stacked<k> and grouped<k> (0: leave them out)")
     p.add_argument("--variants", default=None, help="comma-separated subset, e.g. plain,compile (default: all here)")
+    p.add_argument("--datasets", default="mnist,cifar10", help="comma-separated subset of mnist,cifar10")
     p.add_argument("--out", default=None, help="also write the printed lines to this file")
     a = p.parse_args(argv)
     if a.threads:
@@ -269,15 +278,16 @@ def main(argv: list[str] | None = None) -> int:
         f"{torch.get_num_threads()}; batch {BATCH}; ceiling "
         + ", ".join(f"{k} matmul {v / 1e12:.2f} TFLOP/s" for k, v in ceil.items())
     )
-    head = f"{'dataset':8} {'variant':18} {'samples/s':>10} {'ms/step':>8} {'TFLOP/s':>8} {'% ceil':>7}"
+    head = f"{'dataset':8} {'variant':26} {'samples/s':>10} {'ms/step':>8} {'TFLOP/s':>8} {'% ceil':>7}"
     say(f"{head} {'x plain':>8}  note")
     results: dict[tuple[str, str], float] = {}
     chosen = variants(device, stack)
     if a.variants:
-        chosen = [v for v in chosen if v in a.variants.split(",")]
+        chosen = a.variants.split(",")  # any name, e.g. grouped4+cl on the CPU; an unknown one says why
     # Both datasets without the heap setting first: once set, it holds for the rest of the process.
-    runs = [(d, v) for d in ("mnist", "cifar10") for v in chosen if not v.endswith(HEAP)]
-    runs += [(d, v) for d in ("mnist", "cifar10") for v in chosen if v.endswith(HEAP)]
+    datasets = [d for d in ("mnist", "cifar10") if d in a.datasets.split(",")]
+    runs = [(d, v) for d in datasets for v in chosen if not v.endswith(HEAP)]
+    runs += [(d, v) for d in datasets for v in chosen if v.endswith(HEAP)]
     heap_set = False
     for dataset, variant in runs:
         ds_steps = steps if (cuda or dataset == "mnist") else max(3, steps // 4)
@@ -296,9 +306,11 @@ def main(argv: list[str] | None = None) -> int:
                 per_step = k * BATCH
                 n_steps = max(3, ds_steps // k)  # k networks a step: about the same samples as the others
             elif variant.startswith("grouped"):
-                k = int(variant.removeprefix("grouped").removesuffix("+compile"))
-                compiled = variant.endswith("+compile")
-                step = grouped_step(dataset, k, device, min(n_data, BATCH * 64), compiled)
+                base, *mods = variant.split("+")
+                k = int(base.removeprefix("grouped"))
+                compiled = "compile" in mods
+                torch.backends.cudnn.benchmark = "bench" in mods
+                step = grouped_step(dataset, k, device, min(n_data, BATCH * 64), compiled, "cl" in mods)
                 per_step = k * BATCH
                 n_steps = max(3, ds_steps // k) if not cuda else ds_steps
                 if compiled:
@@ -312,13 +324,13 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             dt = time_steps(step, warm, n_steps, device)
             fb = getattr(step, "fallback", None)
-            if fb is not None and fb.compiled is False and variant.endswith("compile"):
+            if fb is not None and fb.compiled is False and "compile" in variant.split("+"):
                 note = "compile failed, ran eager (reason logged above)"
-            elif variant.endswith("compile"):
+            elif "compile" in variant.split("+"):
                 note = f"{time.perf_counter() - t0 - dt * n_steps:.0f} s compile+warm-up before timing"
         except Exception as exc:  # noqa: BLE001 - a variant that cannot run here says why and is skipped
             say(
-                f"{dataset:8} {variant:18} {'-':>10} {'-':>8} {'-':>8} {'-':>7} {'-':>8}  skipped: "
+                f"{dataset:8} {variant:26} {'-':>10} {'-':>8} {'-':>8} {'-':>7} {'-':>8}  skipped: "
                 f"{type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''}"
             )
             continue
@@ -328,10 +340,11 @@ def main(argv: list[str] | None = None) -> int:
         base = results.get((dataset, "plain"))
         ratio = f"{sps / base:.2f}" if base else "-"
         say(
-            f"{dataset:8} {variant:18} {sps:10.0f} {dt * 1e3:8.2f} {achieved / 1e12:8.3f} "
+            f"{dataset:8} {variant:26} {sps:10.0f} {dt * 1e3:8.2f} {achieved / 1e12:8.3f} "
             f"{100 * achieved / ceil['fp32']:6.1f}% {ratio:>8}  {note}"
         )
         del step
+        torch.backends.cudnn.benchmark = False
         if cuda:
             torch.cuda.empty_cache()
     auto = select_fast_path("auto", device).name
