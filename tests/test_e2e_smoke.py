@@ -327,8 +327,9 @@ MNIST_MODELS = ("baseline", "distilled_T1", "distilled_T20")  # the smoke profil
 
 def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_factory):
     """`train_in_groups=true`: one training job per dataset and role (and further seed) writes every network's
-    files, and the soft-label, attack and gradient jobs run on them as on per-network checkpoints (MNIST's
-    Fig. 7 jobs, and its replicas under the second seed with every model replicated)."""
+    files (the teachers' group also their soft labels), and the attack and gradient jobs run on them as on
+    per-network checkpoints (MNIST's Fig. 7 jobs, and its replicas under the second seed with every model
+    replicated)."""
     work = tmp_path_factory.mktemp("grouped")
     seed_attacks = [f"results/smoke/seeds/seed7/attacks/mnist/defined/{m}.json" for m in MNIST_MODELS]
     proc = snakemake(
@@ -340,6 +341,7 @@ def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_f
     for rule in ("train_teachers_group", "train_students_group", "seed_train_teachers_group"):
         assert re.search(rf"rule {rule}:", out), rule
     assert not re.search(r"rule (seed_)?train_(teacher|student):", out)
+    assert not re.search(r"rule (seed_)?soft_labels:", out), "the teacher groups write the soft labels"
     for path in seed_attacks:
         assert json.loads((work / path).read_text())["targets"] > 0
     seed_model = json.loads((work / "results/smoke/seeds/seed7/models/mnist/distilled_T20.json").read_text())
@@ -352,6 +354,8 @@ def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_f
             assert len(m["history"]) == m["epochs"] and 0.0 <= m["test_accuracy"] <= 1.0
     log = (run / "logs" / "train_students_group" / "mnist.log").read_text()
     assert "train 2 mnist students as one group (T=1, 20)" in log
+    log = (run / "logs" / "train_teachers_group" / "mnist.log").read_text()
+    assert "soft labels at T=1 for" in log and "soft labels at T=20 for" in log
     for numerics in ("defined", "float32"):
         for model in MNIST_MODELS:
             assert json.loads((run / "attacks" / "mnist" / numerics / f"{model}.json").read_text())["targets"] > 0

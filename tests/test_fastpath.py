@@ -20,7 +20,7 @@ import pytest
 import torch
 
 from distillbench.data import TensorDataset
-from distillbench.fastpath import FAST_PATHS, select_fast_path
+from distillbench.fastpath import COMPILE_MIN_EPOCHS, FAST_PATHS, for_epochs, for_groups, select_fast_path
 from distillbench.models import build_model
 from distillbench.training import TrainSpec, hard_label_loss, soft_label_loss, softmax_t, train
 
@@ -121,3 +121,16 @@ def test_selection_is_made_in_one_place():
     with pytest.raises(ValueError, match="unknown fast path"):
         select_fast_path("fastest", CPU)
     assert set(FAST_PATHS) >= {"auto", "plain"}
+
+
+def test_short_jobs_do_not_compile_and_groups_use_nhwc_on_cuda():
+    cuda = torch.device("cuda")
+    compiled = select_fast_path("compile", cuda)
+    assert for_epochs(compiled, COMPILE_MIN_EPOCHS) is compiled, "a paper-length job keeps compiling"
+    short = for_epochs(compiled, 1)  # the warm start: one epoch
+    assert not short.compile and short.resident and short.name == "resident"
+    assert "1 epoch(s)" in short.reason, "the log says why the job runs uncompiled"
+    assert for_epochs(select_fast_path("auto", CPU), 1) == select_fast_path("auto", CPU), "nothing to switch off"
+    grouped = for_groups(compiled, cuda)
+    assert grouped.channels_last and grouped.compile and grouped.resident
+    assert for_groups(select_fast_path("plain", CPU), CPU) == select_fast_path("plain", CPU), "CPU: as chosen"

@@ -12,6 +12,7 @@ fast: one step agrees to ~1e-5 of the update, 8 steps to 0.03-2.8% (measured), s
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import torch
@@ -49,14 +50,16 @@ def _distance(a: torch.nn.Module, b: torch.nn.Module) -> float:
     return float(sum(((p - q) ** 2).sum() for p, q in pairs) ** 0.5)
 
 
+@pytest.mark.parametrize("group_path", ["plain", "channels_last"], ids=["nchw", "nhwc"])
 @pytest.mark.parametrize("soft", [False, True], ids=["teachers", "students"])
-def test_each_network_of_a_group_trains_as_alone(soft: bool) -> None:
+def test_each_network_of_a_group_trains_as_alone(soft: bool, group_path: str) -> None:
+    """Against the plain loop alone; the group also in NHWC (what groups run on CUDA, fastpath.for_groups)."""
     data, test = _data(260, 0), _data(60, 1)
     specs = [_spec(1.0, 11, "student" if soft else "teacher"), _spec(20.0, 12), _spec(100.0, 13)]
     specs = [dataclasses.replace(s, role=specs[0].role) for s in specs]
     g = torch.Generator().manual_seed(3)
     targets = [softmax_t(torch.randn(len(data), 10, generator=g) * 5, 1.0) for _ in specs] if soft else None
-    grouped = train_group(specs, data, test, CPU, soft_targets=targets, fast_path="plain")
+    grouped = train_group(specs, data, test, CPU, soft_targets=targets, fast_path=group_path)
     for j, spec in enumerate(specs):
         alone, history = train(spec, data, test, CPU, soft_targets=targets[j] if targets else None, fast_path="plain")
         start = build_model("mnist", dropout=0.0, seed=spec.seed)
@@ -124,6 +127,57 @@ def test_train_group_command_wants_one_output_per_temperature(tmp_path) -> None:
     )  # fmt: skip
     with pytest.raises(UserError, match=r"--out: 1 paths for 2 temperatures; give one per --temperatures entry"):
         cmd_train_group(args)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--soft-labels-at", "1", "20", "--soft-labels-out", "s1.pt"], r"--soft-labels-out: 1 paths for 2"),
+        (["--soft-labels-at", "5", "--soft-labels-out", "s5.pt"], r"--soft-labels-at 5: no teacher of this group"),
+        (["--role", "student", "--soft-labels-at", "1", "--soft-labels-out", "s.pt"], r"only a group of teachers"),
+    ],
+    ids=["count", "temperature", "students"],
+)
+def test_train_group_command_checks_its_soft_label_outputs(tmp_path, extra, message) -> None:
+    """Refused before any data is read (the data folder here is empty)."""
+    from distillbench.cli import build_parser, cmd_train_group
+    from distillbench.errors import UserError
+
+    args = build_parser().parse_args(
+        ["train-group", "--dataset", "mnist", "--data-dir", str(tmp_path), "--training", "{}", "--temperatures",
+         "1", "20", "--epochs", "1", "--seed", "0", "--role", "teacher", "--out", "a.pt", "b.pt", "--metrics",
+         "a.json", "b.json", *extra]
+    )  # fmt: skip
+    with pytest.raises(UserError, match=message):
+        cmd_train_group(args)
+
+
+def test_a_group_of_teachers_writes_the_soft_labels_the_soft_labels_command_writes(tiny_data_dir, tmp_path) -> None:
+    """`train-group --soft-labels-at`: each teacher labels the training set at its temperature in the group's
+    process; the same tensors as `distillbench soft-labels` on that teacher's checkpoint."""
+    import json
+
+    from distillbench.checkpoints import load_soft_labels
+    from distillbench.cli import main
+
+    training = json.dumps(
+        {"lr": 0.1, "momentum": 0.5, "batch_size": 128, "epochs": 1, "dropout": 0.5, "init": "glorot_uniform"}
+    )
+    common = ["--data-dir", str(tiny_data_dir), "--device", "cpu", "--train-subset", "300"]
+    ckpts = [str(tmp_path / f"teacher_T{t}.pt") for t in (1, 20)]
+    in_group = [str(tmp_path / f"group_soft_T{t}.pt") for t in (1, 20)]
+    main(
+        ["train-group", *common, "--dataset", "mnist", "--training", training, "--temperatures", "1", "20",
+         "--epochs", "1", "--seed", "3", "--role", "teacher", "--test-subset", "100", "--out", *ckpts,
+         "--metrics", str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--soft-labels-at", "20", "1",
+         "--soft-labels-out", in_group[1], in_group[0]]
+    )  # fmt: skip
+    for t, ckpt, got in zip((1, 20), ckpts, in_group, strict=True):
+        alone = str(tmp_path / f"alone_soft_T{t}.pt")
+        main(["soft-labels", *common, "--teacher", ckpt, "--temperature", str(t), "--out", alone])
+        a, b = load_soft_labels(Path(got), rows=300), load_soft_labels(Path(alone), rows=300)
+        assert torch.equal(a, b), f"T={t}: in-group soft labels differ from the soft-labels command's"
+    assert not torch.equal(load_soft_labels(Path(in_group[0]), 300), load_soft_labels(Path(in_group[1]), 300))
 
 
 def test_group_accuracy_is_each_networks_accuracy() -> None:

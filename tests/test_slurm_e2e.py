@@ -149,12 +149,29 @@ def test_partition_account_and_gpu_model_come_from_the_environment(tmp_path):
         ),
     )
     plain = dry_run(wd, "--configfile", "config/smoke.yaml", "--workflow-profile", PROFILE)
-    blocks = {m.group(2): m.group(3) for m in JOB_RE.finditer(chosen)}
-    for rule in ("train_teacher", "soft_labels", "train_student", "attack"):
-        res = re.search(r"^    resources: (.*)$", blocks[rule], re.M).group(1)
-        assert "slurm_partition=gpu" in res and "slurm_account=proj123" in res, res
-        assert "gpu=1" in res and "gpu_model=a100" in res, res
-    assert "gpu_model" not in blocks["prepare_data"] and "gpu_model" not in blocks["report"]
+    grouped = dry_run(
+        wd,
+        "--configfile",
+        "config/smoke.yaml",
+        "--workflow-profile",
+        PROFILE,
+        "--config",
+        "train_in_groups=true",
+        env=run_env(DISTILLBENCH_SLURM_GPU_MODEL="a100"),
+    )
+    plain = dry_run(wd, "--configfile", "config/smoke.yaml", "--workflow-profile", PROFILE)
+    gpu_rules = set()
+    for out in (chosen, grouped):
+        for m in JOB_RE.finditer(out):
+            rule, res = m.group(2), re.search(r"^    resources: (.*)$", m.group(3), re.M).group(1)
+            if out is chosen:
+                assert "slurm_partition=gpu" in res and "slurm_account=proj123" in res, res
+            # Every GPU rule, and only those, asks for the GPU model.
+            assert ("gpu_model=a100" in res) == ("gpu=1" in res), (rule, res)
+            gpu_rules |= {rule} if "gpu=1" in res else set()
+    assert {"train_teacher", "soft_labels", "train_student", "attack", "adaptive_attack", "seed_attack"} <= gpu_rules
+    assert {"train_teachers_group", "train_students_group", "paper_train", "length_train"} <= gpu_rules
+    assert not {"prepare_data", "report", "gradients"} & gpu_rules
     assert not re.search(r"slurm_partition|slurm_account|gpu_model", plain)
 
 

@@ -25,6 +25,8 @@ JOBS=${JOBS:-12}
 CORES=${CORES:-$(nproc)}
 GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || echo 1)}
 [ "$GPUS" -ge 1 ] 2>/dev/null || GPUS=1
+# An attack's work is on the GPU; with 1 CPU thread each, JOBS attacks fit on --cores at the hand-overs
+ATTACK_THREADS=${ATTACK_THREADS:-1}
 CHECK=${CHECK:-1}
 CHECK_ARGS=${CHECK_ARGS:-"--workers 6"}
 cd "$(dirname "$0")/../.."
@@ -42,7 +44,7 @@ PY=${PY:-python3}
 
 start=$(date +%s)
 ( $PY -m snakemake --cores "$CORES" --resources gpu="$GPUS" \
-    --set-threads warm_start=1 train_teacher=1 train_student=1 soft_labels=1 attack=2 \
+    --set-threads warm_start=1 train_teacher=1 train_student=1 soft_labels=1 attack="$ATTACK_THREADS" \
     --config data_dir="$DATA" download=false run_name="$RUN_NAME" gpu_lock_dir=/tmp/distillbench-locks jobs_per_gpu="$JOBS" ${CONFIG:-} \
     "$@" \
     > "$OUT/snakemake.log" 2>&1; echo $? > "$OUT/snakemake.rc"; echo "snakemake $(( $(date +%s) - start )) s" >> "$OUT/snakemake.log" ) &

@@ -235,6 +235,20 @@ def cmd_train_group(a: argparse.Namespace) -> None:
     for option, values in (("--out", a.out), ("--metrics", a.metrics), ("--soft-labels", a.soft_labels or [])):
         if values and len(values) != n:
             raise UserError(f"{option}: {len(values)} paths for {n} temperatures; give one per --temperatures entry")
+    label_at, label_out = a.soft_labels_at or [], a.soft_labels_out or []
+    if len(label_at) != len(label_out):
+        raise UserError(
+            f"--soft-labels-out: {len(label_out)} paths for {len(label_at)} --soft-labels-at temperatures; "
+            "give one each"
+        )
+    if label_at and a.role != "teacher":
+        raise UserError("--soft-labels-at: only a group of teachers labels the training set; drop it for students")
+    missing = [t for t in label_at if t not in a.temperatures]
+    if missing:
+        raise UserError(
+            f"--soft-labels-at {' '.join(f'{t:g}' for t in missing)}: no teacher of this group trains at that "
+            "temperature; give temperatures from --temperatures"
+        )
     training = json.loads(a.training)
     specs = [
         TrainSpec.from_config(
@@ -269,6 +283,10 @@ def cmd_train_group(a: argparse.Namespace) -> None:
     for j, spec in enumerate(specs):
         soft_path = a.soft_labels[j] if a.soft_labels else None
         _save_trained(a, outs[j], a.metrics[j], trained[j], spec, splits, context, soft_path, trained_in_group=n)
+    # The teachers label the training set here, still in memory: no soft-labels job per temperature between the
+    # teacher and the student groups (each starts a process and waits for a GPU slot).
+    for t, path in zip(label_at, label_out, strict=True):
+        _write_soft_labels(trained[a.temperatures.index(t)][0], train_data, t, device, a.fast_path, Path(path))
     resume.unlink(missing_ok=True)
     claim.release()
 
@@ -314,28 +332,35 @@ def cmd_train_snapshots(a: argparse.Namespace) -> None:
     claim.release()
 
 
-def cmd_soft_labels(a: argparse.Namespace) -> None:
+def _write_soft_labels(model: Any, train_data: Any, temperature: float, device: Any, fast_path: str, out: Path) -> None:
+    """A teacher's softmax at T over the training set, saved (``soft-labels``, and ``train-group`` for teachers)."""
     from .checkpoints import save_soft_labels
-    from .data import load_split
     from .fastpath import select_fast_path
-    from .training import load_checkpoint, soft_labels
+    from .training import soft_labels
 
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
-    model, ckpt = load_checkpoint(Path(a.teacher), device)
-    fast = select_fast_path(a.fast_path, device)
+    fast = select_fast_path(fast_path, device)
     log.info("fast path: %s (%s)", fast.name, fast.reason)
     fast.prepare_model(model)
-    train_data = load_split(ckpt["spec"]["dataset"], Path(a.data_dir), train=True).subset(a.train_subset)
-    probs = soft_labels(model, train_data.images, a.temperature, device)
+    probs = soft_labels(model, train_data.images, temperature, device)
     agree = float((probs.argmax(1) == train_data.labels).float().mean())
     log.info(
         "soft labels at T=%g for %d samples; argmax agrees with the hard label on %.4f; mean max prob %.4f",
-        a.temperature,
+        temperature,
         len(train_data),
         agree,
         float(probs.max(1).values.mean()),
     )
-    save_soft_labels(Path(a.out), probs)
+    save_soft_labels(out, probs)
+
+
+def cmd_soft_labels(a: argparse.Namespace) -> None:
+    from .data import load_split
+    from .training import load_checkpoint
+
+    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    model, ckpt = load_checkpoint(Path(a.teacher), device)
+    train_data = load_split(ckpt["spec"]["dataset"], Path(a.data_dir), train=True).subset(a.train_subset)
+    _write_soft_labels(model, train_data, a.temperature, device, a.fast_path, Path(a.out))
     claim.release()
 
 
@@ -560,6 +585,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--seed", type=int, required=True)
     sp.add_argument("--role", required=True, choices=["teacher", "student"])
     sp.add_argument("--soft-labels", nargs="+", default=None, help="one per temperature (students)")
+    sp.add_argument(
+        "--soft-labels-at", type=float, nargs="+", default=None, help="teachers: label the training set at these T"
+    )
+    sp.add_argument("--soft-labels-out", nargs="+", default=None, help="one soft-label file per --soft-labels-at")
     sp.add_argument("--init-from", default=None)
     sp.add_argument("--train-subset", type=int, default=None)
     sp.add_argument("--test-subset", type=int, default=None)

@@ -30,6 +30,10 @@ GROUP_TRAIN_SHELL = (
     "{params.py} train-group {params.args} --data-dir {params.data:q} --device {params.device} {params.lock}"
     " {params.fast} --threads {threads} --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
 )
+# A group of teachers also writes the soft labels at every distillation temperature (instead of soft_labels jobs).
+GROUP_TEACHERS_SHELL = GROUP_TRAIN_SHELL.replace(
+    " > {log}", " --soft-labels-at {params.soft_at} --soft-labels-out {output.soft} > {log}"
+)
 
 
 # Non-file values reach the shell commands through each rule's `params:` (what `snakemake --lint` asks for),

@@ -126,6 +126,7 @@ rule seed_train_student:
 if config["train_in_groups"] and PLAN.seed_group_datasets():
 
     ruleorder: seed_train_teachers_group > seed_train_teacher
+    ruleorder: seed_train_teachers_group > seed_soft_labels
     ruleorder: seed_train_students_group > seed_train_student
 
     rule seed_train_teachers_group:
@@ -137,6 +138,7 @@ if config["train_in_groups"] and PLAN.seed_group_datasets():
         output:
             ckpt=[f"{SW}/teacher_T{t}.pt" for t in PLAN.teacher_temperatures()],
             metrics=[f"{SR}/models/{{dataset}}/teacher_T{t}.json" for t in PLAN.teacher_temperatures()],
+            soft=[f"{SW}/soft_labels_T{t}.pt" for t in PLAN.temperatures],
         log:
             f"{R}/logs/seeds/train_teachers_group/{{dataset}}_seed{{seed}}.log",
         benchmark:
@@ -156,8 +158,9 @@ if config["train_in_groups"] and PLAN.seed_group_datasets():
             device=config["device"],
             lock=gpu_lock_option,
             fast=fast_path_option,
+            soft_at=" ".join(PLAN.temperatures),
         shell:
-            GROUP_TRAIN_SHELL
+            GROUP_TEACHERS_SHELL
 
     rule seed_train_students_group:
         wildcard_constraints:

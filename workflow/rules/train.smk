@@ -114,11 +114,13 @@ rule train_student:
         TRAIN_SHELL
 
 
-# `train_in_groups: true` (GPU profiles): each dataset's teachers train as one group in one process, then its
-# distilled networks (src/distillbench/group_training.py; README "GPUs"). The same files as the rules above.
+# `train_in_groups: true` (GPU profiles): each dataset's teachers train as one group in one process and write
+# their soft labels, then its distilled networks train as another (src/distillbench/group_training.py; README
+# "GPUs"). The same files as the rules above.
 if config["train_in_groups"]:
 
     ruleorder: train_teachers_group > train_teacher
+    ruleorder: train_teachers_group > soft_labels
     ruleorder: train_students_group > train_student
 
     rule train_teachers_group:
@@ -128,6 +130,7 @@ if config["train_in_groups"]:
         output:
             ckpt=[f"{W}/{{dataset}}/teacher_T{t}.pt" for t in PLAN.teacher_temperatures()],
             metrics=[f"{R}/models/{{dataset}}/teacher_T{t}.json" for t in PLAN.teacher_temperatures()],
+            soft=[f"{W}/{{dataset}}/soft_labels_T{t}.pt" for t in PLAN.temperatures],
         log:
             f"{R}/logs/train_teachers_group/{{dataset}}.log",
         benchmark:
@@ -147,8 +150,9 @@ if config["train_in_groups"]:
             device=config["device"],
             lock=gpu_lock_option,
             fast=fast_path_option,
+            soft_at=" ".join(PLAN.temperatures),
         shell:
-            GROUP_TRAIN_SHELL
+            GROUP_TEACHERS_SHELL
 
     rule train_students_group:
         input:
