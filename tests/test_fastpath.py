@@ -20,7 +20,14 @@ import pytest
 import torch
 
 from distillbench.data import TensorDataset
-from distillbench.fastpath import COMPILE_MIN_EPOCHS, FAST_PATHS, for_epochs, for_groups, select_fast_path
+from distillbench.fastpath import (
+    COMPILE_MIN_EPOCHS,
+    FAST_PATHS,
+    for_epochs,
+    for_groups,
+    job_fast_path,
+    select_fast_path,
+)
 from distillbench.models import build_model
 from distillbench.training import TrainSpec, hard_label_loss, soft_label_loss, softmax_t, train
 
@@ -132,5 +139,8 @@ def test_short_jobs_do_not_compile_and_groups_use_nhwc_on_cuda():
     assert "1 epoch(s)" in short.reason, "the log says why the job runs uncompiled"
     assert for_epochs(select_fast_path("auto", CPU), 1) == select_fast_path("auto", CPU), "nothing to switch off"
     grouped = for_groups(compiled, cuda)
-    assert grouped.channels_last and grouped.compile and grouped.resident
+    assert grouped.channels_last and grouped.compile and grouped.resident and grouped.name == "compile+nhwc"
+    # What a job runs (and its metrics name): the same composition in one place.
+    assert job_fast_path("compile", cuda, 50, group=True) == grouped
+    assert job_fast_path("compile", cuda, 1) == short and job_fast_path(compiled, cuda, 50) is compiled
     assert for_groups(select_fast_path("plain", CPU), CPU) == select_fast_path("plain", CPU), "CPU: as chosen"

@@ -149,7 +149,7 @@ def _save_trained(
 ) -> None:
     """Checkpoint and metrics of one trained network (``train`` and ``train-group`` write the same files)."""
     from . import io
-    from .fastpath import select_fast_path
+    from .fastpath import job_fast_path
     from .provenance import numerics_environment
     from .training import accuracy, save_checkpoint
 
@@ -173,7 +173,7 @@ def _save_trained(
         "history": history,
         "init_from": a.init_from,
         "numerics": numerics_environment(claim.device),
-        "fast_path": select_fast_path(a.fast_path, device).name,
+        "fast_path": job_fast_path(a.fast_path, device, spec.epochs, group="trained_in_group" in extra).name,
         **extra,
     }
     io.write_json(metrics_path, metrics)

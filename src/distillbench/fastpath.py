@@ -83,7 +83,17 @@ def for_groups(fast: FastPath, device: torch.device) -> FastPath:
     """
     if device.type != "cuda" or fast.channels_last:
         return fast
-    return replace(fast, channels_last=True, reason=f"{fast.reason}; grouped convolutions in NHWC")
+    return replace(
+        fast, name=f"{fast.name}+nhwc", channels_last=True, reason=f"{fast.reason}; grouped convolutions in NHWC"
+    )
+
+
+def job_fast_path(requested: str | FastPath, device: torch.device, epochs: int, group: bool = False) -> FastPath:
+    """What a training job runs: the config's choice for the device, then :func:`for_epochs` and, for a group of
+    networks, :func:`for_groups` (training.train, group_training.train_group and the metrics they write)."""
+    fast = requested if isinstance(requested, FastPath) else select_fast_path(requested, device)
+    fast = for_epochs(fast, epochs)
+    return for_groups(fast, device) if group else fast
 
 
 def select_fast_path(requested: str, device: torch.device) -> FastPath:

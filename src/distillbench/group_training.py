@@ -31,7 +31,7 @@ from torch import nn
 
 from .checkpoints import GROUP_RESUME_KEYS, load_resume, save_resume
 from .data import TensorDataset
-from .fastpath import FastPath, compiled_forward, for_epochs, for_groups, select_fast_path
+from .fastpath import FastPath, compiled_forward, job_fast_path
 from .models import PapernotNet, build_arch
 from .papers.papernot2016.models import arch
 from .stacked import StackedPapernotNet, stacked_losses
@@ -126,8 +126,7 @@ def train_group(
         else:
             log.info("ignoring %s: it was written for different settings", resume_path)
 
-    fast = fast_path if isinstance(fast_path, FastPath) else select_fast_path(fast_path, device)
-    fast = for_groups(for_epochs(fast, spec0.epochs), device)
+    fast = job_fast_path(fast_path, device, spec0.epochs, group=True)
     log.info("fast path: %s (%s); %d networks as one module", fast.name, fast.reason, k)
     fast.prepare_model(model)
     images = train_data.images

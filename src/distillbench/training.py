@@ -17,7 +17,7 @@ from .checkpoints import load_checkpoint, load_resume, save_resume
 from .checkpoints import save_checkpoint as _save_checkpoint
 from .data import TensorDataset
 from .errors import UserError
-from .fastpath import FastPath, compiled_forward, for_epochs, select_fast_path
+from .fastpath import FastPath, compiled_forward, job_fast_path
 from .losses import hard_label_loss, make_loss, soft_label_loss, softmax_t
 from .models import build_arch
 from .papers.papernot2016.models import arch
@@ -185,8 +185,7 @@ def train(
         else:
             log.info("ignoring %s: it was written for different settings", resume_path)
 
-    fast = fast_path if isinstance(fast_path, FastPath) else select_fast_path(fast_path, device)
-    fast = for_epochs(fast, spec.epochs)
+    fast = job_fast_path(fast_path, device, spec.epochs)
     log.info("fast path: %s (%s)", fast.name, fast.reason)
     fast.prepare_model(model)
     images, labels = train_data.images, train_data.labels
