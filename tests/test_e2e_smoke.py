@@ -7,7 +7,9 @@ import sys
 
 import pandas as pd
 import pytest
+import torch
 
+from distillbench.cli import main
 from distillbench.evaluation import COLUMNS
 
 pytestmark = pytest.mark.e2e
@@ -356,6 +358,17 @@ def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_f
     assert "train 2 mnist students as one group (T=1, 20)" in log
     log = (run / "logs" / "train_teachers_group" / "mnist.log").read_text()
     assert "soft labels at T=1 for" in log and "soft labels at T=20 for" in log
+    # Each soft-label file is its own teacher's softmax at its own T: what `distillbench soft-labels` writes from
+    # that teacher's checkpoint (the rule pairs temperatures and paths in the same order).
+    models = work / "work" / "smoke" / "mnist"
+    for t in ("1", "20"):
+        in_group = torch.load(models / f"soft_labels_T{t}.pt")
+        alone = work / f"alone_soft_T{t}.pt"
+        teacher = str(models / f"teacher_T{t}.pt")
+        rows = str(len(in_group))
+        main(["soft-labels", "--teacher", teacher, "--data-dir", str(tiny_data_dir), "--temperature", t,
+              "--train-subset", rows, "--device", "cpu", "--out", str(alone)])  # fmt: skip
+        assert torch.equal(in_group, torch.load(alone)), f"soft labels at T={t}"
     for numerics in ("defined", "float32"):
         for model in MNIST_MODELS:
             assert json.loads((run / "attacks" / "mnist" / numerics / f"{model}.json").read_text())["targets"] > 0
