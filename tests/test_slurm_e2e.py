@@ -148,7 +148,6 @@ def test_partition_account_and_gpu_model_come_from_the_environment(tmp_path):
             DISTILLBENCH_SLURM_GPU_MODEL="a100",
         ),
     )
-    plain = dry_run(wd, "--configfile", "config/smoke.yaml", "--workflow-profile", PROFILE)
     grouped = dry_run(
         wd,
         "--configfile",
