@@ -22,6 +22,11 @@ RAW = Path("MNIST/raw")
 CIF = Path("cifar-10-batches-py")
 
 
+def _noise(n: int, seed: int) -> bytes:
+    """Random bytes, the same on every run: a corruption test must not pass or fail by the draw."""
+    return np.random.default_rng(seed).bytes(n)
+
+
 def _truncate(path: Path, keep: int) -> None:
     path.write_bytes(path.read_bytes()[:keep])
 
@@ -42,7 +47,7 @@ def _set_label(path: Path, value: int) -> None:
 def _gz_only_garbage(root: Path) -> None:
     p = root / RAW / "train-images-idx3-ubyte"
     p.unlink()
-    Path(str(p) + ".gz").write_bytes(b"\x1f\x8b\x08\x00" + os.urandom(200))
+    Path(str(p) + ".gz").write_bytes(b"\x1f\x8b\x08\x00" + _noise(200, 1))
 
 
 def _idx(path: Path, shape: tuple[int, ...]) -> None:
@@ -85,7 +90,7 @@ CORRUPT = [
     (
         "mnist",
         RAW / "t10k-images-idx3-ubyte",
-        lambda r: (r / RAW / "t10k-images-idx3-ubyte").write_bytes(os.urandom(4000)),
+        lambda r: (r / RAW / "t10k-images-idx3-ubyte").write_bytes(_noise(4000, 2)),
         "not an idx file",
     ),
     (
@@ -118,8 +123,14 @@ CORRUPT = [
     (
         "cifar10",
         CIF / "data_batch_3",
-        lambda r: (r / CIF / "data_batch_3").write_bytes(os.urandom(30_000)),
+        lambda r: (r / CIF / "data_batch_3").write_bytes(_noise(30_000, 3)),
         "not a CIFAR-10 pickle",
+    ),
+    (  # pickle's own message here spans two lines (CI once drew such bytes at random); the error stays one line
+        "cifar10",
+        CIF / "data_batch_4",
+        lambda r: (r / CIF / "data_batch_4").write_bytes(b"Pabc\n." + _noise(1000, 4)),
+        "not a CIFAR-10 pickle (UnpicklingError: A load persistent id instruction was encountered, but",
     ),
     ("cifar10", CIF / "test_batch", lambda r: _truncate(r / CIF / "test_batch", 5000), "not a CIFAR-10 pickle"),
     (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class UserError(Exception):
     """A problem with the user's config, data, files or machine, with its fix in the message.
@@ -10,6 +12,12 @@ class UserError(Exception):
     """
 
 
+_ONE_LINE = re.compile(r"[ \t]*[\r\n]+[ \t]*")
+
+
 def paragraph(where: str, problem: str, fix: str) -> str:
-    """``<where>: <problem>; fix: <fix>`` on one line: the shape of every user-facing error."""
-    return f"{where}: {problem}; fix: {fix}"
+    """``<where>: <problem>; fix: <fix>`` on one line: the shape of every user-facing error.
+
+    A part quoting another library's message may hold line breaks (pickle's "... was encountered,\\nbut ...");
+    each break and the blanks around it become one space."""
+    return _ONE_LINE.sub(" ", f"{where}: {problem}; fix: {fix}")
