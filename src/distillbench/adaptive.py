@@ -6,9 +6,7 @@ one table row per target; finished batches survive an interruption in a partial 
 
 from __future__ import annotations
 
-import copy
 import logging
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,8 +18,7 @@ from torch import nn
 
 from .attacks.registry import get_attack, parse_settings
 from .data import TensorDataset
-from .evaluation import attack_targets
-from .io import write_csv
+from .evaluation import attack_each_target, attack_targets
 from .stats import wilson_interval
 
 log = logging.getLogger(__name__)
@@ -55,57 +52,29 @@ def run_adaptive(
     """Attack ``attack`` (a registry name) with ``settings`` (its config mapping) on every target."""
     entry = get_attack(attack)
     s = parse_settings(attack, settings)
-    dtype = entry.dtype(s)
     runner = entry.build(s, max_features, temperature)
-    model = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=device)
-    plan = attack_targets(test, samples, targets_per_sample)
-    with torch.no_grad():
-        first = sorted(plan.sample_index.unique())
-        orig_pred = model(test.images[first].to(device=device, dtype=dtype)).argmax(1).cpu()
-    orig = dict(zip(first, orig_pred.tolist(), strict=True))
-    done: list[pd.DataFrame] = []
-    start = 0
-    if partial_path is not None and Path(partial_path).exists():
-        prev = pd.read_csv(partial_path)
-        if list(prev.columns) == ADAPTIVE_COLUMNS and len(prev) <= len(plan):
-            done.append(prev)
-            start = len(prev)
-            log.info("resuming after %d finished targets from %s", start, partial_path)
-    batch = int(s.batch_size)
-    t0 = time.perf_counter()
-    for b0 in range(start, len(plan), batch):
-        chunk = plan.iloc[b0 : b0 + batch]
-        x = test.images[torch.as_tensor(chunk.sample_index.to_numpy().copy())].to(device=device, dtype=dtype)
-        target = torch.as_tensor(chunk.target.to_numpy().copy(), device=device)
+
+    def run_batch(fmodel: fb.PyTorchModel, x: torch.Tensor, target: torch.Tensor) -> dict[str, Any]:
         r = runner(fmodel, x, target)
-        out = pd.DataFrame(
-            {
-                "sample_index": chunk.sample_index.to_numpy(),
-                "true_label": chunk.true_label.to_numpy(),
-                "original_prediction": [orig[i] for i in chunk.sample_index],
-                "target": chunk.target.to_numpy(),
-                "success": r.success.cpu().numpy(),
-                "reached_target": r.reached_target.cpu().numpy(),
-                "l0": r.l0.cpu().numpy(),
-                "l2": r.l2.cpu().numpy(),
-                "final_prediction": r.final_prediction.cpu().numpy(),
-            }
-        )[ADAPTIVE_COLUMNS]
-        done.append(out)
-        so_far = pd.concat(done)
-        log.info(
-            "targets %d/%d success so far %.2f%% (%.1f s elapsed)",
-            b0 + len(chunk),
-            len(plan),
-            100 * so_far.success.mean(),
-            time.perf_counter() - t0,
-        )
-        if partial_path is not None:
-            write_csv(partial_path, so_far)
-    return pd.concat(done, ignore_index=True) if done else pd.DataFrame(columns=ADAPTIVE_COLUMNS)
+        return {
+            "success": r.success.cpu().numpy(),
+            "reached_target": r.reached_target.cpu().numpy(),
+            "l0": r.l0.cpu().numpy(),
+            "l2": r.l2.cpu().numpy(),
+            "final_prediction": r.final_prediction.cpu().numpy(),
+        }
+
+    return attack_each_target(
+        model,
+        test,
+        attack_targets(test, samples, targets_per_sample),
+        run_batch,
+        columns=ADAPTIVE_COLUMNS,
+        dtype=entry.dtype(s),
+        device=device,
+        batch_size=int(s.batch_size),
+        partial_path=partial_path,
+    )
 
 
 def _mean(values: pd.Series) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,74 @@ def attack_targets(test: TensorDataset, samples: int, targets_per_sample: int) -
     return pd.DataFrame(rows)
 
 
+BatchColumns = Callable[[fb.PyTorchModel, torch.Tensor, torch.Tensor], Mapping[str, Any]]
+"""One batch of an attack: (the Foolbox model, the images, their target classes) -> that batch's result
+columns (arrays of the batch's length) beside the plan's own ``sample_index``, ``true_label``,
+``original_prediction`` and ``target``."""
+
+
+def attack_each_target(
+    model: nn.Module,
+    test: TensorDataset,
+    plan: pd.DataFrame,
+    run_batch: BatchColumns,
+    *,
+    columns: Sequence[str],
+    dtype: torch.dtype,
+    device: torch.device,
+    batch_size: int,
+    partial_path: Path | None = None,
+) -> pd.DataFrame:
+    """Run ``run_batch`` over ``plan`` (:func:`attack_targets`) in batches of ``batch_size``, on a frozen
+    copy of ``model`` in ``dtype``; one row per target, in ``columns`` order.
+
+    Every finished batch is written to ``partial_path`` (all rows so far), and a run that finds a partial
+    file with these columns resumes after its rows. Progress goes to the log after every batch.
+    """
+    model = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=device)
+    with torch.no_grad():
+        first = sorted(plan.sample_index.unique())
+        orig_pred = model(test.images[first].to(device=device, dtype=dtype)).argmax(1).cpu()
+    orig = dict(zip(first, orig_pred.tolist(), strict=True))
+    done: list[pd.DataFrame] = []
+    start = 0
+    if partial_path is not None and Path(partial_path).exists():
+        prev = pd.read_csv(partial_path)
+        if list(prev.columns) == list(columns) and len(prev) <= len(plan):
+            done.append(prev)
+            start = len(prev)
+            log.info("resuming after %d finished targets from %s", start, partial_path)
+    t0 = time.perf_counter()
+    for b0 in range(start, len(plan), batch_size):
+        chunk = plan.iloc[b0 : b0 + batch_size]
+        x = test.images[torch.as_tensor(chunk.sample_index.to_numpy().copy())].to(device=device, dtype=dtype)
+        target = torch.as_tensor(chunk.target.to_numpy().copy(), device=device)
+        out = pd.DataFrame(
+            {
+                "sample_index": chunk.sample_index.to_numpy(),
+                "true_label": chunk.true_label.to_numpy(),
+                "original_prediction": [orig[i] for i in chunk.sample_index],
+                "target": chunk.target.to_numpy(),
+                **run_batch(fmodel, x, target),
+            }
+        )[list(columns)]
+        done.append(out)
+        so_far = pd.concat(done)
+        log.info(
+            "targets %d/%d success so far %.2f%% (%.1f s elapsed)",
+            b0 + len(chunk),
+            len(plan),
+            100 * so_far.success.mean(),
+            time.perf_counter() - t0,
+        )
+        if partial_path is not None:
+            write_csv(partial_path, so_far)
+    return pd.concat(done, ignore_index=True) if done else pd.DataFrame(columns=list(columns))
+
+
 def run_attack(
     model: nn.Module,
     test: TensorDataset,
@@ -60,64 +128,37 @@ def run_attack(
     (a float64 copy for ``defined``) and how beta is computed; see :mod:`distillbench.attacks.jsma`.
     """
     numerics = str(attack_cfg.get("numerics", "defined"))
-    dtype = attack_dtype(numerics)
-    model = copy.deepcopy(model).to(device=device, dtype=dtype).eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    fmodel = fb.PyTorchModel(model, bounds=(0.0, 1.0), device=device)
+    max_features = int(attack_cfg["max_features"])
     attack = SaliencyMapAttack(
-        max_features=int(attack_cfg["max_features"]),
+        max_features=max_features,
         variant=str(attack_cfg["variant"]),
         temperature=temperature,
         numerics=numerics,
     )
-    plan = attack_targets(test, int(attack_cfg["samples"]), int(attack_cfg.get("targets_per_sample", 9)))
-    with torch.no_grad():
-        first = sorted(plan.sample_index.unique())
-        orig_pred = model(test.images[first].to(device=device, dtype=dtype)).argmax(1).cpu()
-    orig = dict(zip(first, orig_pred.tolist(), strict=True))
-    done: list[pd.DataFrame] = []
-    start = 0
-    if partial_path is not None and Path(partial_path).exists():
-        prev = pd.read_csv(partial_path)
-        if list(prev.columns) == COLUMNS and len(prev) <= len(plan):
-            done.append(prev)
-            start = len(prev)
-            log.info("resuming after %d finished targets from %s", start, partial_path)
-    batch = int(attack_cfg.get("batch_size", 256))
-    t0 = time.perf_counter()
-    for b0 in range(start, len(plan), batch):
-        chunk = plan.iloc[b0 : b0 + batch]
-        x = test.images[torch.as_tensor(chunk.sample_index.to_numpy().copy())].to(device=device, dtype=dtype)
-        target = torch.as_tensor(chunk.target.to_numpy().copy(), device=device)
+
+    def run_batch(fmodel: fb.PyTorchModel, x: torch.Tensor, target: torch.Tensor) -> dict[str, Any]:
         r = attack.run_detailed(fmodel, x, fb.criteria.TargetedMisclassification(target))
-        out = pd.DataFrame(
-            {
-                "sample_index": chunk.sample_index.to_numpy(),
-                "true_label": chunk.true_label.to_numpy(),
-                "original_prediction": [orig[i] for i in chunk.sample_index],
-                "target": chunk.target.to_numpy(),
-                "success": r.success.cpu().numpy()
-                & (r.features_changed.cpu().numpy() <= int(attack_cfg["max_features"])),
-                "features_changed": r.features_changed.cpu().numpy(),
-                "iterations": r.iterations.cpu().numpy(),
-                "final_prediction": r.final_prediction.cpu().numpy(),
-                "no_pair": r.no_pair.cpu().numpy(),
-            }
-        )[COLUMNS]
-        done.append(out)
-        finished = b0 + len(chunk)
-        so_far = pd.concat(done)
-        log.info(
-            "targets %d/%d success so far %.2f%% (%.1f s elapsed)",
-            finished,
-            len(plan),
-            100 * so_far.success.mean(),
-            time.perf_counter() - t0,
-        )
-        if partial_path is not None:
-            write_csv(partial_path, so_far)
-    return pd.concat(done, ignore_index=True) if done else pd.DataFrame(columns=COLUMNS)
+        changed = r.features_changed.cpu().numpy()
+        return {
+            "success": r.success.cpu().numpy() & (changed <= max_features),
+            "features_changed": changed,
+            "iterations": r.iterations.cpu().numpy(),
+            "final_prediction": r.final_prediction.cpu().numpy(),
+            "no_pair": r.no_pair.cpu().numpy(),
+        }
+
+    plan = attack_targets(test, int(attack_cfg["samples"]), int(attack_cfg.get("targets_per_sample", 9)))
+    return attack_each_target(
+        model,
+        test,
+        plan,
+        run_batch,
+        columns=COLUMNS,
+        dtype=attack_dtype(numerics),
+        device=device,
+        batch_size=int(attack_cfg.get("batch_size", 256)),
+        partial_path=partial_path,
+    )
 
 
 def summarize(results: pd.DataFrame, max_features: int) -> dict[str, Any]:
