@@ -84,7 +84,9 @@ def peak_gb() -> float:
 
 # ----------------------------------------------------------------------------------------------- data, models
 def find_data_dir(arg: str | None) -> Path | None:
-    cands = [arg] if arg else [os.environ.get("DISTILLBENCH_DATA_DIR"), str(ROOT / "data"), "/work/data"]
+    """--data-dir, else $DISTILLBENCH_DATA_DIR, else the workflow's default data/; None (random images) if none
+    of them holds MNIST."""
+    cands = [arg] if arg else [os.environ.get("DISTILLBENCH_DATA_DIR"), str(ROOT / "data")]
     for c in cands:
         if c and (Path(c) / "MNIST" / "raw").exists():
             return Path(c)

@@ -17,7 +17,17 @@ import yaml
 
 from .. import io
 from .base import Job, ModelId, Reproduction, Section, job_seed
-from .common import SUBSET, md, profile_note, read_json, training_schema, wall_seconds
+from .common import (
+    SUBSET,
+    md,
+    optimiser_fields,
+    profile_note,
+    read_json,
+    regularisation_fields,
+    subset_fields,
+    training_schema,
+    wall_seconds,
+)
 
 NAME = "ba_caruana2014"
 TEACHER = "teacher"
@@ -106,22 +116,14 @@ class BaCaruana2014(Reproduction):
         b = self.block(config)
         ds, seed = b["dataset"], int(config["seed"])
         te, st = b["teacher"], b["student"]
-        subsets: dict[str, Any] = {"train_subset": b.get("train_subset"), "test_subset": b.get("test_subset")}
+        subsets = subset_fields(b)
         jobs = [
             Job(
                 ModelId(NAME, ds, TEACHER, str(te["arch"]), "teacher", 1.0, job_seed(seed, NAME, TEACHER)),
                 loss="hard",
                 widths=tuple(te.get("widths") or ()),
-                dropout=float(te["dropout"]),
-                input_dropout=float(te.get("input_dropout", 0.0)),
-                jitter=int(te.get("jitter", 0)),
-                max_norm=te.get("max_norm"),
-                epochs=int(te["epochs"]),
-                lr=float(te["lr"]),
-                momentum=float(te["momentum"]),
-                batch_size=int(te["batch_size"]),
-                lr_decay=float(te["lr_decay"]),
-                init=str(te["init"]),
+                **regularisation_fields(te),
+                **optimiser_fields(te),
                 **subsets,
             )
         ]
@@ -135,12 +137,7 @@ class BaCaruana2014(Reproduction):
                         ModelId(NAME, ds, name, "mlp", "student", t, job_seed(seed, NAME, name), teacher),
                         loss=loss,
                         widths=(int(w),),
-                        epochs=int(st["epochs"]),
-                        lr=float(st["lr"]),
-                        momentum=float(st["momentum"]),
-                        batch_size=int(st["batch_size"]),
-                        lr_decay=float(st["lr_decay"]),
-                        init=str(st["init"]),
+                        **optimiser_fields(st),
                         **subsets,
                     )
                 )

@@ -9,7 +9,17 @@ from ..report import md_table as md
 from ..report import read_json
 from ..stats import wilson_interval
 
-__all__ = ["errors_ci", "md", "profile_note", "read_json", "training_schema", "wall_seconds"]
+__all__ = [
+    "errors_ci",
+    "md",
+    "optimiser_fields",
+    "profile_note",
+    "read_json",
+    "regularisation_fields",
+    "subset_fields",
+    "training_schema",
+    "wall_seconds",
+]
 
 POS_INT = {"type": "integer", "minimum": 1}
 SUBSET = {"type": ["integer", "null"], "minimum": 1, "description": "null (all) or a positive number of images"}
@@ -55,6 +65,34 @@ def training_schema(*, arch: bool = False, regularised: bool = False) -> dict[st
             "description": "null or a bound on each unit's incoming weight norm",
         }
     return {"type": "object", "additionalProperties": False, "properties": props}
+
+
+def optimiser_fields(block: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``teacher:``/``student:`` block's optimisation settings, as :class:`~.base.Job` fields."""
+    return {
+        "epochs": int(block["epochs"]),
+        "lr": float(block["lr"]),
+        "momentum": float(block["momentum"]),
+        "batch_size": int(block["batch_size"]),
+        "lr_decay": float(block["lr_decay"]),
+        "init": str(block["init"]),
+    }
+
+
+def regularisation_fields(block: Mapping[str, Any]) -> dict[str, Any]:
+    """A block's regularisation (:func:`training_schema` with ``regularised``), as :class:`~.base.Job` fields;
+    a setting the block leaves out is off."""
+    return {
+        "dropout": float(block.get("dropout", 0.0)),
+        "input_dropout": float(block.get("input_dropout", 0.0)),
+        "jitter": int(block.get("jitter", 0)),
+        "max_norm": block.get("max_norm"),
+    }
+
+
+def subset_fields(block: Mapping[str, Any]) -> dict[str, Any]:
+    """A reproduction block's ``train_subset``/``test_subset`` (null: all), as :class:`~.base.Job` fields."""
+    return {"train_subset": block.get("train_subset"), "test_subset": block.get("test_subset")}
 
 
 def wall_seconds(history: list[Mapping[str, Any]]) -> float:

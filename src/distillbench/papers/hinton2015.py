@@ -17,7 +17,18 @@ import yaml
 
 from ..stats import REPRODUCED, verdict
 from .base import Job, ModelId, Reproduction, Section, job_seed
-from .common import SUBSET, errors_ci, md, profile_note, read_json, training_schema, wall_seconds
+from .common import (
+    SUBSET,
+    errors_ci,
+    md,
+    optimiser_fields,
+    profile_note,
+    read_json,
+    regularisation_fields,
+    subset_fields,
+    training_schema,
+    wall_seconds,
+)
 
 NAME = "hinton2015"
 TEACHER = "teacher"
@@ -92,7 +103,7 @@ class Hinton2015(Reproduction):
         b = self.block(config)
         ds, t, seed = b["dataset"], float(b["temperature"]), int(config["seed"])
         te, st = b["teacher"], b["student"]
-        subsets: dict[str, Any] = {"train_subset": b.get("train_subset"), "test_subset": b.get("test_subset")}
+        subsets = subset_fields(b)
 
         def mid(name: str, role: str, temperature: float = 1.0, teacher: str | None = None) -> ModelId:
             return ModelId(NAME, ds, name, "mlp", role, temperature, job_seed(seed, NAME, name), teacher)
@@ -103,12 +114,7 @@ class Hinton2015(Reproduction):
                 loss=loss,
                 alpha=float(b["alpha"]),
                 widths=tuple(st["widths"]),
-                epochs=int(st["epochs"]),
-                lr=float(st["lr"]),
-                momentum=float(st["momentum"]),
-                batch_size=int(st["batch_size"]),
-                lr_decay=float(st["lr_decay"]),
-                init=str(st["init"]),
+                **optimiser_fields(st),
                 **subsets,
                 **extra,
             )
@@ -118,16 +124,8 @@ class Hinton2015(Reproduction):
                 mid(TEACHER, "teacher"),
                 loss="hard",
                 widths=tuple(te["widths"]),
-                dropout=float(te["dropout"]),
-                input_dropout=float(te["input_dropout"]),
-                jitter=int(te["jitter"]),
-                max_norm=te.get("max_norm"),
-                epochs=int(te["epochs"]),
-                lr=float(te["lr"]),
-                momentum=float(te["momentum"]),
-                batch_size=int(te["batch_size"]),
-                lr_decay=float(te["lr_decay"]),
-                init=str(te["init"]),
+                **regularisation_fields(te),
+                **optimiser_fields(te),
                 **subsets,
             ),
             student(STUDENT, "hard", 1.0, None),
