@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from distillbench.config import (  # noqa: E402
-    ConfigError, device_problems, read_config_file, validate_config, verify_checksums_for,
+    ConfigError, cpu_fallback_note, device_problems, read_config_file, validate_config, verify_checksums_for,
 )
 from distillbench.papers import Seam  # noqa: E402
 from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
@@ -54,11 +54,15 @@ if workflow.is_main_process:
 
 
 onstart:
-    # Before the first job: refuse `device: cuda` where the jobs would run without CUDA (local execution).
+    # Before the first job: refuse `device: cuda` where the jobs would run without CUDA (local execution), and
+    # say so when `device: auto` would train the paper profile on the CPU.
     if workflow.local_exec:
         _problems = device_problems(config)
         if _problems:
             raise WorkflowError("invalid configuration:\n  - " + "\n  - ".join(_problems))
+        _note = cpu_fallback_note(config)
+        if _note:
+            print(_note, file=sys.stderr)
 
 
 # Snakemake's own HTML report: `snakemake --report results/<run_name>/report.html` after a run (same options

@@ -9,6 +9,7 @@ import yaml
 
 from distillbench.config import (
     ConfigError,
+    cpu_fallback_note,
     epochs_for,
     load_config,
     read_config_file,
@@ -143,6 +144,17 @@ def test_bad_config_names_field_and_fix(paper_cfg, mutate, field, fix):
     assert f"'{field}'" in msg
     assert fix in msg
     assert "Traceback" not in msg and len(msg) < 600  # a short paragraph
+
+
+def test_paper_profile_on_the_cpu_gets_a_note_not_an_error(paper_cfg, repo_root):
+    cfg = validate_config(copy.deepcopy(paper_cfg), check_device=False)
+    assert cfg["device"] == "auto" and cfg["profile"] == "paper"
+    note = cpu_fallback_note(cfg, cuda_visible=lambda: False)
+    assert note is not None and "trains the paper profile on the CPU" in note and "config/cpu.yaml" in note
+    assert cpu_fallback_note(cfg, cuda_visible=lambda: True) is None  # a GPU: nothing to say
+    assert cpu_fallback_note(dict(cfg, device="cpu"), cuda_visible=lambda: False) is None  # asked for the CPU
+    cpu = load_config(repo_root / "config" / "cpu.yaml")
+    assert cpu_fallback_note(cpu, cuda_visible=lambda: False) is None  # the profile sized for a CPU
 
 
 def test_cuda_without_a_visible_gpu_is_refused_at_validation(paper_cfg):

@@ -1,6 +1,6 @@
 """What the real `snakemake` refuses before planning or before its first job (issue 11): config files
-with YAML errors (file and line), missing data with download off, `device: cuda` without CUDA, and
-per-dataset checksum waivers reaching the prepare_data jobs."""
+with YAML errors (file and line), missing data with download off, `device: cuda` without CUDA, the note on the
+paper profile trained on the CPU, and per-dataset checksum waivers reaching the prepare_data jobs."""
 
 from __future__ import annotations
 
@@ -90,6 +90,34 @@ def test_cuda_without_cuda_stops_before_the_first_job(repo_root, tmp_path, tiny_
     assert proc.returncode != 0
     assert "config field 'device': cuda, but no CUDA device is visible" in proc.out
     assert "rule prepare_data" not in proc.out and not (tmp_path / "results").exists()
+
+
+def test_paper_profile_on_the_cpu_is_named_before_the_first_job(repo_root, tmp_path, tiny_data_dir):
+    """`device: auto` with the paper profile where no CUDA device is visible: the run goes on, with a note."""
+    import torch
+
+    proc = snakemake(
+        repo_root,
+        tmp_path,
+        "--configfile",
+        str(repo_root / "config" / "smoke.yaml"),
+        "--config",
+        "profile=paper",
+        "device=auto",
+        f"data_dir={tiny_data_dir}",
+        "download=false",
+        "verify_checksums=false",
+        "--",
+        "results/smoke/data/mnist.json",
+        dry=False,
+    )
+    assert proc.returncode == 0, proc.out[-2000:]
+    assert (tmp_path / "results" / "smoke" / "data" / "mnist.json").exists()
+    note = "note: no CUDA device is visible here, so 'device: auto' trains the paper profile on the CPU"
+    if torch.cuda.is_available():
+        assert note not in proc.out
+    else:
+        assert note in proc.out and "--configfile config/cpu.yaml" in proc.out
 
 
 @pytest.mark.parametrize(

@@ -224,6 +224,21 @@ def device_problems(cfg: Mapping[str, Any], cuda_visible: Callable[[], bool] | N
     ]
 
 
+def cpu_fallback_note(cfg: Mapping[str, Any], cuda_visible: Callable[[], bool] | None = None) -> str | None:
+    """The paper profile with ``device: auto`` where no CUDA device is visible trains on the CPU: a run that is
+    sized for a GPU. Not an error (a big CPU box may be meant), but worth a line before the first job."""
+    if cfg.get("device") != "auto" or cfg.get("profile") != "paper":
+        return None
+    if (cuda_visible or cuda_is_visible)():
+        return None
+    return (
+        "note: no CUDA device is visible here, so 'device: auto' trains the paper profile on the CPU; that profile "
+        "is sized for a GPU (50 epochs per network, 900 targets per model). Without a GPU, run the cpu profile "
+        "instead: --configfile config/cpu.yaml (README, 'Profiles and what they cost'); to go on with this one on "
+        "the CPU without this note, set 'device: cpu'."
+    )
+
+
 def verify_checksums_for(config: Mapping[str, Any], dataset: str) -> bool:
     """``verify_checksums`` for one dataset: a plain boolean applies to all, a mapping per dataset (default true)."""
     value = _coerce_booleans(dict(config)).get("verify_checksums", True)
