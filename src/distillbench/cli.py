@@ -534,17 +534,36 @@ def cmd_validate_config(a: argparse.Namespace) -> None:
     print(f"{a.path}: valid")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def add_device_args(sp: argparse.ArgumentParser) -> None:
+    """The options of every command that claims a device (``_device``): which, the GPU slots, CPU threads."""
+    sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    sp.add_argument("--gpu-lock-dir", default=None)
+    sp.add_argument("--jobs-per-gpu", type=int, default=1, help="jobs sharing one GPU (slots per GPU)")
+    sp.add_argument("--threads", type=int, default=None)
+
+
+def add_training_args(sp: argparse.ArgumentParser) -> None:
+    """What every training command reads: the dataset and where it is, the config's training block, the seed,
+    subsets."""
+    sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    sp.add_argument("--data-dir", required=True)
+    sp.add_argument("--training", required=True, help="JSON of the config's training block")
+    sp.add_argument("--seed", type=int, required=True)
+    sp.add_argument("--train-subset", type=int, default=None)
+    sp.add_argument("--test-subset", type=int, default=None)
+
+
+def add_fast_path_arg(sp: argparse.ArgumentParser) -> None:
     from .fastpath import FAST_PATHS  # torch-free: the parser stays cheap
 
+    sp.add_argument(
+        "--fast-path", default="auto", choices=list(FAST_PATHS), help="how training steps run (fastpath.py)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="distillbench", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
-
-    def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-        sp.add_argument("--gpu-lock-dir", default=None)
-        sp.add_argument("--jobs-per-gpu", type=int, default=1, help="jobs sharing one GPU (slots per GPU)")
-        sp.add_argument("--threads", type=int, default=None)
 
     sp = sub.add_parser("prepare-data", help="check (or download) a dataset and write its checksum manifest")
     sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
@@ -556,33 +575,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_prepare_data, threads=None)
 
     sp = sub.add_parser("train", help="train a network at a temperature (teacher, student or warm start)")
-    common(sp)
-    sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
-    sp.add_argument("--data-dir", required=True)
-    sp.add_argument("--training", required=True, help="JSON of the config's training block")
+    add_device_args(sp)
+    add_training_args(sp)
     sp.add_argument("--temperature", type=float, required=True)
     sp.add_argument("--epochs", type=int, required=True)
-    sp.add_argument("--seed", type=int, required=True)
     sp.add_argument("--role", required=True, choices=sorted(ROLE_SEED_OFFSET))
     sp.add_argument("--soft-labels", default=None)
     sp.add_argument("--init-from", default=None)
-    sp.add_argument("--train-subset", type=int, default=None)
-    sp.add_argument("--test-subset", type=int, default=None)
     sp.add_argument("--out", required=True)
     sp.add_argument("--metrics", required=True)
-    sp.add_argument(
-        "--fast-path", default="auto", choices=list(FAST_PATHS), help="how training steps run (fastpath.py)"
-    )
+    add_fast_path_arg(sp)
     sp.set_defaults(func=cmd_train)
 
     sp = sub.add_parser("train-group", help="train one network per temperature as one group in one process")
-    common(sp)
-    sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
-    sp.add_argument("--data-dir", required=True)
-    sp.add_argument("--training", required=True, help="JSON of the config's training block")
+    add_device_args(sp)
+    add_training_args(sp)
     sp.add_argument("--temperatures", type=float, nargs="+", required=True)
     sp.add_argument("--epochs", type=int, required=True)
-    sp.add_argument("--seed", type=int, required=True)
     sp.add_argument("--role", required=True, choices=["teacher", "student"])
     sp.add_argument("--soft-labels", nargs="+", default=None, help="one per temperature (students)")
     sp.add_argument(
@@ -590,42 +599,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--soft-labels-out", nargs="+", default=None, help="one soft-label file per --soft-labels-at")
     sp.add_argument("--init-from", default=None)
-    sp.add_argument("--train-subset", type=int, default=None)
-    sp.add_argument("--test-subset", type=int, default=None)
     sp.add_argument("--out", nargs="+", required=True, help="one checkpoint per temperature")
     sp.add_argument("--metrics", nargs="+", required=True, help="one metrics file per temperature")
-    sp.add_argument(
-        "--fast-path", default="auto", choices=list(FAST_PATHS), help="how training steps run (fastpath.py)"
-    )
+    add_fast_path_arg(sp)
     sp.set_defaults(func=cmd_train_group)
 
     sp = sub.add_parser("train-snapshots", help="train the baseline once, saving a snapshot at each listed epoch")
-    common(sp)
-    sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
-    sp.add_argument("--data-dir", required=True)
-    sp.add_argument("--training", required=True, help="JSON of the config's training block")
-    sp.add_argument("--seed", type=int, required=True)
+    add_device_args(sp)
+    add_training_args(sp)
     sp.add_argument("--epochs", type=int, nargs="+", required=True, help="snapshot after these epochs")
     sp.add_argument("--snapshots", nargs="+", required=True, help="one checkpoint path per epoch, in order")
-    sp.add_argument("--train-subset", type=int, default=None)
-    sp.add_argument("--test-subset", type=int, default=None)
     sp.add_argument("--metrics", required=True)
     sp.set_defaults(func=cmd_train_snapshots)
 
     sp = sub.add_parser("soft-labels", help="label the training set with a teacher's softmax at T")
-    common(sp)
+    add_device_args(sp)
     sp.add_argument("--teacher", required=True)
     sp.add_argument("--data-dir", required=True)
     sp.add_argument("--temperature", type=float, required=True)
     sp.add_argument("--train-subset", type=int, default=None)
     sp.add_argument("--out", required=True)
-    sp.add_argument(
-        "--fast-path", default="auto", choices=list(FAST_PATHS), help="how training steps run (fastpath.py)"
-    )
+    add_fast_path_arg(sp)
     sp.set_defaults(func=cmd_soft_labels)
 
     sp = sub.add_parser("attack", help="run JSMA on a deployed model")
-    common(sp)
+    add_device_args(sp)
     sp.add_argument("--model", required=True)
     sp.add_argument("--data-dir", required=True)
     sp.add_argument("--attack", required=True, help="JSON of the config's attack block")
@@ -643,7 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_gradients)
 
     sp = sub.add_parser("adaptive-attack", help="run one registry attack on a deployed model (issue 9)")
-    common(sp)
+    add_device_args(sp)
     sp.add_argument("--model", required=True)
     sp.add_argument("--model-name", required=True, help="baseline or distilled_T<T>")
     sp.add_argument("--data-dir", required=True)
@@ -654,7 +652,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=cmd_adaptive_attack)
 
     sp = sub.add_parser("robustness", help="rho_adv: JSMA with no budget cap on a deployed model (issue 9)")
-    common(sp)
+    add_device_args(sp)
     sp.add_argument("--model", required=True)
     sp.add_argument("--model-name", required=True, help="baseline or distilled_T<T>")
     sp.add_argument("--data-dir", required=True)

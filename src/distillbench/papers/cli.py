@@ -109,15 +109,10 @@ def cmd_seam_report(a: argparse.Namespace) -> None:
 
 def register(sub: Any) -> None:
     """Add the seam's commands to the package's argument parser."""
-
-    def common(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-        sp.add_argument("--gpu-lock-dir", default=None)
-        sp.add_argument("--jobs-per-gpu", type=int, default=1, help="jobs sharing one GPU (slots per GPU)")
-        sp.add_argument("--threads", type=int, default=None)
+    from ..cli import add_device_args
 
     sp = sub.add_parser("paper-train", help="train one model of a reproduction (a seam job)")
-    common(sp)
+    add_device_args(sp)
     sp.add_argument("--job", required=True, help="JSON of the job (papers.base.Job)")
     sp.add_argument("--data-dir", required=True)
     sp.add_argument("--teacher-logits", default=None)
@@ -126,7 +121,7 @@ def register(sub: Any) -> None:
     sp.set_defaults(func=cmd_paper_train)
 
     sp = sub.add_parser("paper-logits", help="a seam model's logits on its training set (its students' targets)")
-    common(sp)
+    add_device_args(sp)
     sp.add_argument("--model", required=True)
     sp.add_argument("--data-dir", required=True)
     sp.add_argument("--out", required=True)
