@@ -18,14 +18,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-VOLATILE = ("seconds", "time", "elapsed", "wall", "host", "path", "generated", "pid", "started", "finished", "date")
-PATH_KEYS = {"init_from", "data_dir", "work_dir", "run_name"}  # name the run or where its files are
+# Keys and columns that differ between any two runs: times and hosts (by part of the name), and paths that name
+# the run or where its files are (by the whole name; ``fast_path``, a setting, is compared).
+TIME_OR_HOST = ("seconds", "elapsed", "host", "generated")
+PATH_KEYS = {"init_from", "data_dir", "work_dir", "run_name", "model_path"}
 SKIPPED_DIRS = {"logs", "benchmarks"}
 
 
 def volatile(key: str) -> bool:
     k = key.lower()
-    return k in PATH_KEYS or any(t in k for t in VOLATILE)
+    return k in PATH_KEYS or any(t in k for t in TIME_OR_HOST)
 
 
 def clean(x: Any) -> Any:
