@@ -1,5 +1,5 @@
 """Papernot 2016 on the seam: its models named in one place (papers/papernot2016/models.py), no name parsing,
-and its report tables unchanged by the move (regenerated from a committed cpu-profile run)."""
+and its report tables unchanged by the move (regenerated from a cpu-profile run kept as a test fixture)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ from distillbench.papers.papernot2016 import models as pm
 from distillbench.papers.papernot2016.plan import Plan
 
 REPO = Path(__file__).resolve().parents[1]
-# A cpu-profile run whose tables were written by the code before the move (commit 34b93cf); its resolved config
-# was reconstructed from config/config.yaml and that commit's config/cpu.yaml plus the run's overrides.
-BEFORE = REPO / "results" / "cpu-2026-11-26b"
+# A cpu-profile run whose tables were written by the code before the move (commit 34b93cf): the files the report
+# reads and the tables it wrote (tests/fixtures/cpu-2026-11-26b/README.md); its resolved config was reconstructed
+# from config/config.yaml and that commit's config/cpu.yaml plus the run's overrides.
+BEFORE = REPO / "tests" / "fixtures" / "cpu-2026-11-26b"
 TABLES = ["fig7.csv", "numerics.csv", "gradients.csv", "adaptive.csv", "robustness.csv", "accuracy.csv"]
 
 

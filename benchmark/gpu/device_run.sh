@@ -10,8 +10,8 @@
 # `--configfile config/smoke.yaml`); extra config items in CONFIG (e.g. CONFIG="train_in_groups=false", or
 # CONFIG="run_datasets=[mnist]": one
 # `--config` only, since a second one replaces the first). The workflow runs with many jobs per GPU (`jobs_per_gpu=$JOBS`,
-# default 12, on `--resources gpu=$GPUS`, default all visible GPUs, and `--cores $CORES`, default nproc; see README
-# "GPUs"), one CPU thread per training job and per attack (ATTACK_THREADS);
+# default 12, on `--resources gpu=$GPUS`, default all visible GPUs, and `--cores $CORES`, default nproc; see
+# docs/gpus-and-slurm.md), one CPU thread per training job and per attack (ATTACK_THREADS);
 # benchmark/gpu/check.py runs beside it on the same GPU (CHECK=1), after it on the workflow's own MNIST
 # baseline and distilled T=100 networks (CHECK=after), or not (CHECK=0). Rerun with the same RUN_NAME and the previous
 # results and work folders in place and Snakemake continues from the finished jobs. A call cut off by its time limit

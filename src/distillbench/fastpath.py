@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 FAST_PATHS = ("auto", "plain", "channels_last", "compile")
 
 # Compiling costs about 20 s once (measured on one H100: the CIFAR-10 warm start's one epoch took 20.6 s compiled,
-# results/paper-h100-groups-partial-2026-11-26; uncompiled the plain loop runs that epoch in ~1.1 s at 45,307
+# CHANGELOG.md, 2026-11-26; uncompiled the plain loop runs that epoch in ~1.1 s at 45,307
 # samples/s, benchmark/perf/runs/2026-11-26-grouped-h100.txt) and saves 0.4-0.5 s per epoch of one network alone
 # (same benchmark). Below this many epochs a job runs its step uncompiled; the paper's 50-epoch jobs compile.
 COMPILE_MIN_EPOCHS = 10

@@ -11,7 +11,7 @@ are other random draws (the same distribution), and floating-point sums may run 
 Why: on a GPU a step of one of these networks is a few dozen tiny kernels; processes sharing a GPU take turns
 with them. Measured on one H100 (benchmark/perf/runs/2026-11-26-grouped-h100.txt): 9 MNIST networks as one
 compiled module trained at 370,226 samples/s, 4.3x one compiled network; 18 separate jobs sharing the GPU
-reached about 160,000 together (results/paper-h100-partial-2026-11-26). On the CPU the grouped convolutions
+reached about 160,000 together (CHANGELOG.md, 2026-11-26). On the CPU the grouped convolutions
 are slower than separate networks (0.41-0.56x, benchmark/perf/runs/2026-11-26-grouped-cpu2.txt): the CPU
 profiles keep one job per network.
 """

@@ -2,7 +2,7 @@
 
 On a GPU a training step of one of these 0.3-1.2 M-parameter networks is a few dozen tiny kernels, and
 processes sharing a GPU take turns on it rather than running side by side: measured on one H100, 18
-training jobs sharing it reached about 160k samples/s together (results/paper-h100-partial-2026-11-26),
+training jobs sharing it reached about 160k samples/s together (CHANGELOG.md, 2026-11-26),
 less than twice one compiled job alone. ``StackedPapernotNet`` puts ``k`` networks into every kernel
 instead: the convolutions become grouped convolutions (group ``i`` is network ``i``), the fully connected
 layers batched matrix products. Network ``i`` sees only its own input ``x[i]`` and its own weights, so
