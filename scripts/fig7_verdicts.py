@@ -67,8 +67,8 @@ def fmt_table(t: pd.DataFrame) -> str:
     return pd.DataFrame(
         {
             "T": t.temperature.map(lambda v: "baseline" if pd.isna(v) else f"{v:g}"),
-            "ours %": t.ours_pct.map(lambda v: f"{v:.2f}"),
-            "clustered 95% CI": [iv(a, b) for a, b in zip(t.low_pct, t.high_pct, strict=True)],
+            "ours %": t.pooled_pct.map(lambda v: f"{v:.2f}"),
+            "clustered 95% CI": [iv(a, b) for a, b in zip(t.clustered_low_pct, t.clustered_high_pct, strict=True)],
             "naive Wilson": [iv(a, b) for a, b in zip(t.naive_low_pct, t.naive_high_pct, strict=True)],
             "bootstrap": [iv(a, b) for a, b in zip(t.boot_low_pct, t.boot_high_pct, strict=True)],
             "deff": t.design_effect.map(lambda v: f"{v:.2f}"),
@@ -78,7 +78,7 @@ def fmt_table(t: pd.DataFrame) -> str:
             ],
             "detectable ↑/↓ pp": [f"{mdd(a)}/{mdd(b)}" for a, b in zip(t.mdd_higher_pp, t.mdd_lower_pp, strict=True)],
             "acc %, short": [
-                f"{a:.2f}, {s:+.2f}" for a, s in zip(t.accuracy_pct, t.accuracy_shortfall_pp, strict=True)
+                f"{a:.2f}, {s:+.2f}" for a, s in zip(t.test_accuracy_mean_pct, t.accuracy_shortfall_pp, strict=True)
             ],
             "correct only %": t.correct_pct.map(lambda v: f"{v:.2f}"),
             "verdict": t.verdict,

@@ -51,9 +51,8 @@ from .clustered import (
     wilson_interval_effective,
 )
 from .config import REPO_ROOT
-from .stats import HIGHER, LOWER, NO_REFERENCE, REPRODUCED, wilson_interval
+from .stats import HIGHER, LOWER, NO_REFERENCE, REPRODUCED, UNTRAINED, wilson_interval
 
-UNTRAINED = "untrained (accuracy near chance)"
 CELL_VERDICTS = (REPRODUCED, HIGHER, LOWER, UNTRAINED, NO_REFERENCE)
 TARGET_COLUMNS = ("sample_index", "success")
 CORRECT_COLUMNS = ("true_label", "original_prediction")
@@ -181,9 +180,9 @@ def compare_cell(cell: CellInput, rule: ComparisonRule, fallback_icc: float = 1.
         "temperature": cell.temperature,
         "seeds": seeds,
         "images": counts.clusters,
-        "targets": int(n),
-        "successes": k,
-        "ours_pct": 100 * p,
+        "pooled_targets": int(n),
+        "pooled_successes": k,
+        "pooled_pct": 100 * p,
         "naive_low_pct": 100 * wilson_interval(k, int(n))[0],
         "naive_high_pct": 100 * wilson_interval(k, int(n))[1],
         "design_effect": de.deff,
@@ -192,7 +191,7 @@ def compare_cell(cell: CellInput, rule: ComparisonRule, fallback_icc: float = 1.
         "training_spread": "estimated from seeds" if seeds >= 2 else "unknown (one seed)",
         "training_sd_pp": 100 * math.sqrt(train_var) if seeds >= 2 else NAN,
     }
-    row["low_pct"], row["high_pct"] = _pct(ours.interval())
+    row["clustered_low_pct"], row["clustered_high_pct"] = _pct(ours.interval())
     row["boot_low_pct"], row["boot_high_pct"] = _pct(
         cluster_bootstrap_interval(counts, rule.bootstrap_resamples, rule.bootstrap_seed)
     )
@@ -267,7 +266,7 @@ def _accuracy(cell: CellInput, rule: ComparisonRule) -> dict[str, Any]:
     short = ref - acc if acc is not None and ref is not None else float("nan")
     untrained = acc is not None and near_chance(acc, cell.n_classes, cell.n_test, rule.near_chance_margin_pp)
     return {
-        "accuracy_pct": float("nan") if acc is None else acc,
+        "test_accuracy_mean_pct": float("nan") if acc is None else acc,
         "paper_accuracy_pct": float("nan") if ref is None else ref,
         "accuracy_shortfall_pp": short,
         "untrained": bool(untrained),
