@@ -161,3 +161,29 @@ def test_rule_reads_its_margin(tmp_path):
     f.write_text("accuracy: {near_chance_margin_pp: 3}\n")
     rule = load_comparison_rule(f, paper_targets=450, paper_images=50)
     assert rule.near_chance_margin_pp == 3.0 and rule.paper_cluster_size == 9.0
+
+
+def test_a_measured_numerical_spread_widens_both_sides():
+    per_image = clustered_images(5)
+    plain = compare_cell(cell(table(per_image), 30.0), RULE)
+    rates = [plain["pooled_pct"], plain["pooled_pct"] + 4.0]  # two arithmetic orders, 4 pp apart
+    spread = compare_cell(cell(table(per_image), 30.0, numerical_rates_pct=rates), RULE)
+    assert spread["numerical_orders"] == 2
+    assert spread["numerical_sd_pp"] == pytest.approx(np.std(rates, ddof=1))
+    assert (
+        spread["clustered_high_pct"] - spread["clustered_low_pct"]
+        > plain["clustered_high_pct"] - plain["clustered_low_pct"]
+    )
+    assert spread["paper_high_pct"] - spread["paper_low_pct"] > plain["paper_high_pct"] - plain["paper_low_pct"]
+    assert spread["diff_pp"] == pytest.approx(plain["diff_pp"])
+    assert spread["mdd_higher_pp"] > plain["mdd_higher_pp"]
+    assert math.isnan(plain["numerical_sd_pp"]) and plain["numerical_orders"] == 0
+
+
+def test_rule_text_states_the_numbers_it_uses():
+    from distillbench.cell_comparison import comparison_rule_text
+
+    rule = ComparisonRule(near_chance_margin_pp=3.5, min_informative_clusters=12)
+    text = comparison_rule_text(rule)
+    assert "3.5 points" in text and "fewer than 12 images" in text and f"{rule.paper_targets} targets" in text
+    assert UNTRAINED in text

@@ -13,7 +13,8 @@ The rule, in the words the report uses:
   by all its images). With two or more seeds its variance is estimated by the sample variance of the seeds'
   rates (slightly cautious: that also holds some decision noise) and added: divided by the number of seeds on
   our side, whole on the paper's (one training run). With one seed it is unknown and left out (``training_spread``
-  says which).
+  says which). A float32 cell's *numerical spread* (its rates under two or more arithmetic orders, when
+  measured) is added the same way: the paper's float32 run had one unknown arithmetic order too.
 * **The paper's sampling error.** The paper reports a rate only; its cell is modelled as the same design (900
   targets on 100 images, 9 per image) with our intra-cluster correlation: deff_paper = 1 + (9 - 1) rho.
   The two cells are taken as independent (conservative if the paper attacked the same images).
@@ -37,17 +38,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 
 from .clustered import (
     ClusterCounts,
     ReportedDesign,
+    SharedSpread,
     cluster_bootstrap_interval,
     compare_with_reported,
     design_effect,
-    side_from_variance,
+    our_side,
     wilson_interval_effective,
 )
 from .config import REPO_ROOT
@@ -157,6 +158,9 @@ class CellInput:
     paper_accuracy_pct: float | None = None
     n_classes: int = 10
     n_test: int | None = None
+    # The cell's success rates (%) under different arithmetic orders of the same attack on the same models
+    # (e.g. CUDA and CPU, or two batch compositions), when measured: their spread is added like the seeds'.
+    numerical_rates_pct: Sequence[float] = ()
 
 
 def _pct(v: tuple[float, float]) -> tuple[float, float]:
@@ -172,8 +176,10 @@ def compare_cell(cell: CellInput, rule: ComparisonRule, fallback_icc: float = 1.
     p, n, k = counts.rate, counts.total, int(counts.successes.sum())
     rates = seed_rates(t)
     seeds = len(rates)
-    train_var = float(np.var(rates, ddof=1)) if seeds >= 2 else 0.0
-    ours = side_from_variance(p, p * (1 - p) * de.deff / n + train_var / seeds, n / de.deff)
+    training = SharedSpread.from_rates(rates)
+    numerical = SharedSpread.from_rates([r / 100 for r in cell.numerical_rates_pct])
+    shared = [s for s in (training, numerical) if s is not None]
+    ours = our_side(counts, de.deff, shared)
     row: dict[str, Any] = {
         "dataset": cell.dataset,
         "model": cell.model,
@@ -188,8 +194,10 @@ def compare_cell(cell: CellInput, rule: ComparisonRule, fallback_icc: float = 1.
         "design_effect": de.deff,
         "icc": de.icc,
         "icc_estimated": de.estimated,
-        "training_spread": "estimated from seeds" if seeds >= 2 else "unknown (one seed)",
-        "training_sd_pp": 100 * math.sqrt(train_var) if seeds >= 2 else NAN,
+        "training_spread": "estimated from seeds" if training else "unknown (one seed)",
+        "training_sd_pp": 100 * math.sqrt(training.variance) if training else NAN,
+        "numerical_orders": len(cell.numerical_rates_pct),
+        "numerical_sd_pp": 100 * math.sqrt(numerical.variance) if numerical else NAN,
     }
     row["clustered_low_pct"], row["clustered_high_pct"] = _pct(ours.interval())
     row["boot_low_pct"], row["boot_high_pct"] = _pct(
@@ -197,7 +205,7 @@ def compare_cell(cell: CellInput, rule: ComparisonRule, fallback_icc: float = 1.
     )
     row.update(_correct_only(t, fallback_icc, rule.min_informative_clusters))
     row.update(_accuracy(cell, rule))
-    row.update(_against_paper(cell.paper_pct, counts, rule, train_var, seeds, fallback_icc))
+    row.update(_against_paper(cell.paper_pct, counts, rule, shared, fallback_icc))
     if row["untrained"]:
         row["verdict"] = UNTRAINED
     elif row["paper_pct"] is None:
@@ -213,8 +221,7 @@ def _against_paper(
     paper_pct: float | None,
     counts: ClusterCounts,
     rule: ComparisonRule,
-    train_var: float,
-    seeds: int,
+    shared: Sequence[SharedSpread],
     fallback_icc: float,
 ) -> dict[str, Any]:
     keys = ("paper_low_pct", "paper_high_pct", "paper_design_effect", "diff_pp", "diff_low_pp", "diff_high_pp")
@@ -226,8 +233,7 @@ def _against_paper(
         counts,
         paper_pct / 100,
         ReportedDesign(rule.paper_targets, rule.paper_cluster_size),
-        training_variance=train_var,
-        seeds=seeds,
+        shared=shared,
         fallback_icc=fallback_icc,
         min_informative=rule.min_informative_clusters,
     )
@@ -285,3 +291,26 @@ def compare_cells(cells: Sequence[CellInput], rule: ComparisonRule | None = None
             fallback[c.dataset] = max(fallback.get(c.dataset, 0.0), icc)
     rows = [compare_cell(c, rule, fallback.get(c.dataset, 1.0)) for c in cells]
     return pd.DataFrame(rows)
+
+
+def comparison_rule_text(rule: ComparisonRule) -> str:
+    """The plain-language paragraph "How verdicts are made" for the clustered rule."""
+    per_image = f"{rule.paper_cluster_size:g}"
+    return (
+        f"Each cell's targets come {per_image} per image, and an image hard to perturb is hard towards most "
+        "targets, so intervals count images, not targets: a Wilson interval on the effective number of targets "
+        "(targets divided by the design effect measured from the spread between images), with every seed's "
+        "targets of one image counted as one cluster. A cell at 0% or 100%, or with fewer than "
+        f"{rule.min_informative_clusters} images showing the rarer outcome, borrows the largest intra-cluster "
+        "correlation of its dataset's other cells. With two or more seeds, the spread between seeds (training "
+        "runs) is added; with one seed it is unknown and not included. The paper reports a rate only: its "
+        f"sampling error is modelled as the same design ({rule.paper_targets} targets, {per_image} per image) with "
+        "our intra-cluster correlation, plus one training run's spread. *reproduced*: the 95% interval of the "
+        "difference (ours − paper, Newcombe's hybrid score interval) contains 0; *not reproduced (higher/lower)*: "
+        "it lies above/below 0. *Detectable* is the smallest true difference that this comparison detects with "
+        '80% power at the 5% level (normal approximation), upwards and downwards; "–" where no rate could be '
+        "detected. Each model's accuracy shortfall against the paper is shown beside its cell, which is judged "
+        f"anyway; *{UNTRAINED}* only when the test accuracy's 95% lower bound is at most chance plus "
+        f"{rule.near_chance_margin_pp:g} points. *Correctly classified only*: the success rate on targets whose "
+        "image the model classifies correctly, beside all targets (no verdict)."
+    )

@@ -250,26 +250,51 @@ class Comparison:
         return self.diff_low <= 0 <= self.diff_high
 
 
+@dataclass(frozen=True)
+class SharedSpread:
+    """A source of spread shared by every target of one replicate (a training run, an arithmetic order), which
+    resampling images cannot see: ``variance`` of one replicate's rate (fractions squared) and how many
+    ``replicates`` our rate averages. A reported single run carries it once."""
+
+    variance: float
+    replicates: int
+
+    @classmethod
+    def from_rates(cls, rates: Sequence[float]) -> SharedSpread | None:
+        """The sample variance of the replicates' rates; None with fewer than two."""
+        if len(rates) < 2:
+            return None
+        return cls(float(np.var(np.asarray(rates, dtype=float), ddof=1)), len(rates))
+
+
+def our_side(counts: ClusterCounts, deff: float, shared: Sequence[SharedSpread] = ()) -> Side:
+    """Our rate with its clustered variance plus each shared spread divided by its replicates."""
+    p, n = counts.rate, counts.total
+    extra = sum(s.variance / s.replicates for s in shared)
+    return side_from_variance(p, p * (1 - p) * deff / n + extra, n / deff)
+
+
 def compare_with_reported(
     counts: ClusterCounts,
     reported_rate: float,
     design: ReportedDesign,
     *,
-    training_variance: float = 0.0,
-    seeds: int = 1,
+    shared: Sequence[SharedSpread] = (),
     fallback_icc: float = 1.0,
     min_informative: int = 10,
 ) -> Comparison:
     """Our clustered rate against a reported one whose sampling error is modelled as the same kind of design
-    (``design``) with our intra-cluster correlation; ``training_variance`` (the variance of one training run's
-    rate, from the seeds) is added to ours divided by ``seeds`` and to the reported side whole (one run)."""
+    (``design``) with our intra-cluster correlation; each shared spread is added to ours divided by its
+    replicates and to the reported side whole (one run)."""
     de = design_effect(counts, fallback_icc, min_informative)
-    p, n, q = counts.rate, counts.total, reported_rate
+    n, q = counts.total, reported_rate
     deff_r = 1 + (design.cluster_size - 1) * de.icc
-    ours = side_from_variance(p, p * (1 - p) * de.deff / n + training_variance / seeds, n / de.deff)
-    theirs = side_from_variance(q, q * (1 - q) * deff_r / design.targets + training_variance, design.targets / deff_r)
+    once = sum(s.variance for s in shared)
+    ours = our_side(counts, de.deff, shared)
+    theirs = side_from_variance(q, q * (1 - q) * deff_r / design.targets + once, design.targets / deff_r)
     d, lo, hi = difference_interval(ours, theirs)
-    var_at = VarianceAt(q, de.deff, n, deff_r, design.targets, training_variance * (1 / seeds + 1))
+    extra = sum(s.variance * (1 / s.replicates + 1) for s in shared)
+    var_at = VarianceAt(q, de.deff, n, deff_r, design.targets, extra)
     return Comparison(
         ours=ours,
         reported=theirs,
