@@ -18,6 +18,12 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from distillbench.cell_comparison import CellInput, compare_cells, load_comparison_rule, read_targets  # noqa: E402
 from distillbench.papers.papernot2016.reference import load_paper  # noqa: E402
+from distillbench.saturation import (  # noqa: E402
+    CW2016_DEFINITION_NOTE,
+    CW2016_LOGIT_L1_DISTILLED,
+    CW2016_LOGIT_L1_UNDISTILLED,
+    recorded_saturation,
+)
 
 
 def _order(path: Path) -> tuple[bool, float]:
@@ -86,6 +92,29 @@ def fmt_table(t: pd.DataFrame) -> str:
     ).to_markdown(index=False, disable_numparse=True)
 
 
+def saturation_text(run: Path, dataset: str, models: list[str]) -> str:
+    """The recorded logit scale of the run's models beside Carlini & Wagner's values."""
+    t = recorded_saturation(run, [(dataset, m) for m in models], {dataset: 10})
+    if t.logit_l1_sum.isna().all():
+        return (
+            f"Saturation diagnostics: not recorded for {dataset} in {run.name} (no gradient tables; the checkpoints "
+            "are not committed, so they cannot be computed now)."
+        )
+    table = pd.DataFrame(
+        {
+            "model": t.model,
+            "logit L1, sum": t.logit_l1_sum.map(lambda v: f"{v:.1f}"),
+            "logit L1, per logit": t.logit_l1_per_logit.map(lambda v: f"{v:.2f}"),
+            "median top-2 gap": t.median_top2_gap.map(lambda v: f"{v:.1f}"),
+        }
+    ).to_markdown(index=False, disable_numparse=True)
+    return (
+        f"Saturation diagnostics ({dataset}, from the run's gradient tables); Carlini & Wagner: "
+        f"{CW2016_LOGIT_L1_UNDISTILLED:g} undistilled, {CW2016_LOGIT_L1_DISTILLED:g} distilled "
+        f"({CW2016_DEFINITION_NOTE}).\n\n{table}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", type=Path, help="results/<run> folders with attacks/<dataset>/<numerics>/*.csv")
@@ -102,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
                 counts = ", ".join(f"{v}: {n}" for v, n in t.verdict.value_counts().items())
                 print(f"\n### {run.name}: {ds_dir.name}, numerics {num_dir.name} ({counts})\n")
                 print(fmt_table(t))
+            print()
+            print(saturation_text(run, ds_dir.name, list(t.model)))
     return 0
 
 
