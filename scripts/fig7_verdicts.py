@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("runs", nargs="+", type=Path, help="results/<run> folders with attacks/<dataset>/<numerics>/*.csv")
     a = ap.parse_args(argv)
     paper = load_paper()
-    rule = load_comparison_rule(paper_targets=paper.targets)
+    rule = load_comparison_rule(ROOT / "benchmark" / "papernot2016" / "tolerances.yaml", paper_targets=paper.targets)
     for run in a.runs:
         for ds_dir in sorted((run / "attacks").glob("*")):
             for num_dir in sorted(ds_dir.glob("*")):

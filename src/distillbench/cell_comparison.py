@@ -51,14 +51,12 @@ from .clustered import (
     our_side,
     wilson_interval_effective,
 )
-from .config import REPO_ROOT
 from .stats import HIGHER, LOWER, NO_REFERENCE, REPRODUCED, UNTRAINED, wilson_interval
 
 CELL_VERDICTS = (REPRODUCED, HIGHER, LOWER, UNTRAINED, NO_REFERENCE)
 TARGET_COLUMNS = ("sample_index", "success")
 CORRECT_COLUMNS = ("true_label", "original_prediction")
 NAN = float("nan")
-TOLERANCES = REPO_ROOT / "benchmark" / "papernot2016" / "tolerances.yaml"
 
 
 @dataclass(frozen=True)
@@ -77,8 +75,9 @@ class ComparisonRule:
         return self.paper_targets / self.paper_images
 
 
-def load_comparison_rule(path: Path = TOLERANCES, paper_targets: int = 900, paper_images: int = 100) -> ComparisonRule:
-    """The rule with ``accuracy.near_chance_margin_pp`` from the tolerances file (5 pp when absent)."""
+def load_comparison_rule(path: Path, paper_targets: int = 900, paper_images: int = 100) -> ComparisonRule:
+    """The rule with ``accuracy.near_chance_margin_pp`` from a paper's tolerances file (5 pp when absent), e.g.
+    benchmark/papernot2016/tolerances.yaml; ``paper_targets`` and ``paper_images``: the paper's cell design."""
     tol = yaml.safe_load(Path(path).read_text()) or {}
     margin = (tol.get("accuracy") or {}).get("near_chance_margin_pp", 5.0)
     return ComparisonRule(near_chance_margin_pp=float(margin), paper_targets=paper_targets, paper_images=paper_images)
