@@ -48,8 +48,9 @@ def counts(row: np.ndarray) -> ClusterCounts:
     return ClusterCounts.from_lists(row, np.full(len(row), PER_IMAGE))
 
 
-def test_naive_wilson_under_covers_and_the_clustered_interval_does_not():
-    rate, icc, reps = 0.3, 0.3, 3000
+@pytest.mark.parametrize("rate,icc", [(0.3, 0.3), (0.05, 0.3), (0.9, 0.3), (0.3, 0.8)])
+def test_naive_wilson_under_covers_and_the_clustered_interval_does_not(rate, icc):
+    reps = 2000
     cells = clustered_cells(rate, icc, reps, seed=1)
     naive = clustered = 0
     for row in cells:
@@ -58,9 +59,11 @@ def test_naive_wilson_under_covers_and_the_clustered_interval_does_not():
         lo, hi = clustered_interval(counts(row))
         clustered += lo <= rate <= hi
     se = mc_se(NOMINAL, reps)
-    # The naive interval's expected coverage here is P(|Z| < 1.96 / sqrt(deff)), deff = 1 + 8 * 0.3 = 3.4: ~71%.
+    # The naive interval's coverage is about P(|Z| < 1.96 / sqrt(deff)), deff = 1 + 8 icc (3.4: ~71%); the
+    # normal approximation is checked where it holds (rate 0.3, 900 targets).
     expected_naive = math.erf(Z95 / math.sqrt(1 + (PER_IMAGE - 1) * icc) / math.sqrt(2))
-    assert abs(naive / reps - expected_naive) < 3 * mc_se(expected_naive, reps)
+    if rate == 0.3:
+        assert abs(naive / reps - expected_naive) < 3 * mc_se(expected_naive, reps)
     assert naive / reps < NOMINAL - 10 * se
     assert abs(clustered / reps - NOMINAL) < 3 * se
 
