@@ -147,8 +147,8 @@ def cluster_bootstrap_interval(
 
 @dataclass(frozen=True)
 class Side:
-    """One side of a comparison: a rate and the variance it is known with (``variance`` 0 at 0% or 100%:
-    ``n_eff`` then carries the effective number of trials)."""
+    """One side of a comparison: a rate and its effective number of independent trials, n_eff = p (1 - p) /
+    variance (at 0% or 100%, where that is undefined, given directly: trials / design effect)."""
 
     rate: float
     n_eff: float
