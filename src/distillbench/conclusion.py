@@ -16,12 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from .stats import UNDER_TRAINED, wilson_interval
+from .stats import UNDER_TRAINED, UNTRAINED, wilson_interval
 
 HOLDS = "holds"
 WEAKENS = "weakens the attack but does not stop it"
 FAILS = "does not hold"
 UNKNOWN = "cannot be judged (model under-trained)"
+UNJUDGED = (UNDER_TRAINED, UNTRAINED)  # verdicts that leave a model out of the conclusion
 
 ADAPTIVE_COLUMNS = (
     "dataset",
@@ -58,7 +59,15 @@ def outcome(distilled: Rate, baseline: Rate | None, holds_below_pct: float) -> s
 
 
 def _fig7_rate(r: Any) -> Rate:
-    """A Fig. 7 row's rate over its seeds (the pooled columns), or the first seed's where those are absent."""
+    """A Fig. 7 row's rate over its seeds: the image-clustered interval (cell_comparison columns) where present,
+    else the pooled Wilson columns, else the first seed's."""
+    if "clustered_low_pct" in r and not pd.isna(r.get("clustered_low_pct")):
+        return Rate(
+            float(r["pooled_pct"]),
+            float(r["clustered_low_pct"]),
+            float(r["clustered_high_pct"]),
+            int(r["pooled_targets"]),
+        )
     if "mean_pct" in r and not pd.isna(r.get("mean_pct")):
         return Rate(
             float(r["mean_pct"]),
@@ -115,7 +124,7 @@ def conclusion_lines(
         verdicts = ", ".join(f"{v}: {n}" for v, n in counts.items())
         out.append(f"- **{title}**, Fig. 7 ({len(t)} cells): {verdicts}.")
         b_rate, d_rate = _fig7_rate(base), _fig7_rate(top)
-        if top.verdict == UNDER_TRAINED or base.verdict == UNDER_TRAINED:
+        if top.verdict in UNJUDGED or base.verdict in UNJUDGED:
             res = UNKNOWN
         else:
             res = outcome(d_rate, b_rate, holds_below_pct)
@@ -150,7 +159,7 @@ def conclusion_lines(
             r_base = _adaptive_rate(g_base) if len(g_base) else None
             # The same models as Fig. 7's rows: an under-trained one says nothing about the defense.
             judged = set(top_rows.model) | ({"baseline"} if len(g_base) else set())
-            untrained = bool((t[t.model.isin(judged)].verdict == UNDER_TRAINED).any())
+            untrained = bool(t[t.model.isin(judged)].verdict.isin(UNJUDGED).any())
             res_a = UNKNOWN if untrained else outcome(r_top, r_base, holds_below_pct)
             base_txt = f" ({r_base.text()} without distillation)" if r_base else ""
             out.append(

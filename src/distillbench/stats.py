@@ -22,6 +22,8 @@ REPRODUCED = "reproduced"
 HIGHER = "not reproduced (higher)"
 LOWER = "not reproduced (lower)"
 UNDER_TRAINED = "model under-trained"
+# The clustered rule (cell_comparison.py): only a model near chance is left unjudged.
+UNTRAINED = "untrained (accuracy near chance)"
 NO_REFERENCE = "no paper value"
 
 
