@@ -268,3 +268,17 @@ def test_ba_unconfirmed_values_render_as_such(cpu_cfg, tmp_path, repo_root):
         for row in table["rows"]:
             line = next(line for line in md.splitlines() if line.startswith(f"| {row['model']} "))
             assert f"{row['value']:.1f} (unconfirmed)" in line and row["reason"] in line
+
+
+def test_a_minimum_at_the_grids_edge_is_flagged(cpu_cfg, tmp_path):
+    _hinton_run(cpu_cfg, tmp_path, {"teacher": 70, "student_hard": 159, "student_distilled": 100})
+    job = next(j for j in get("hinton2015").jobs(cpu_cfg) if j.omit_classes)
+    path = Path(job.model.metrics(str(tmp_path)))
+    m = json.loads(path.read_text())
+    n = len(m["bias_shift_sweep"]["shifts"])
+    m["bias_shift_sweep"]["errors"] = list(range(n + 50, 50, -1))  # fewer errors the larger the shift
+    path.write_text(json.dumps(m))
+    md = get("hinton2015").section(cpu_cfg, tmp_path, tmp_path / "fig").markdown
+    assert f"Chosen: **+{shift_grid()[-1]:g}**, 51 errors" in md and "grid's upper edge" in md
+    _hinton_run(cpu_cfg, tmp_path, {"teacher": 70, "student_hard": 159, "student_distilled": 100})
+    assert "upper edge" not in get("hinton2015").section(cpu_cfg, tmp_path, tmp_path / "fig").markdown

@@ -287,6 +287,7 @@ def _row(
         "tied_low": extra.get("tied_low"),
         "tied_high": extra.get("tied_high"),
         "tied_count": extra.get("tied_count"),
+        "shift_at_grid_edge": extra.get("at_edge"),
         "paper_errors": p,
         "paper_of": paper_n,
         "paper_status": None if paper is None else paper["status"],
@@ -326,7 +327,12 @@ def _omitted_rows(
     if sweep is None:
         return rows + pair(*at_fixed, fixed_suffix, after, after_k, shift=fixed, shift_kind=FIXED)
     c = chosen_shift(sweep)
-    tied = {"tied_low": min(c["tied"]), "tied_high": max(c["tied"]), "tied_count": len(c["tied"])}
+    tied = {
+        "tied_low": min(c["tied"]),
+        "tied_high": max(c["tied"]),
+        "tied_count": len(c["tied"]),
+        "at_edge": c["at_edge"],
+    }
     suffix = f", bias of {k} +{c['shift']:g} (chosen on the test set)"
     rows += pair(c["errors"], c["errors_on_class"], suffix, after, after_k, shift=c["shift"], shift_kind=CHOSEN, **tied)
     # The paper's 109 is at its own chosen shift (the rows above): the fixed shift's rows are context, not judged.
@@ -425,9 +431,7 @@ def _bias_shift_text(table: pd.DataFrame, ref: Mapping[str, Any]) -> list[str]:
         if int(c.tied_count) > 1
         else ""
     )
-    edge = (
-        " The minimum lies at the grid's upper edge: a wider grid might do better." if c.bias_shift == grid[-1] else ""
-    )
+    edge = " The minimum lies at the grid's upper edge: a wider grid might do better." if c.shift_at_grid_edge else ""
     which = "the paper's" if fixed.bias_shift == references.value(ref["omitted"]["bias_shift"]) else "the configured"
     return [
         f'Bias shift of class {k}, chosen as the paper chose its +{paper_shift} ("which optimizes overall performance '
