@@ -148,6 +148,11 @@ class Reproduction:
         """What the workflow must build for this reproduction (seam papers: their report section)."""
         return [section_path(results, self.name)]
 
+    def logit_metrics(self, job: Job, logits: Any, labels: Any) -> dict[str, Any]:
+        """Numbers this reproduction computes from a trained model's test logits and labels (tensors), beyond
+        the errors; merged into the model's metrics JSON (e.g. Hinton's sweep of an added output bias)."""
+        return {}
+
     def section(self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path) -> Section:
         raise NotImplementedError
 

@@ -18,6 +18,7 @@ def cmd_paper_train(a: argparse.Namespace) -> None:
     from ..models import count_parameters
     from ..provenance import numerics_environment
     from ..training import predict_logits
+    from . import get
     from .base import Job
     from .train import evaluate, load_data, save_model, train_job
 
@@ -53,6 +54,7 @@ def cmd_paper_train(a: argparse.Namespace) -> None:
     model, history = train_job(job, train_data, test_data, device, teacher_logits=teacher_logits)
     logits = predict_logits(model, test_data.images, device)
     result = evaluate(logits, test_data.labels, dict(job.bias_shift))
+    result.update(get(m.paper).logit_metrics(job, logits.cpu(), test_data.labels.cpu()))
     save_model(Path(a.out), model, job, history)
     metrics: dict[str, Any] = {
         "model": json.loads(job.to_json())["model"],
