@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import REPO_ROOT
+from ..settings import REPO_ROOT
 
 BENCHMARK_DIR = REPO_ROOT / "benchmark"
 

@@ -16,11 +16,11 @@ import pandas as pd
 import yaml
 
 from ...attacks.registry import REGISTRY
-from ...config import REPO_ROOT
 from ...io import save_figure, write_csv
 from ...report import DATASET_TITLES as TITLES
 from ...report import fmt as _fmt
 from ...report import md_table as _md
+from ...settings import REPO_ROOT
 from ...stats import NO_REFERENCE, UNDER_TRAINED
 from ...verdicts import SeedCell, cell_verdict, load_rule
 from ..base import ModelId

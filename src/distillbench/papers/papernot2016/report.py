@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 
 from ...conclusion import conclusion_lines
-from ...config import epochs_for, format_temperature
 from ...data import DATASETS
 from ...io import save_figure, write_csv, write_text
 from ...length_study import report_section as length_report_section
@@ -34,6 +33,7 @@ from ...report import (
 )
 from ...seeds import add_seed_columns, seed_cells, seeds_markdown
 from ...seeds import settings_line as seeds_settings_line
+from ...settings import epochs_for, format_temperature
 from ...stats import HIGHER, LOWER, REPRODUCED, UNDER_TRAINED, verdict
 from ...verdicts import INCONCLUSIVE, SeedCell, VerdictRule, cell_verdict, load_rule, rule_text
 from . import models as papernot_models

@@ -9,20 +9,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .common import add_device_args
+
 log = logging.getLogger("distillbench")
 
 
 def cmd_paper_train(a: argparse.Namespace) -> None:
     from .. import io
-    from ..cli import _device
+    from ..devices import claim_device
     from ..models import count_parameters
+    from ..papers.base import Job
+    from ..papers.train import evaluate, load_data, save_model, train_job
     from ..provenance import numerics_environment
     from ..training import predict_logits
-    from .base import Job
-    from .train import evaluate, load_data, save_model, train_job
 
     job = Job.from_json(a.job)
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    claim, device = claim_device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     teacher_logits = None
     if a.teacher_logits:
         from ..checkpoints import read_torch
@@ -73,11 +75,11 @@ def cmd_paper_train(a: argparse.Namespace) -> None:
 
 def cmd_paper_logits(a: argparse.Namespace) -> None:
     from .. import io
-    from ..cli import _device
+    from ..devices import claim_device
+    from ..papers.train import load_data, load_model
     from ..training import predict_logits
-    from .train import load_data, load_model
 
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    claim, device = claim_device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     model, job = load_model(Path(a.model), device)
     train_data, _ = load_data(job, Path(a.data_dir))
     logits = predict_logits(model, train_data.images, device)
@@ -89,7 +91,7 @@ def cmd_paper_logits(a: argparse.Namespace) -> None:
 
 def cmd_paper_section(a: argparse.Namespace) -> None:
     from .. import io
-    from . import get
+    from ..papers import get
 
     config = json.loads(a.config)
     repro = get(a.paper)
@@ -102,15 +104,13 @@ def cmd_paper_section(a: argparse.Namespace) -> None:
 
 
 def cmd_seam_report(a: argparse.Namespace) -> None:
-    from .report_hook import write_report
+    from ..papers.report_hook import write_report
 
     write_report(json.loads(a.config), Path(a.results_dir), Path(a.out), a.sections, a.config_files)
 
 
 def register(sub: Any) -> None:
     """Add the seam's commands to the package's argument parser."""
-    from ..cli import add_device_args
-
     sp = sub.add_parser("paper-train", help="train one model of a reproduction (a seam job)")
     add_device_args(sp)
     sp.add_argument("--job", required=True, help="JSON of the job (papers.base.Job)")

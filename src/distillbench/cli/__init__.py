@@ -4,47 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-log = logging.getLogger("distillbench")
-
-ROLE_SEED_OFFSET = {"warm_start": 0, "teacher": 100_000, "student": 200_000}
-
-
-def model_seed(base: int, role: str, temperature: float) -> int:
-    """Distinct, reproducible seeds: teacher and student at one T never share an initialisation."""
-    return int(base) + ROLE_SEED_OFFSET[role] + int(round(float(temperature) * 100))
-
-
-def _setup(threads: int | None, job: bool = True) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if not job:
-        return
-    from .allocator import keep_freed_memory
-
-    log.info("%s", keep_freed_memory())
-    if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))
-        log.info("torch threads: %d", threads)
-    log.info("host=%s pid=%d slurm_job=%s", os.uname().nodename, os.getpid(), os.environ.get("SLURM_JOB_ID", "-"))
-
-
-def _device(requested: str, lock_dir: str | None, jobs_per_gpu: int = 1):
-    import torch
-
-    from .devices import select_device
-
-    claim = select_device(requested, lock_dir=Path(lock_dir) if lock_dir else None, jobs_per_gpu=jobs_per_gpu)
-    log.info("device: %s (%s)", claim.device, claim.reason)
-    return claim, torch.device(claim.device)
+from ..devices import claim_device
+from ..seeds import ROLE_SEED_OFFSET, model_seed
+from ..trained_outputs import save_trained
+from .common import _setup, add_device_args, add_fast_path_arg, add_training_args, log
 
 
 class _AttackedModel:
@@ -53,10 +22,10 @@ class _AttackedModel:
     file of an interrupted run and releases the device."""
 
     def __init__(self, a: argparse.Namespace) -> None:
-        from .data import load_split
-        from .training import load_checkpoint
+        from ..data import load_split
+        from ..training import load_checkpoint
 
-        self.claim, self.device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+        self.claim, self.device = claim_device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
         self.model, self.ckpt = load_checkpoint(Path(a.model), self.device)
         self.model_path = a.model
         self.dataset = str(self.ckpt["spec"]["dataset"])
@@ -69,7 +38,7 @@ class _AttackedModel:
         self.t0 = time.perf_counter()
 
     def finish(self, results: Any, summary: dict[str, Any], **fields: Any) -> dict[str, Any]:
-        from . import io
+        from .. import io
 
         io.write_csv(self.out, results)
         summary.update(
@@ -90,8 +59,8 @@ class _AttackedModel:
 
 
 def cmd_prepare_data(a: argparse.Namespace) -> None:
-    from . import io
-    from .data import prepare
+    from .. import io
+    from ..data import prepare
 
     manifest = prepare(
         a.dataset,
@@ -113,8 +82,8 @@ def cmd_prepare_data(a: argparse.Namespace) -> None:
 
 def _init_state(a: argparse.Namespace) -> dict[str, Any] | None:
     """The ``--init-from`` checkpoint's weights (checked before any data is loaded), or None."""
-    from .checkpoints import CheckpointError
-    from .training import load_checkpoint
+    from ..checkpoints import CheckpointError
+    from ..training import load_checkpoint
 
     if not a.init_from:
         return None
@@ -130,61 +99,17 @@ def _init_state(a: argparse.Namespace) -> dict[str, Any] | None:
 
 def _load_splits(a: argparse.Namespace) -> tuple[Any, Any]:
     """The training and the test split, each cut to its subset."""
-    from .data import load_split
+    from ..data import load_split
 
     train = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
     return train, load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
 
 
-def _save_trained(
-    a: argparse.Namespace,
-    out: Path,
-    metrics_path: str,
-    trained: tuple[Any, list[dict[str, Any]]],
-    spec: Any,
-    splits: tuple[Any, Any],
-    context: tuple[Any, Any, float],
-    soft_labels: str | None,
-    **extra: Any,
-) -> None:
-    """Checkpoint and metrics of one trained network (``train`` and ``train-group`` write the same files)."""
-    from . import io
-    from .fastpath import job_fast_path
-    from .provenance import numerics_environment
-    from .training import accuracy, save_checkpoint
-
-    model, history = trained
-    train_data, test_data = splits
-    claim, device, seconds = context
-    # The last epoch already measured this model on this test set: no second pass (on the CPU a CIFAR-10
-    # test pass is ~30 s at 1 thread). Zero epochs (nothing trained): measure it.
-    acc = float(history[-1]["test_acc"]) if history else accuracy(model, test_data, device)
-    save_checkpoint(out, model, spec, history, acc, init_from=a.init_from, soft_labels=soft_labels)
-    metrics = {
-        "dataset": a.dataset,
-        "role": a.role,
-        "temperature": spec.temperature,
-        "epochs": a.epochs,
-        "train_samples": len(train_data),
-        "test_samples": len(test_data),
-        "test_accuracy": acc,
-        "device": claim.device,
-        "seconds": seconds,
-        "history": history,
-        "init_from": a.init_from,
-        "numerics": numerics_environment(claim.device),
-        "fast_path": job_fast_path(a.fast_path, device, spec.epochs, group="trained_in_group" in extra).name,
-        **extra,
-    }
-    io.write_json(metrics_path, metrics)
-    log.info("T=%g: test accuracy %.4f, checkpoint %s", spec.temperature, acc, out)
-
-
 def cmd_train(a: argparse.Namespace) -> None:
-    from .checkpoints import load_soft_labels
-    from .training import TrainSpec, train
+    from ..checkpoints import load_soft_labels
+    from ..training import TrainSpec, train
 
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    claim, device = claim_device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     training = json.loads(a.training)
     spec = TrainSpec.from_config(
         a.dataset,
@@ -219,17 +144,17 @@ def cmd_train(a: argparse.Namespace) -> None:
         fast_path=a.fast_path,
     )
     splits = (train_data, test_data)
-    _save_trained(a, out, a.metrics, trained, spec, splits, (claim, device, time.perf_counter() - t0), a.soft_labels)
+    save_trained(a, out, a.metrics, trained, spec, splits, (claim, device, time.perf_counter() - t0), a.soft_labels)
     out.with_name(f".{out.name}.resume").unlink(missing_ok=True)
     claim.release()
 
 
 def cmd_train_group(a: argparse.Namespace) -> None:
     """Several networks of one dataset and role (one per temperature) in one process (group_training.py)."""
-    from .checkpoints import load_soft_labels
-    from .errors import UserError
-    from .group_training import check_group, train_group
-    from .training import TrainSpec
+    from ..checkpoints import load_soft_labels
+    from ..errors import UserError
+    from ..group_training import check_group, train_group
+    from ..training import TrainSpec
 
     n = len(a.temperatures)
     for option, values in (("--out", a.out), ("--metrics", a.metrics), ("--soft-labels", a.soft_labels or [])):
@@ -257,7 +182,7 @@ def cmd_train_group(a: argparse.Namespace) -> None:
         for t in a.temperatures
     ]
     check_group(specs)  # before the device, the data and any training step
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    claim, device = claim_device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     init_state = _init_state(a)
     train_data, test_data = _load_splits(a)
     log.info(
@@ -282,7 +207,7 @@ def cmd_train_group(a: argparse.Namespace) -> None:
     splits = (train_data, test_data)
     for j, spec in enumerate(specs):
         soft_path = a.soft_labels[j] if a.soft_labels else None
-        _save_trained(a, outs[j], a.metrics[j], trained[j], spec, splits, context, soft_path, trained_in_group=n)
+        save_trained(a, outs[j], a.metrics[j], trained[j], spec, splits, context, soft_path, trained_in_group=n)
     # The teachers label the training set here, still in memory: no soft-labels job per temperature between the
     # teacher and the student groups (each starts a process and waits for a GPU slot).
     for t, path in zip(label_at, label_out, strict=True):
@@ -293,10 +218,10 @@ def cmd_train_group(a: argparse.Namespace) -> None:
 
 def cmd_train_snapshots(a: argparse.Namespace) -> None:
     """The training-length study's one job per seed: the baseline with a snapshot at each listed epoch."""
-    from . import io
-    from .length_study import train_snapshots
+    from .. import io
+    from ..length_study import train_snapshots
 
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    claim, device = claim_device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     epochs = sorted(int(e) for e in a.epochs)
     if len(a.snapshots) != len(epochs):
         raise SystemExit(f"--snapshots: {len(a.snapshots)} paths for {len(epochs)} epochs")
@@ -334,9 +259,9 @@ def cmd_train_snapshots(a: argparse.Namespace) -> None:
 
 def _write_soft_labels(model: Any, train_data: Any, temperature: float, device: Any, fast_path: str, out: Path) -> None:
     """A teacher's softmax at T over the training set, saved (``soft-labels``, and ``train-group`` for teachers)."""
-    from .checkpoints import save_soft_labels
-    from .fastpath import select_fast_path
-    from .training import soft_labels
+    from ..checkpoints import save_soft_labels
+    from ..fastpath import select_fast_path
+    from ..training import soft_labels
 
     fast = select_fast_path(fast_path, device)
     log.info("fast path: %s (%s)", fast.name, fast.reason)
@@ -354,10 +279,10 @@ def _write_soft_labels(model: Any, train_data: Any, temperature: float, device: 
 
 
 def cmd_soft_labels(a: argparse.Namespace) -> None:
-    from .data import load_split
-    from .training import load_checkpoint
+    from ..data import load_split
+    from ..training import load_checkpoint
 
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    claim, device = claim_device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     model, ckpt = load_checkpoint(Path(a.teacher), device)
     train_data = load_split(ckpt["spec"]["dataset"], Path(a.data_dir), train=True).subset(a.train_subset)
     _write_soft_labels(model, train_data, a.temperature, device, a.fast_path, Path(a.out))
@@ -365,7 +290,7 @@ def cmd_soft_labels(a: argparse.Namespace) -> None:
 
 
 def cmd_attack(a: argparse.Namespace) -> None:
-    from .evaluation import run_attack, summarize
+    from ..evaluation import run_attack, summarize
 
     m = _AttackedModel(a)
     attack_cfg = json.loads(a.attack)
@@ -391,11 +316,11 @@ def cmd_attack(a: argparse.Namespace) -> None:
 
 
 def cmd_gradients(a: argparse.Namespace) -> None:
-    from . import io
-    from .data import load_split
-    from .evaluation import attack_targets
-    from .gradients import gradient_stats
-    from .training import load_checkpoint
+    from .. import io
+    from ..data import load_split
+    from ..evaluation import attack_targets
+    from ..gradients import gradient_stats
+    from ..training import load_checkpoint
 
     model, ckpt = load_checkpoint(Path(a.model), "cpu")
     dataset = ckpt["spec"]["dataset"]
@@ -425,7 +350,7 @@ def cmd_gradients(a: argparse.Namespace) -> None:
 
 def cmd_adaptive_attack(a: argparse.Namespace) -> None:
     """One registry attack (issue 9, item 1) on one deployed model: per-target CSV and a summary JSON."""
-    from .adaptive import run_adaptive, summarize_adaptive
+    from ..adaptive import run_adaptive, summarize_adaptive
 
     m = _AttackedModel(a)
     cfg = json.loads(a.adaptive)
@@ -464,8 +389,8 @@ def cmd_adaptive_attack(a: argparse.Namespace) -> None:
 
 def cmd_robustness(a: argparse.Namespace) -> None:
     """rho_adv (issue 9, item 2): JSMA with every input element allowed to change, on one deployed model."""
-    from .adaptive import summarize_robustness
-    from .evaluation import run_attack
+    from ..adaptive import summarize_robustness
+    from ..evaluation import run_attack
 
     m = _AttackedModel(a)
     cfg = json.loads(a.robustness)
@@ -504,7 +429,7 @@ def torch_index(column: Any) -> Any:
 
 
 def cmd_report(a: argparse.Namespace) -> None:
-    from .papers.papernot2016.report import build_report
+    from ..papers.papernot2016.report import build_report
 
     build_report(
         json.loads(a.config),
@@ -515,50 +440,23 @@ def cmd_report(a: argparse.Namespace) -> None:
         config_files=a.config_files,
     )
     if a.sections:  # the seam's reproductions (src/distillbench/papers/), after Papernot's part
-        from .papers.report_hook import append_sections
+        from ..papers.report_hook import append_sections
 
         append_sections(Path(a.out), a.sections)
 
 
 def cmd_publish_report(a: argparse.Namespace) -> None:
-    from .publish import publish_report
+    from ..publish import publish_report
 
     publish_report(Path(a.run_dir), Path(a.out))
     print(f"{a.out}: the report of {a.run_dir}")
 
 
 def cmd_validate_config(a: argparse.Namespace) -> None:
-    from .config import load_config
+    from ..config import load_config
 
     load_config(a.path, check_device=not a.skip_device_check)
     print(f"{a.path}: valid")
-
-
-def add_device_args(sp: argparse.ArgumentParser) -> None:
-    """The options of every command that claims a device (``_device``): which, the GPU slots, CPU threads."""
-    sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    sp.add_argument("--gpu-lock-dir", default=None)
-    sp.add_argument("--jobs-per-gpu", type=int, default=1, help="jobs sharing one GPU (slots per GPU)")
-    sp.add_argument("--threads", type=int, default=None)
-
-
-def add_training_args(sp: argparse.ArgumentParser) -> None:
-    """What every training command reads: the dataset and where it is, the config's training block, the seed,
-    subsets."""
-    sp.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
-    sp.add_argument("--data-dir", required=True)
-    sp.add_argument("--training", required=True, help="JSON of the config's training block")
-    sp.add_argument("--seed", type=int, required=True)
-    sp.add_argument("--train-subset", type=int, default=None)
-    sp.add_argument("--test-subset", type=int, default=None)
-
-
-def add_fast_path_arg(sp: argparse.ArgumentParser) -> None:
-    from .fastpath import FAST_PATHS  # torch-free: the parser stays cheap
-
-    sp.add_argument(
-        "--fast-path", default="auto", choices=list(FAST_PATHS), help="how training steps run (fastpath.py)"
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -685,14 +583,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.set_defaults(func=cmd_validate_config, threads=None, job=False)
 
-    from .papers.cli import register
+    from .papers import register
 
     register(sub)  # paper-train, paper-logits, paper-section, seam-report
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from .errors import UserError
+    from ..errors import UserError
 
     args = build_parser().parse_args(argv)
     _setup(getattr(args, "threads", None), job=getattr(args, "job", True))
