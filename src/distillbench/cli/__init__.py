@@ -429,20 +429,10 @@ def torch_index(column: Any) -> Any:
 
 
 def cmd_report(a: argparse.Namespace) -> None:
-    from ..papers.papernot2016.report import build_report
+    """REPORT.md: each enabled reproduction's section (figures and tables beside it)."""
+    from ..papers.document import write_report
 
-    build_report(
-        json.loads(a.config),
-        Path(a.results_dir),
-        Path(a.out),
-        Path(a.figure),
-        Path(a.table),
-        config_files=a.config_files,
-    )
-    if a.sections:  # the seam's reproductions (src/distillbench/papers/), after Papernot's part
-        from ..papers.report_hook import append_sections
-
-        append_sections(Path(a.out), a.sections)
+    write_report(json.loads(a.config), Path(a.results_dir), Path(a.out), config_files=a.config_files)
 
 
 def cmd_publish_report(a: argparse.Namespace) -> None:
@@ -559,14 +549,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--summary", required=True)
     sp.set_defaults(func=cmd_robustness)
 
-    sp = sub.add_parser("report", help="aggregate results and write REPORT.md")
+    sp = sub.add_parser("report", help="ask each enabled reproduction for its section and write REPORT.md")
     sp.add_argument("--config", required=True, help="JSON of the resolved config")
     sp.add_argument("--config-files", nargs="*", default=[])
     sp.add_argument("--results-dir", required=True)
     sp.add_argument("--out", required=True)
-    sp.add_argument("--figure", required=True)
-    sp.add_argument("--table", required=True)
-    sp.add_argument("--sections", nargs="*", default=[], help="sections of the seam's reproductions to append")
     sp.set_defaults(func=cmd_report, threads=None)
 
     sp = sub.add_parser("publish-report", help="copy results/<run>/REPORT.md to the top-level REPORT.md")
@@ -585,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .papers import register
 
-    register(sub)  # paper-train, paper-logits, paper-section, seam-report
+    register(sub)  # paper-train, paper-logits
     return p
 
 

@@ -1,4 +1,4 @@
-"""The seam's commands (``python -m distillbench paper-train|paper-logits|paper-section|seam-report``)."""
+"""The seam's commands (``python -m distillbench paper-train|paper-logits``)."""
 
 from __future__ import annotations
 
@@ -89,26 +89,6 @@ def cmd_paper_logits(a: argparse.Namespace) -> None:
     claim.release()
 
 
-def cmd_paper_section(a: argparse.Namespace) -> None:
-    from .. import io
-    from ..papers import get
-
-    config = json.loads(a.config)
-    repro = get(a.paper)
-    figures = Path(a.figures)
-    figures.mkdir(parents=True, exist_ok=True)
-    section = repro.section(config, Path(a.results_dir), figures)
-    io.write_csv(a.table, section.table)
-    io.write_text(a.out, section.markdown.rstrip() + "\n")
-    log.info("%s: section %s, table %s, figures %s", a.paper, a.out, a.table, [str(f) for f in section.figures])
-
-
-def cmd_seam_report(a: argparse.Namespace) -> None:
-    from ..papers.report_hook import write_report
-
-    write_report(json.loads(a.config), Path(a.results_dir), Path(a.out), a.sections, a.config_files)
-
-
 def register(sub: Any) -> None:
     """Add the seam's commands to the package's argument parser."""
     sp = sub.add_parser("paper-train", help="train one model of a reproduction (a seam job)")
@@ -126,20 +106,3 @@ def register(sub: Any) -> None:
     sp.add_argument("--data-dir", required=True)
     sp.add_argument("--out", required=True)
     sp.set_defaults(func=cmd_paper_logits)
-
-    sp = sub.add_parser("paper-section", help="a reproduction's REPORT.md section, table and figures")
-    sp.add_argument("--paper", required=True)
-    sp.add_argument("--config", required=True, help="JSON of the resolved config")
-    sp.add_argument("--results-dir", required=True)
-    sp.add_argument("--out", required=True)
-    sp.add_argument("--table", required=True)
-    sp.add_argument("--figures", required=True)
-    sp.set_defaults(func=cmd_paper_section, threads=None)
-
-    sp = sub.add_parser("seam-report", help="REPORT.md of a run without papernot2016: provenance and the sections")
-    sp.add_argument("--config", required=True)
-    sp.add_argument("--config-files", nargs="*", default=[])
-    sp.add_argument("--results-dir", required=True)
-    sp.add_argument("--out", required=True)
-    sp.add_argument("--sections", nargs="*", default=[])
-    sp.set_defaults(func=cmd_seam_report, threads=None)

@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from ..stats import REPRODUCED, verdict
-from .base import Job, ModelId, Reproduction, Section, job_seed
+from .base import Job, ModelId, ReportContext, Reproduction, Section, job_seed
 from .common import (
     SUBSET,
     errors_ci,
@@ -207,7 +207,9 @@ class Hinton2015(Reproduction):
                 )
         return pd.DataFrame(rows)
 
-    def section(self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path) -> Section:
+    def section(
+        self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path, context: ReportContext | None = None
+    ) -> Section:
         b = self.block(config)
         ref = self.reference()
         table = self.collect(config, results_dir)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from ...conclusion import conclusion_lines
 from ...data import DATASETS
-from ...io import save_figure, write_csv, write_text
+from ...io import save_figure, write_csv
 from ...length_study import report_section as length_report_section
 from ...report import (
     CONFIG_LINE,
@@ -36,6 +36,7 @@ from ...seeds import settings_line as seeds_settings_line
 from ...settings import epochs_for, format_temperature
 from ...stats import HIGHER, LOWER, REPRODUCED, UNDER_TRAINED, verdict
 from ...verdicts import INCONCLUSIVE, SeedCell, VerdictRule, cell_verdict, load_rule, rule_text
+from ..base import ReportContext, ReportFile, Section
 from . import models as papernot_models
 from .reference import PaperReference, load_paper
 
@@ -100,7 +101,7 @@ def collect(
                     "numerics": num,
                     "max_features": int(s.get("max_features", 0)),
                     "n_features": int(s.get("n_features", 0)),
-                    # This seed alone, by the rule of verdicts.py (build_report redoes it over all seeds).
+                    # This seed alone, by the rule of verdicts.py (the report redoes it over all seeds).
                     "verdict": cell_verdict(
                         paper_sr,
                         SeedCell([int(s["successes"])], [int(s["targets"])]),
@@ -519,7 +520,56 @@ def with_seeds(config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame
     return add_seed_columns(table, seed_rows(config, results_dir), rule)
 
 
-def build_report(
+def report_inputs(config: Mapping[str, Any]) -> list[str]:
+    """Every file this paper's part of the report reads (the report rule's inputs)."""
+    from .plan import Plan
+
+    plan = Plan(config)
+    return [
+        *plan.attack_summaries(),
+        *plan.model_metrics(),
+        *plan.gradient_summaries(),
+        *plan.adaptive_summaries(),
+        *plan.robustness_summaries(),
+        *plan.data_manifests(),
+        *plan.seed_attack_summaries(),  # further seeds
+        *plan.length_outputs(),  # training-length study
+    ]
+
+
+# Written beside REPORT.md, with their captions for Snakemake's HTML report (workflow/report/).
+REPORT_FILES = {
+    "figure": ("fig7.png", "fig7.rst", "Fig. 7"),
+    "table": ("fig7.csv", "fig7_table.rst", "Fig. 7"),
+    "numerics": ("numerics.csv", "numerics.rst", "Attack numerics"),
+    "gradients": ("gradients.csv", "gradients.rst", "Input gradients"),
+    "adaptive": ("adaptive.png", "adaptive.rst", "Adaptive attacks"),
+    "adaptive_table": ("adaptive.csv", "adaptive_table.rst", "Adaptive attacks"),
+    "robustness": ("robustness.png", "robustness.rst", "Robustness"),
+    "robustness_table": ("robustness.csv", "robustness_table.rst", "Robustness"),
+    "accuracy": ("accuracy.png", "accuracy.rst", "Accuracy"),
+    "accuracy_table": ("accuracy.csv", "accuracy_table.rst", "Accuracy"),
+}
+
+
+def report_files(results: str) -> dict[str, ReportFile]:
+    return {k: ReportFile(f"{results}/{f}", f"../report/{c}", cat) for k, (f, c, cat) in REPORT_FILES.items()}
+
+
+def section(
+    config: Mapping[str, Any], results_dir: Path, figures_dir: Path, context: ReportContext | None = None
+) -> Section:
+    """This paper's part of REPORT.md, which heads it; its figures go to ``figures_dir`` (the results folder)."""
+    context = context or ReportContext(results_dir / "REPORT.md")
+    figure = figures_dir / "fig7.png"
+    text, table = document(
+        config, results_dir, context.out, figure, results_dir / "fig7.csv", list(context.config_files)
+    )
+    names = ("fig7.png", "adaptive.png", "robustness.png", "accuracy.png")
+    return Section(text, table, [figures_dir / n for n in names if (figures_dir / n).exists()])
+
+
+def document(
     config: Mapping[str, Any],
     results_dir: Path,
     out: Path,
@@ -528,9 +578,9 @@ def build_report(
     config_files: list[str] | None = None,
     paper: PaperReference | None = None,
     adaptive: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Write REPORT.md, the Fig. 7 figure and tables; ``adaptive``: rows of the adaptive attacks' JSON
-    summaries (conclusion.ADAPTIVE_COLUMNS), used by the conclusion when given."""
+) -> tuple[str, pd.DataFrame]:
+    """REPORT.md's text (for ``out``), writing the Fig. 7 figure and tables; ``adaptive``: rows of the adaptive
+    attacks' JSON summaries (conclusion.ADAPTIVE_COLUMNS), used by the conclusion when given."""
     paper = paper or load_paper()
     rule = load_rule()
     table = with_seeds(config, results_dir, collect(config, results_dir, paper), rule)
@@ -776,5 +826,4 @@ def build_report(
     lines += conclusion_lines(table, adaptive, titles=DATASET_TITLES, length_sentence=length_sentence)
 
     lines += wall_time_lines(walls)
-    write_text(out, "\n".join(lines) + "\n")
-    return table
+    return "\n".join(lines) + "\n", table
