@@ -6,6 +6,8 @@ import argparse
 import logging
 import os
 import sys
+from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("distillbench")
 
@@ -50,3 +52,11 @@ def add_fast_path_arg(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--fast-path", default="auto", choices=list(FAST_PATHS), help="how training steps run (fastpath.py)"
     )
+
+
+def load_splits(a: argparse.Namespace) -> tuple[Any, Any]:
+    """The training and the test split, each cut to its subset."""
+    from ..data import load_split
+
+    train = load_split(a.dataset, Path(a.data_dir), train=True).subset(a.train_subset)
+    return train, load_split(a.dataset, Path(a.data_dir), train=False).subset(a.test_subset)
