@@ -48,56 +48,66 @@ def collect(
     for dataset in ordered_datasets(config):
         num = (numerics or {}).get(dataset) or main_numerics(config, dataset)
         for m in papernot_models.deployed(config, dataset):
-            model = m.name
-            s = read_json(results_dir / "attacks" / dataset / num / f"{model}.json")
-            baseline = papernot_models.is_baseline(model)
-            temperature = None if baseline else m.temperature
-            kind = "baseline" if baseline else "distilled"
-            paper_sr = paper.success_rate(dataset, kind, temperature)
-            ref_acc, ref_src = paper.reference_accuracy(dataset, kind, temperature)
-            acc_pct = 100 * float(s["test_accuracy"])
-            ours = float(s["success_rate_pct"])
-            ci = (float(s["ci95_low_pct"]), float(s["ci95_high_pct"]))
-            rows.append(
-                {
-                    "dataset": dataset,
-                    "model": model,
-                    "temperature": temperature,
-                    "paper_pct": paper_sr,
-                    "ours_pct": ours,
-                    "ci95_low_pct": ci[0],
-                    "ci95_high_pct": ci[1],
-                    "delta_pp": None if paper_sr is None else ours - paper_sr,
-                    "targets": int(s["targets"]),
-                    "samples": int(s["samples"]),
-                    "successes": int(s["successes"]),
-                    "test_accuracy_pct": acc_pct,
-                    "paper_accuracy_pct": ref_acc,
-                    "paper_accuracy_source": ref_src,
-                    "mean_features_changed_success": s.get("mean_features_changed_success"),
-                    "stopped_no_pair": int(s.get("stopped_no_pair", 0)),
-                    "originally_misclassified_samples": int(s.get("originally_misclassified_samples", 0)),
-                    "zero_change_successes": int(s.get("zero_change_successes", 0)),
-                    "variant": s.get("variant"),
-                    "numerics": num,
-                    "max_features": int(s.get("max_features", 0)),
-                    "n_features": int(s.get("n_features", 0)),
-                    # This seed alone, by the rule of verdicts.py (the report redoes it over all seeds).
-                    "verdict": cell_verdict(
-                        paper_sr,
-                        SeedCell([int(s["successes"])], [int(s["targets"])]),
-                        rule,
-                        tolerance_pp=rule.tolerance_pp(dataset, model),
-                        accuracy_pct=acc_pct,
-                        reference_accuracy_pct=ref_acc,
-                    ),
-                    # The former rule (|ours - paper| <= 10 pp, or the paper's value in the interval), for comparison.
-                    "verdict_10pp": verdict(
-                        paper_sr, ours, ci, paper.success_tolerance_pp, acc_pct, ref_acc, paper.accuracy_shortfall_pp
-                    ),
-                }
-            )
+            s = read_json(results_dir / "attacks" / dataset / num / f"{m.name}.json")
+            rows.append(_cell_row(dataset, m.name, m.temperature, num, s, paper, rule))
     return pd.DataFrame(rows)
+
+
+def _cell_row(
+    dataset: str,
+    model: str,
+    trained_temperature: float,
+    num: str,
+    s: Mapping[str, Any],
+    paper: PaperReference,
+    rule: VerdictRule,
+) -> dict[str, Any]:
+    """One Fig. 7 cell from its attack summary ``s``, beside the paper's values, with its verdicts."""
+    baseline = papernot_models.is_baseline(model)
+    temperature = None if baseline else trained_temperature
+    kind = "baseline" if baseline else "distilled"
+    paper_sr = paper.success_rate(dataset, kind, temperature)
+    ref_acc, ref_src = paper.reference_accuracy(dataset, kind, temperature)
+    acc_pct = 100 * float(s["test_accuracy"])
+    ours = float(s["success_rate_pct"])
+    ci = (float(s["ci95_low_pct"]), float(s["ci95_high_pct"]))
+    return {
+        "dataset": dataset,
+        "model": model,
+        "temperature": temperature,
+        "paper_pct": paper_sr,
+        "ours_pct": ours,
+        "ci95_low_pct": ci[0],
+        "ci95_high_pct": ci[1],
+        "delta_pp": None if paper_sr is None else ours - paper_sr,
+        "targets": int(s["targets"]),
+        "samples": int(s["samples"]),
+        "successes": int(s["successes"]),
+        "test_accuracy_pct": acc_pct,
+        "paper_accuracy_pct": ref_acc,
+        "paper_accuracy_source": ref_src,
+        "mean_features_changed_success": s.get("mean_features_changed_success"),
+        "stopped_no_pair": int(s.get("stopped_no_pair", 0)),
+        "originally_misclassified_samples": int(s.get("originally_misclassified_samples", 0)),
+        "zero_change_successes": int(s.get("zero_change_successes", 0)),
+        "variant": s.get("variant"),
+        "numerics": num,
+        "max_features": int(s.get("max_features", 0)),
+        "n_features": int(s.get("n_features", 0)),
+        # This seed alone, by the rule of verdicts.py (the report redoes it over all seeds).
+        "verdict": cell_verdict(
+            paper_sr,
+            SeedCell([int(s["successes"])], [int(s["targets"])]),
+            rule,
+            tolerance_pp=rule.tolerance_pp(dataset, model),
+            accuracy_pct=acc_pct,
+            reference_accuracy_pct=ref_acc,
+        ),
+        # The former rule (|ours - paper| <= 10 pp, or the paper's value in the interval), for comparison.
+        "verdict_10pp": verdict(
+            paper_sr, ours, ci, paper.success_tolerance_pp, acc_pct, ref_acc, paper.accuracy_shortfall_pp
+        ),
+    }
 
 
 def collect_compared(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) -> dict[str, pd.DataFrame]:

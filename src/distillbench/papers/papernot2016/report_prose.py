@@ -59,53 +59,57 @@ def headline(
         )
         out.append("")
     for d in list(dict.fromkeys(table.dataset)):
-        t = table[table.dataset == d]
-        title = DATASET_TITLES.get(d, d)
-        n = len(t)
-        under = t[t.verdict == UNDER_TRAINED]
-        rep = t[t.verdict == REPRODUCED]
-        higher = t[t.verdict == HIGHER]
-        lower = t[t.verdict == LOWER]
-        num = str(t.numerics.iloc[0]) if "numerics" in t else ""
-        if len(under) == n:
-            acc = f"{t.test_accuracy_pct.min():.1f}–{t.test_accuracy_pct.max():.1f}%"
-            ref = t.paper_accuracy_pct.dropna()
-            ref_txt = f"; the paper's: {ref.min():.2f}–{ref.max():.2f}%" if len(ref) else ""
-            out.append(
-                f"- **{title}: not comparable.** All {n} models are under-trained (test accuracy {acc}"
-                f"{ref_txt}), so their attack numbers measure untrained networks, not the defense."
-            )
-            continue
-        parts = [f"{len(rep)} of {n} cells reproduce the paper's Fig. 7 with the `{num}` attack"]
-        if len(higher):
-            parts.append(
-                f"the attack succeeds more often than the paper reports at {_cells([labels[m] for m in higher.model])}"
-            )
-        if len(lower):
-            parts.append(f"less often at {_cells([labels[m] for m in lower.model])}")
-        unsure = t[t.verdict == INCONCLUSIVE]
-        if len(unsure):
-            parts.append(f"inconclusive (seeds disagree) at {_cells([labels[m] for m in unsure.model])}")
-        if len(under):
-            names = _cells([labels[m] for m in under.model])
-            parts.append(f"{plural(len(under), 'model')} under-trained ({names})")
-        line = f"- **{title}**: " + "; ".join(parts) + "."
-        c = comp[comp.dataset == d] if len(comp) else comp
-        if len(c):
-            other = str(c.other.iloc[0])
-            c_rep = int((c.other_verdict == REPRODUCED).sum())
-            big = c[c.shift_pp.abs() > 10]
-            line += f" With the paper's `{other}` implementation instead, {c_rep} of {len(c)} reproduce"
-            if len(big):
-                worst = big.loc[big.shift_pp.abs().idxmax()]
-                line += (
-                    f", and {plural(len(big), 'cell')} move by more than 10 pp (largest: "
-                    f"{labels[worst.model]}, {worst.main_pct:.1f}% → {worst.other_pct:.1f}%): the "
-                    f'measured defense depends on the attack\'s rounding (see "Attack numerics")'
-                )
-            line += "."
-        out.append(line)
+        out.append(_dataset_headline(d, table, comp, labels))
     return out
+
+
+def _dataset_headline(d: str, table: pd.DataFrame, comp: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """One dataset's headline: what reproduced, what did not and why, and how far the other numerics move it."""
+    t = table[table.dataset == d]
+    title = DATASET_TITLES.get(d, d)
+    n = len(t)
+    under = t[t.verdict == UNDER_TRAINED]
+    rep = t[t.verdict == REPRODUCED]
+    higher = t[t.verdict == HIGHER]
+    lower = t[t.verdict == LOWER]
+    num = str(t.numerics.iloc[0]) if "numerics" in t else ""
+    if len(under) == n:
+        acc = f"{t.test_accuracy_pct.min():.1f}–{t.test_accuracy_pct.max():.1f}%"
+        ref = t.paper_accuracy_pct.dropna()
+        ref_txt = f"; the paper's: {ref.min():.2f}–{ref.max():.2f}%" if len(ref) else ""
+        return (
+            f"- **{title}: not comparable.** All {n} models are under-trained (test accuracy {acc}"
+            f"{ref_txt}), so their attack numbers measure untrained networks, not the defense."
+        )
+    parts = [f"{len(rep)} of {n} cells reproduce the paper's Fig. 7 with the `{num}` attack"]
+    if len(higher):
+        parts.append(
+            f"the attack succeeds more often than the paper reports at {_cells([labels[m] for m in higher.model])}"
+        )
+    if len(lower):
+        parts.append(f"less often at {_cells([labels[m] for m in lower.model])}")
+    unsure = t[t.verdict == INCONCLUSIVE]
+    if len(unsure):
+        parts.append(f"inconclusive (seeds disagree) at {_cells([labels[m] for m in unsure.model])}")
+    if len(under):
+        names = _cells([labels[m] for m in under.model])
+        parts.append(f"{plural(len(under), 'model')} under-trained ({names})")
+    line = f"- **{title}**: " + "; ".join(parts) + "."
+    c = comp[comp.dataset == d] if len(comp) else comp
+    if len(c):
+        other = str(c.other.iloc[0])
+        c_rep = int((c.other_verdict == REPRODUCED).sum())
+        big = c[c.shift_pp.abs() > 10]
+        line += f" With the paper's `{other}` implementation instead, {c_rep} of {len(c)} reproduce"
+        if len(big):
+            worst = big.loc[big.shift_pp.abs().idxmax()]
+            line += (
+                f", and {plural(len(big), 'cell')} move by more than 10 pp (largest: "
+                f"{labels[worst.model]}, {worst.main_pct:.1f}% → {worst.other_pct:.1f}%): the "
+                f'measured defense depends on the attack\'s rounding (see "Attack numerics")'
+            )
+        line += "."
+    return line
 
 
 def title_lines(config: Mapping[str, Any], data: ReportData) -> list[str]:
