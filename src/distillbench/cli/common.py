@@ -28,7 +28,7 @@ def _setup(threads: int | None, job: bool = True) -> None:
 
 
 def add_device_args(sp: argparse.ArgumentParser) -> None:
-    """The options of every command that claims a device (``_device``): which, the GPU slots, CPU threads."""
+    """The options of every command that claims a device (``devices.claim_device``): which, GPU slots, threads."""
     sp.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     sp.add_argument("--gpu-lock-dir", default=None)
     sp.add_argument("--jobs-per-gpu", type=int, default=1, help="jobs sharing one GPU (slots per GPU)")
