@@ -10,12 +10,12 @@ import yaml
 from distillbench.config import (
     ConfigError,
     cpu_fallback_note,
-    epochs_for,
     load_config,
     read_config_file,
     validate_config,
     verify_checksums_for,
 )
+from distillbench.settings import epochs_for
 
 
 @pytest.fixture(scope="module")

@@ -117,7 +117,8 @@ def test_a_group_must_share_its_training_settings() -> None:
 
 
 def test_train_group_command_wants_one_output_per_temperature(tmp_path) -> None:
-    from distillbench.cli import build_parser, cmd_train_group
+    from distillbench.cli import build_parser
+    from distillbench.cli.training import cmd_train_group
     from distillbench.errors import UserError
 
     args = build_parser().parse_args(
@@ -140,7 +141,8 @@ def test_train_group_command_wants_one_output_per_temperature(tmp_path) -> None:
 )
 def test_train_group_command_checks_its_soft_label_outputs(tmp_path, extra, message) -> None:
     """Refused before any data is read (the data folder here is empty)."""
-    from distillbench.cli import build_parser, cmd_train_group
+    from distillbench.cli import build_parser
+    from distillbench.cli.training import cmd_train_group
     from distillbench.errors import UserError
 
     args = build_parser().parse_args(

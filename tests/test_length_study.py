@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 import torch
 
-from distillbench.cli import model_seed
 from distillbench.data import load_split
 from distillbench.length_study import paper_sentence, summarize, train_snapshots
+from distillbench.seeds import model_seed
 from distillbench.training import TrainSpec, load_checkpoint, train
 
 TRAINING = {"lr": 0.1, "momentum": 0.5, "batch_size": 64, "dropout": 0.5, "init": "glorot_uniform"}

@@ -15,6 +15,7 @@ from distillbench.errors import UserError
 from distillbench.models import MLP, build_arch, build_model
 from distillbench.papers import Job, ModelId, Seam, get, registry
 from distillbench.papers.jitter import jitter, shift
+from distillbench.papers.papernot2016.report import REPORT_FILES
 from distillbench.papers.train import evaluate, train_job
 
 
@@ -211,8 +212,11 @@ def test_papernot_alone_has_no_seam_jobs(repo_root):
     raw = read_config_file(repo_root / "config" / "smoke.yaml")
     cfg = validate_config({**raw, "reproductions": ["papernot2016"]}, check_device=False)
     seam = Seam(cfg, "results/smoke", "work/smoke")
-    assert seam.papernot_enabled and seam.seam_papers == [] and seam.section_files() == []
+    assert seam.names == ["papernot2016"] and seam.seam_papers == []
     assert "results/smoke/attacks/mnist/defined/baseline.json" in seam.targets("papernot2016")
+    # The report rule writes Papernot's files alone, and reads its attack summaries.
+    assert sorted(seam.report_files()) == sorted(REPORT_FILES)
+    assert "results/smoke/attacks/mnist/defined/baseline.json" in seam.report_inputs()
 
 
 # --- the generic loop --------------------------------------------------------------------------------------------

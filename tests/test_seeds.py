@@ -10,12 +10,11 @@ import pytest
 import torch
 import yaml
 
-from distillbench.cli import model_seed
 from distillbench.conclusion import FAILS, HOLDS, WEAKENS, conclusion_lines
 from distillbench.config import ConfigError, validate_config
 from distillbench.models import build_model
 from distillbench.papers.papernot2016.plan import Plan
-from distillbench.seeds import add_seed_columns, all_seeds, seed_cells, seed_models
+from distillbench.seeds import add_seed_columns, all_seeds, model_seed, seed_cells, seed_models
 from distillbench.stats import LOWER, REPRODUCED, UNDER_TRAINED
 from distillbench.verdicts import VerdictRule
 

@@ -50,8 +50,9 @@ _SWEEP = {
 }
 # The seam's reproductions (workflow/rules/papers.smk): Hinton 2015's 4 models (teacher, student on labels,
 # distilled student, distilled without the 3s) and Ba & Caruana's teacher plus 3 losses x its student widths
-# (paper profile 4 widths, cpu 3, smoke 2); the logits of the two teachers; one report section per paper.
-_SEAM = {"paper_logits": 2, "paper_section": 2}
+# (paper profile 4 widths, cpu 3, smoke 2); the logits of the two teachers. Their sections are written by the
+# report rule, which asks every enabled reproduction for its section.
+_SEAM = {"paper_logits": 2}
 PAPER_PLAN = Counter(_SWEEP, warm_start=1, adaptive_attack=72, robustness=20, paper_train=4 + 1 + 3 * 4, **_SEAM)
 CPU_PLAN = Counter(_SWEEP, warm_start=2, adaptive_attack=38, robustness=10, paper_train=4 + 1 + 3 * 3, **_SEAM)
 SMOKE_PLAN = Counter(
@@ -309,17 +310,16 @@ def test_lint_reports_only_the_documented_lint(repo_root, tmp_path):
             "length_gradients",
             "paper_train",
             "paper_logits",
-            "paper_section",
         )
     ), out
     assert proc.returncode == 1  # snakemake --lint exits 1 whenever it prints a lint
 
 
 def test_one_reproduction_alone(repo_root, tmp_path):
-    """`--config reproductions=[hinton2015]`: Hinton's jobs, its data check and a report without Papernot's part;
-    `snakemake ba_caruana2014`: that paper's jobs only."""
+    """`--config reproductions=[hinton2015]`: Hinton's jobs, its data check and the one report rule, without
+    Papernot's part; `snakemake ba_caruana2014`: that paper's jobs only (what its section reads)."""
     smoke = ("--configfile", str(repo_root / "config" / "smoke.yaml"))
     counts = plan(repo_root, tmp_path, *smoke, "--config", "reproductions=[hinton2015]")
-    assert counts == Counter(prepare_data=1, paper_train=4, paper_logits=1, paper_section=1, report_seam_only=1, all=1)
+    assert counts == Counter(prepare_data=1, paper_train=4, paper_logits=1, report=1, all=1)
     counts = plan(repo_root, tmp_path, "ba_caruana2014", *smoke)  # the target first: --configfile takes several
-    assert counts == Counter(prepare_data=1, paper_train=7, paper_logits=1, paper_section=1, ba_caruana2014=1)
+    assert counts == Counter(prepare_data=1, paper_train=7, paper_logits=1, ba_caruana2014=1)

@@ -14,8 +14,8 @@ import yaml
 from . import config_adaptive
 from .dataspec import SPECS
 from .errors import UserError
+from .settings import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml"
 
 
@@ -389,14 +389,3 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 def load_config(path: str | Path, **checks: Any) -> dict[str, Any]:
     """Read and validate one config file (``checks``: :func:`validate_config`'s keyword arguments)."""
     return validate_config(read_config_file(path), **checks)
-
-
-def epochs_for(training: Mapping[str, Any], temperature: float) -> int:
-    """Epochs for a model trained at ``temperature`` (per-temperature override or the default)."""
-    by_t = {float(k): int(v) for k, v in (training.get("epochs_by_temperature") or {}).items()}
-    return by_t.get(float(temperature), int(training["epochs"]))
-
-
-def format_temperature(t: float) -> str:
-    """Temperatures as they appear in file names: 1, 2.5, 100."""
-    return f"{float(t):g}"

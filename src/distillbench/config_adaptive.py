@@ -72,14 +72,14 @@ def fill_defaults(ds: dict[str, Any]) -> None:
 
 
 def deployed_models(temperatures: list[Any]) -> list[str]:
-    from .papers.papernot2016.models import deployed_names
+    from .model_names import deployed_names
 
     return deployed_names(temperatures)
 
 
 def resolve_models(models: Any, temperatures: list[Any]) -> list[str]:
     """An attack's ``models`` setting as deployed model names, in the deployed order, without repeats."""
-    from .papers.papernot2016.models import highest_t_name
+    from .model_names import highest_t_name
 
     deployed = deployed_models(temperatures)
     if models == "all":

@@ -18,12 +18,13 @@ per allocation (``<lock_dir>/slurm-<job id>/``) so other allocations on the node
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from .errors import UserError
 
@@ -146,3 +147,12 @@ def select_device(
     kind = "GPU slot" if slurm_job else "local GPU slot"
     share = f", {jobs_per_gpu} slots per GPU" if jobs_per_gpu > 1 else ""
     return DeviceClaim(f"cuda:{gpu}", f"{where}{kind} {slot} (physical GPU {labels[gpu]}{share})", fh)
+
+
+def claim_device(requested: str, lock_dir: str | None, jobs_per_gpu: int = 1) -> tuple[DeviceClaim, Any]:
+    """A job's device: the claim (release it when done) and the ``torch.device`` to run on; logged."""
+    import torch
+
+    claim = select_device(requested, lock_dir=Path(lock_dir) if lock_dir else None, jobs_per_gpu=jobs_per_gpu)
+    logging.getLogger("distillbench").info("device: %s (%s)", claim.device, claim.reason)
+    return claim, torch.device(claim.device)

@@ -32,8 +32,8 @@ from torch import nn
 from .checkpoints import GROUP_RESUME_KEYS, load_resume, save_resume
 from .data import TensorDataset
 from .fastpath import FastPath, compiled_forward, job_fast_path
+from .model_names import arch
 from .models import PapernotNet, build_arch
-from .papers.papernot2016.models import arch
 from .stacked import StackedPapernotNet, stacked_losses
 from .training import StepRunner, TrainSpec, check_finite, random_state, restore_random_state, set_epoch_lr
 

@@ -87,7 +87,7 @@ def train_snapshots(
     resume_path: Path | None = None,
 ) -> list[dict[str, Any]]:
     """Train the baseline for max(epochs) epochs and save ``snapshots[e]`` after epoch e; returns the history."""
-    from .cli import model_seed
+    from .seeds import model_seed
     from .training import TrainSpec, save_checkpoint, train
 
     spec = TrainSpec.from_config(

@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .config import REPO_ROOT
+from .settings import REPO_ROOT
 
 LIBRARIES = ("torch", "torchvision", "foolbox", "snakemake", "numpy", "pandas", "seaborn", "tabulate")
 

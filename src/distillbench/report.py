@@ -1,7 +1,7 @@
 """What every reproduction's report shares: provenance, wall time per rule, table and number formatting.
 
-Each paper writes its own section (src/distillbench/papers/<paper>/); Papernot 2016's Fig. 7 part heads
-REPORT.md when it runs (papers/papernot2016/report.py), the seam's sections follow (papers/report_hook.py).
+Each paper writes its own section (src/distillbench/papers/<paper>/); the report asks each enabled paper for it
+(papers/document.py): Papernot 2016's Fig. 7 part heads REPORT.md when it runs, the others' sections follow.
 """
 
 from __future__ import annotations

@@ -16,6 +16,14 @@ from typing import Any
 
 import pandas as pd
 
+# The seed rule: a network's initialisation (and shuffling) seed from the run's seed, its role and its temperature.
+ROLE_SEED_OFFSET = {"warm_start": 0, "teacher": 100_000, "student": 200_000}
+
+
+def model_seed(base: int, role: str, temperature: float) -> int:
+    """Distinct, reproducible seeds: teacher and student at one T never share an initialisation."""
+    return int(base) + ROLE_SEED_OFFSET[role] + int(round(float(temperature) * 100))
+
 
 def all_seeds(config: Mapping[str, Any]) -> list[int]:
     """Every seed of the run, the config's ``seed`` first."""
@@ -27,7 +35,7 @@ def extra_seeds(config: Mapping[str, Any]) -> list[int]:
 
 
 def deployed_models(config: Mapping[str, Any]) -> list[str]:
-    from .papers.papernot2016.models import deployed_names
+    from .model_names import deployed_names
 
     return deployed_names(config["temperatures"])
 

@@ -19,8 +19,8 @@ from .data import TensorDataset
 from .errors import UserError
 from .fastpath import FastPath, compiled_forward, job_fast_path
 from .losses import hard_label_loss, make_loss, soft_label_loss, softmax_t
+from .model_names import arch
 from .models import build_arch
-from .papers.papernot2016.models import arch
 
 __all__ = [
     "TrainSpec",

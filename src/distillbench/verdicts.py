@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from .config import REPO_ROOT
+from .settings import REPO_ROOT
 from .stats import HIGHER, LOWER, NO_REFERENCE, REPRODUCED, UNDER_TRAINED, wilson_interval
 
 INCONCLUSIVE = "inconclusive (seeds disagree)"

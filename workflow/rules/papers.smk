@@ -1,11 +1,8 @@
 # The paper seam (src/distillbench/papers/): one generic set of rules trains every model that a reproduction
-# declares as a job (ModelId + Job), writes its teachers' logits and its REPORT.md section. A new paper needs no
-# rule here: its module's jobs become these rules' wildcards. Papernot 2016 is still built by the older rules
-# (train.smk, attack.smk, report.smk); `snakemake <paper>` builds one reproduction alone.
-
-
-localrules:
-    paper_section,
+# declares as a job (ModelId + Job) and writes its teachers' logits; the report rule (report.smk) asks each
+# reproduction for its REPORT.md section. A new paper needs no rule here: its module's jobs become these rules'
+# wildcards. Papernot 2016 is still built by the older rules (train.smk, attack.smk); `snakemake <paper>` builds
+# what one reproduction's section reads.
 
 
 rule paper_train:
@@ -69,29 +66,7 @@ rule paper_logits:
         " {params.lock} --threads {threads} --out {output} > {log} 2>&1"
 
 
-rule paper_section:
-    """A reproduction's REPORT.md section (verdicts beside the paper's values), its table and figures."""
-    input:
-        lambda w: SEAM.metrics(w.paper),
-    output:
-        md=f"{R}/{{paper}}/section.md",
-        table=f"{R}/{{paper}}/table.csv",
-        figures=directory(f"{R}/{{paper}}/figures"),
-    log:
-        f"{R}/logs/paper_section/{{paper}}.log",
-    wildcard_constraints:
-        paper=SEAM.wildcard_pattern("paper"),
-    params:
-        config=lambda w: json.dumps(config, sort_keys=True, default=str),
-        py=python_command,
-        results=lambda w, output: os.path.dirname(os.path.dirname(output.md)),  # results/<run_name>
-    shell:
-        "{params.py} paper-section --paper {wildcards.paper} --config {params.config:q}"
-        " --results-dir {params.results} --out {output.md} --table {output.table} --figures {output.figures}"
-        " > {log} 2>&1"
-
-
-# `snakemake hinton2015` (or any enabled reproduction's name): that reproduction's outputs alone.
+# `snakemake hinton2015` (or any enabled reproduction's name): what that reproduction's section reads, alone.
 for _paper in SEAM.names:
 
     rule:
@@ -99,28 +74,3 @@ for _paper in SEAM.names:
             _paper
         input:
             SEAM.targets(_paper),
-
-
-# Without papernot2016 (`--config reproductions=[hinton2015]`), REPORT.md holds provenance and the sections only.
-if not SEAM.papernot_enabled:
-
-    localrules:
-        report_seam_only,
-
-    ruleorder: report_seam_only > report
-
-    rule report_seam_only:
-        input:
-            sections=SEAM.section_files(),
-        output:
-            report=PLAN.report,
-        log:
-            f"{R}/logs/report.log",
-        params:
-            config=lambda w: json.dumps(config, sort_keys=True, default=str),
-            configfiles=" ".join(str(p) for p in workflow.configfiles),
-            py=python_command,
-            results=R,
-        shell:
-            "{params.py} seam-report --config {params.config:q} --config-files {params.configfiles}"
-            " --results-dir {params.results} --out {output.report} --sections {input.sections} > {log} 2>&1"

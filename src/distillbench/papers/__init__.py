@@ -12,14 +12,14 @@ import copy
 import importlib
 import pkgutil
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
 import jsonschema
 
 from ..errors import UserError
-from .base import Job, ModelId, Reproduction, Section, section_path
+from .base import Job, ModelId, ReportFile, Reproduction, Section
 
 __all__ = [
     "Job",
@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # Modules of this package that are not reproductions.
-_NOT_PAPERS = {"base", "common", "train", "jitter", "cli", "report_hook"}
+_NOT_PAPERS = {"base", "common", "train", "jitter", "document"}
 # The order in which REPORT.md shows the sections (then any others by name).
 _ORDER = ("papernot2016", "hinton2015", "ba_caruana2014")
 
@@ -139,10 +139,6 @@ class Seam:
         self._jobs = {r.name: {j.model.name: j for j in r.jobs(config)} for r in self.papers if r.seam_jobs}
 
     @property
-    def papernot_enabled(self) -> bool:
-        return "papernot2016" in self.names
-
-    @property
     def seam_papers(self) -> list[str]:
         return list(self._jobs)
 
@@ -179,8 +175,26 @@ class Seam:
     def metrics(self, paper: str) -> list[str]:
         return [j.model.metrics(self.results) for j in self.jobs(paper)]
 
-    def section_files(self) -> list[str]:
-        return [section_path(self.results, p) for p in self.seam_papers]
+    def report_inputs(self) -> list[str]:
+        """What the report rule reads: every enabled reproduction's section inputs."""
+        return [f for p in self.papers for f in p.report_inputs(self.config, self.results, self.work)]
+
+    def report_files(self) -> dict[str, ReportFile]:
+        """What the report rule writes besides REPORT.md: every enabled reproduction's files, by output name."""
+        return {k: f for p in self.papers for k, f in p.report_files(self.results).items()}
+
+    def report_outputs(self, report: Callable[..., Any], directory: Callable[[str], Any]) -> dict[str, Any]:
+        """:meth:`report_files` as the report rule's outputs, marked with Snakemake's ``directory()`` and, where
+        captioned, ``report()`` (both passed in by workflow/rules/report.smk)."""
+        out: dict[str, Any] = {}
+        for name, f in self.report_files().items():
+            if f.directory:
+                out[name] = directory(f.path)
+            elif f.caption:
+                out[name] = report(f.path, caption=f.caption, category=f.category)
+            else:
+                out[name] = f.path
+        return out
 
     def targets(self, paper: str) -> list[str]:
         return get(paper).targets(self.config, self.results, self.work)

@@ -19,7 +19,7 @@ import yaml
 
 from .. import io
 from . import references
-from .base import Job, ModelId, Reproduction, Section, job_seed
+from .base import Job, ModelId, ReportContext, Reproduction, Section, job_seed
 from .common import (
     SUBSET,
     md,
@@ -202,7 +202,9 @@ class BaCaruana2014(Reproduction):
         io.save_figure(path, fig, dpi=120)
         plt.close(fig)
 
-    def section(self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path) -> Section:
+    def section(
+        self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path, context: ReportContext | None = None
+    ) -> Section:
         b = self.block(config)
         ref = self.reference()
         table = self.collect(config, results_dir)

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import REPO_ROOT
+from ..settings import REPO_ROOT
 
 BENCHMARK_DIR = REPO_ROOT / "benchmark"
 
@@ -114,16 +114,38 @@ class Section:
     figures: list[Path] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ReportContext:
+    """What a section may need of the whole report: REPORT.md's path and the run's config files (provenance)."""
+
+    out: Path
+    config_files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A file the report rule writes for a reproduction; a caption (an .rst file, relative to
+    workflow/rules/) puts it into Snakemake's HTML report under ``category``."""
+
+    path: str
+    caption: str | None = None
+    category: str | None = None
+    directory: bool = False
+
+
 class Reproduction:
     """One paper on the seam. A subclass sets ``name``/``title``/``citation``, its config block's schema and
     defaults, and implements :meth:`jobs` and :meth:`section`; the seam's generic rules train the jobs and the
-    report rule appends the section. A reproduction whose jobs come from older rules (Papernot 2016) sets
-    ``seam_jobs = False`` and lists its targets in :meth:`targets`."""
+    report rule asks each enabled reproduction for its section. A reproduction whose jobs come from older rules
+    (Papernot 2016) sets ``seam_jobs = False`` and lists its targets in :meth:`targets`. One reproduction may head
+    REPORT.md (``heads_report``): its section is the document's title, provenance and wall times, and the others'
+    sections follow it; without one, the report writes a plain head (papers/document.py)."""
 
     name: str = ""
     title: str = ""
     citation: str = ""
     seam_jobs: bool = True
+    heads_report: bool = False
     block_schema: Mapping[str, Any] = {}
     defaults: Mapping[str, Any] = {}
 
@@ -145,15 +167,30 @@ class Reproduction:
         return []
 
     def targets(self, config: Mapping[str, Any], results: str, work: str) -> list[str]:
-        """What the workflow must build for this reproduction (seam papers: their report section)."""
-        return [section_path(results, self.name)]
+        """What the workflow must build for this reproduction alone (``snakemake <name>``): what its section reads."""
+        return self.report_inputs(config, results, work)
 
     def logit_metrics(self, job: Job, logits: Any, labels: Any) -> dict[str, Any]:
         """Numbers this reproduction computes from a trained model's test logits and labels (tensors), beyond
         the errors; merged into the model's metrics JSON (e.g. Hinton's sweep of an added output bias)."""
         return {}
 
-    def section(self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path) -> Section:
+    def report_inputs(self, config: Mapping[str, Any], results: str, work: str) -> list[str]:
+        """The files its section reads (seam papers: their models' metrics)."""
+        return [j.model.metrics(results) for j in self.jobs(config)]
+
+    def report_files(self, results: str) -> dict[str, ReportFile]:
+        """The files the report rule writes for it, by output name (seam papers: section, table and figures)."""
+        where = f"{results}/{self.name}"
+        return {
+            f"{self.name}_section": ReportFile(section_path(results, self.name)),
+            f"{self.name}_table": ReportFile(f"{where}/table.csv"),
+            f"{self.name}_figures": ReportFile(f"{where}/figures", directory=True),
+        }
+
+    def section(
+        self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path, context: ReportContext | None = None
+    ) -> Section:
         raise NotImplementedError
 
 

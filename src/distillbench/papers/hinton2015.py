@@ -20,7 +20,7 @@ import yaml
 
 from ..stats import REPRODUCED, verdict
 from . import references
-from .base import Job, ModelId, Reproduction, Section, job_seed
+from .base import Job, ModelId, ReportContext, Reproduction, Section, job_seed
 from .common import (
     SUBSET,
     errors_ci,
@@ -208,7 +208,9 @@ class Hinton2015(Reproduction):
                 rows += _omitted_rows(label, name, int(job.omit_classes[0]), m, float(b["bias_shift"]), ref, tol_pp)
         return pd.DataFrame(rows)
 
-    def section(self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path) -> Section:
+    def section(
+        self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path, context: ReportContext | None = None
+    ) -> Section:
         b = self.block(config)
         ref = self.reference()
         table = self.collect(config, results_dir)

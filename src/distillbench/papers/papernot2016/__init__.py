@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..base import ModelId, Reproduction, Section
+from ..base import ModelId, ReportContext, ReportFile, Reproduction, Section
 from . import models as papernot_models
 
 
@@ -27,6 +27,7 @@ class Papernot2016(Reproduction):
         'Deep Neural Networks", IEEE S&P 2016'
     )
     seam_jobs = False  # built by the older rules; the config block is `datasets:`/`temperatures:`
+    heads_report = True  # its part is REPORT.md's title, provenance, Fig. 7 ... and wall times
 
     def datasets(self, config: Mapping[str, Any]) -> list[str]:
         return list(config["datasets"])
@@ -41,10 +42,23 @@ class Papernot2016(Reproduction):
         plan = Plan(config)
         return [*plan.attack_summaries(), *plan.model_metrics(), *plan.gradient_summaries(), *plan.data_manifests()]
 
-    def section(self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path) -> Section:
-        raise NotImplementedError(
-            "papernot2016's section heads REPORT.md: the report rule writes it (papers/papernot2016/report.py)"
-        )
+    def report_inputs(self, config: Mapping[str, Any], results: str, work: str) -> list[str]:
+        from .report import report_inputs
+
+        return report_inputs(config)
+
+    def report_files(self, results: str) -> dict[str, ReportFile]:
+        from .report import report_files
+
+        return report_files(results)
+
+    def section(
+        self, config: Mapping[str, Any], results_dir: Path, figures_dir: Path, context: ReportContext | None = None
+    ) -> Section:
+        """REPORT.md's head: Fig. 7 and every study of this paper (written beside it: figures and CSV tables)."""
+        from .report import section
+
+        return section(config, results_dir, figures_dir, context)
 
 
 REPRODUCTION = Papernot2016()

@@ -16,11 +16,11 @@ import pandas as pd
 import yaml
 
 from ...attacks.registry import REGISTRY
-from ...config import REPO_ROOT
 from ...io import save_figure, write_csv
 from ...report import DATASET_TITLES as TITLES
 from ...report import fmt as _fmt
 from ...report import md_table as _md
+from ...settings import REPO_ROOT
 from ...stats import NO_REFERENCE, UNDER_TRAINED
 from ...verdicts import SeedCell, cell_verdict, load_rule
 from ..base import ModelId
@@ -424,34 +424,29 @@ def sections(
     import os
 
     refs = load_references()
-    lines: list[str] = []
-    add = lines.append
 
     def rel(p: Path) -> str:
         return os.path.relpath(p, report_dir)
 
+    lines = _adaptive_section(config, results_dir, table_path, paper, refs, rel)
+    lines += _robustness_section(config, results_dir, table_path, paper, refs, rel)
+    lines += _accuracy_section(config, results_dir, table_path, paper, refs, rel)
+    return lines
+
+
+def _adaptive_section(
+    config: Mapping[str, Any], results_dir: Path, table_path: Path, paper: PaperReference, refs: Any, rel: Any
+) -> list[str]:
+    """``## Adaptive attacks`` (nothing without them); writes adaptive.csv and .png."""
+    lines: list[str] = []
+    add = lines.append
     adaptive = adaptive_table(config, results_dir, paper, refs)
     write_csv(table_path.with_name("adaptive.csv"), adaptive)
     plot_adaptive(adaptive, table_path.with_name("adaptive.png"))
     if len(adaptive):
         add("## Adaptive attacks")
         add("")
-        parts = []
-        for d in _datasets(config):
-            ad = config["datasets"][d].get("adaptive")
-            if not ad:
-                continue
-            per = []
-            for a, s in ((a, ad["attacks"][a]) for a in _ordered(ad)):
-                knobs = ", ".join(f"{k} {v}" for k, v in s.items() if k not in ("models", "batch_size"))
-                models = s.get("models", "all")
-                on = "all deployed models" if models == "all" else ", ".join(models)
-                per.append(f"`{a}` ({knobs}; on {on})")
-            parts.append(
-                f"{TITLES.get(d, d)}: first {ad['samples']} test samples x {ad['targets_per_sample']} targets = "
-                f"{ad['samples'] * ad['targets_per_sample']} targets per model, L0 budget {ad['max_features']}; "
-                + "; ".join(per)
-            )
+        parts = _adaptive_settings(config)
         add(
             "Does distillation stop attacks that do not differentiate the saturated T=1 softmax? The same targets as "
             "Fig. 7, attacked with: "
@@ -485,6 +480,36 @@ def sections(
         add(f"![Adaptive attacks]({rel(table_path.with_name('adaptive.png'))})")
         add("")
 
+    return lines
+
+
+def _adaptive_settings(config: Mapping[str, Any]) -> list[str]:
+    """Per dataset with an adaptive block: its targets, L0 budget and each attack's settings and models."""
+    parts: list[str] = []
+    for d in _datasets(config):
+        ad = config["datasets"][d].get("adaptive")
+        if not ad:
+            continue
+        per = []
+        for a, s in ((a, ad["attacks"][a]) for a in _ordered(ad)):
+            knobs = ", ".join(f"{k} {v}" for k, v in s.items() if k not in ("models", "batch_size"))
+            models = s.get("models", "all")
+            on = "all deployed models" if models == "all" else ", ".join(models)
+            per.append(f"`{a}` ({knobs}; on {on})")
+        parts.append(
+            f"{TITLES.get(d, d)}: first {ad['samples']} test samples x {ad['targets_per_sample']} targets = "
+            f"{ad['samples'] * ad['targets_per_sample']} targets per model, L0 budget {ad['max_features']}; "
+            + "; ".join(per)
+        )
+    return parts
+
+
+def _robustness_section(
+    config: Mapping[str, Any], results_dir: Path, table_path: Path, paper: PaperReference, refs: Any, rel: Any
+) -> list[str]:
+    """``## Robustness rho_adv`` (nothing without it); writes robustness.csv and .png."""
+    lines: list[str] = []
+    add = lines.append
     rob = robustness_table(config, results_dir, refs)
     write_csv(table_path.with_name("robustness.csv"), rob)
     plot_robustness(rob, table_path.with_name("robustness.png"))
@@ -521,6 +546,15 @@ def sections(
         add(f"![Robustness rho_adv]({rel(table_path.with_name('robustness.png'))})")
         add("")
 
+    return lines
+
+
+def _accuracy_section(
+    config: Mapping[str, Any], results_dir: Path, table_path: Path, paper: PaperReference, refs: Any, rel: Any
+) -> list[str]:
+    """``## Accuracy vs temperature``; writes accuracy.csv and .png."""
+    lines: list[str] = []
+    add = lines.append
     acc = accuracy_table(config, results_dir, paper)
     write_csv(table_path.with_name("accuracy.csv"), acc)
     plot_accuracy(acc, table_path.with_name("accuracy.png"))

@@ -4,7 +4,8 @@ Per dataset: an optional shared ``warm_start``; a teacher per temperature (``tea
 labels); a distilled network per temperature (``distilled_T<T>``, trained at T on its teacher's soft labels). The
 deployed models, attacked at T=1, are the undistilled ``baseline`` (the T=1 teacher: cross-entropy of softmax(Z/1)
 on hard labels is ordinary training) and the distilled networks. Plan, the rules' wildcards, the config checks and
-the report take their names, files and labels from here; nothing rebuilds them from a file name.
+the report take their names, files and labels from here (the names themselves from model_names.py, which the
+core and the studies share); nothing rebuilds them from a file name.
 """
 
 from __future__ import annotations
@@ -12,17 +13,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ...config import format_temperature
+from ...model_names import (  # noqa: F401 - deployed_names, highest_t_name: re-exported for the paper's modules
+    BASELINE,
+    WARM_START,
+    arch,
+    deployed_names,
+    highest_t_name,
+    student_name,
+    teacher_name,
+)
+from ...settings import format_temperature
 from ..base import ModelId
 
 PAPER = "papernot2016"
-BASELINE = "baseline"
-WARM_START = "warm_start"
-
-
-def arch(dataset: str) -> str:
-    """Table I's architecture of this dataset (models.build_arch)."""
-    return f"papernot_{dataset}"
 
 
 def _seed(config: Mapping[str, Any], seed: Any) -> int:
@@ -31,16 +34,13 @@ def _seed(config: Mapping[str, Any], seed: Any) -> int:
 
 def teacher(config: Mapping[str, Any], dataset: str, t: Any, seed: Any = None) -> ModelId:
     """The teacher trained at ``t`` on hard labels (at T=1: the undistilled baseline's network)."""
-    return ModelId(
-        PAPER, dataset, f"teacher_T{format_temperature(t)}", arch(dataset), "teacher", float(t), _seed(config, seed)
-    )
+    return ModelId(PAPER, dataset, teacher_name(t), arch(dataset), "teacher", float(t), _seed(config, seed))
 
 
 def student(config: Mapping[str, Any], dataset: str, t: Any, seed: Any = None) -> ModelId:
     """The network distilled at ``t`` from the soft labels of the teacher of the same temperature."""
     tt = teacher(config, dataset, t, seed)
-    name = f"distilled_T{format_temperature(t)}"
-    return ModelId(PAPER, dataset, name, arch(dataset), "student", float(t), tt.seed, tt.name)
+    return ModelId(PAPER, dataset, student_name(t), arch(dataset), "student", float(t), tt.seed, tt.name)
 
 
 def baseline(config: Mapping[str, Any], dataset: str, seed: Any = None) -> ModelId:
@@ -64,18 +64,6 @@ def trained(config: Mapping[str, Any], dataset: str, seed: Any = None) -> list[M
     temps = list(dict.fromkeys([1.0, *(float(t) for t in config["temperatures"])]))
     students = [student(config, dataset, t, seed) for t in config["temperatures"]]
     return [teacher(config, dataset, t, seed) for t in temps] + students
-
-
-def deployed_names(temperatures: Iterable[Any]) -> list[str]:
-    """The deployed models' names for these temperatures (what a config's ``models:`` lists may name)."""
-    cfg = {"seed": 0, "temperatures": list(temperatures)}
-    return [m.name for m in deployed(cfg, "")]
-
-
-def highest_t_name(temperatures: Iterable[Any]) -> str:
-    """The name of the distilled network of the highest temperature (what ``highest_T`` stands for)."""
-    temps = [float(t) for t in temperatures]
-    return student({"seed": 0}, "", max(temps)).name
 
 
 def label(model: ModelId) -> str:

@@ -11,7 +11,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from ...config import epochs_for, format_temperature
+from ...settings import epochs_for, format_temperature
 from . import models as papernot_models
 
 

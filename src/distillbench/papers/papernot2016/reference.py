@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ...config import REPO_ROOT
+from ...settings import REPO_ROOT
 
 PAPER_DIR = REPO_ROOT / "benchmark" / "papernot2016"
 

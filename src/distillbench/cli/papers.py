@@ -1,4 +1,4 @@
-"""The seam's commands (``python -m distillbench paper-train|paper-logits|paper-section|seam-report``)."""
+"""The seam's commands (``python -m distillbench paper-train|paper-logits``)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,23 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .common import add_device_args
+
 log = logging.getLogger("distillbench")
 
 
 def cmd_paper_train(a: argparse.Namespace) -> None:
     from .. import io
-    from ..cli import _device
+    from ..devices import claim_device
     from ..models import count_parameters
+    from ..papers import get
+    from ..papers.base import Job
+    from ..papers.train import evaluate, load_data, save_model, train_job
     from ..provenance import numerics_environment
     from ..training import predict_logits
-    from . import get
-    from .base import Job
-    from .train import evaluate, load_data, save_model, train_job
 
     job = Job.from_json(a.job)
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    claim, device = claim_device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     teacher_logits = None
     if a.teacher_logits:
         from ..checkpoints import read_torch
@@ -75,11 +77,11 @@ def cmd_paper_train(a: argparse.Namespace) -> None:
 
 def cmd_paper_logits(a: argparse.Namespace) -> None:
     from .. import io
-    from ..cli import _device
+    from ..devices import claim_device
+    from ..papers.train import load_data, load_model
     from ..training import predict_logits
-    from .train import load_data, load_model
 
-    claim, device = _device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
+    claim, device = claim_device(a.device, a.gpu_lock_dir, a.jobs_per_gpu)
     model, job = load_model(Path(a.model), device)
     train_data, _ = load_data(job, Path(a.data_dir))
     logits = predict_logits(model, train_data.images, device)
@@ -89,30 +91,8 @@ def cmd_paper_logits(a: argparse.Namespace) -> None:
     claim.release()
 
 
-def cmd_paper_section(a: argparse.Namespace) -> None:
-    from .. import io
-    from . import get
-
-    config = json.loads(a.config)
-    repro = get(a.paper)
-    figures = Path(a.figures)
-    figures.mkdir(parents=True, exist_ok=True)
-    section = repro.section(config, Path(a.results_dir), figures)
-    io.write_csv(a.table, section.table)
-    io.write_text(a.out, section.markdown.rstrip() + "\n")
-    log.info("%s: section %s, table %s, figures %s", a.paper, a.out, a.table, [str(f) for f in section.figures])
-
-
-def cmd_seam_report(a: argparse.Namespace) -> None:
-    from .report_hook import write_report
-
-    write_report(json.loads(a.config), Path(a.results_dir), Path(a.out), a.sections, a.config_files)
-
-
 def register(sub: Any) -> None:
     """Add the seam's commands to the package's argument parser."""
-    from ..cli import add_device_args
-
     sp = sub.add_parser("paper-train", help="train one model of a reproduction (a seam job)")
     add_device_args(sp)
     sp.add_argument("--job", required=True, help="JSON of the job (papers.base.Job)")
@@ -128,20 +108,3 @@ def register(sub: Any) -> None:
     sp.add_argument("--data-dir", required=True)
     sp.add_argument("--out", required=True)
     sp.set_defaults(func=cmd_paper_logits)
-
-    sp = sub.add_parser("paper-section", help="a reproduction's REPORT.md section, table and figures")
-    sp.add_argument("--paper", required=True)
-    sp.add_argument("--config", required=True, help="JSON of the resolved config")
-    sp.add_argument("--results-dir", required=True)
-    sp.add_argument("--out", required=True)
-    sp.add_argument("--table", required=True)
-    sp.add_argument("--figures", required=True)
-    sp.set_defaults(func=cmd_paper_section, threads=None)
-
-    sp = sub.add_parser("seam-report", help="REPORT.md of a run without papernot2016: provenance and the sections")
-    sp.add_argument("--config", required=True)
-    sp.add_argument("--config-files", nargs="*", default=[])
-    sp.add_argument("--results-dir", required=True)
-    sp.add_argument("--out", required=True)
-    sp.add_argument("--sections", nargs="*", default=[])
-    sp.set_defaults(func=cmd_seam_report, threads=None)

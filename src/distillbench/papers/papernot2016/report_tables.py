@@ -1,0 +1,142 @@
+"""Papernot 2016's report, tables: the markdown tables of Fig. 7, the numerics comparison, the input gradients,
+the deployed models' accuracy and the attack detail."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from ...report import (
+    DATASET_TITLES,
+    fmt,
+    md_table,
+    plural,
+)
+
+
+def fig7_markdown(table: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    view = pd.DataFrame(
+        {
+            "dataset": table.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+            "model": table.model.map(labels),
+            "paper %": table.paper_pct.map(fmt),
+            "ours %": table.ours_pct.map(fmt),
+            "95% CI": [f"{fmt(lo)}–{fmt(hi)}" for lo, hi in zip(table.ci95_low_pct, table.ci95_high_pct, strict=True)],
+            "Δ pp": table.delta_pp.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:+.2f}"),
+            "targets": table.targets.astype(str),
+            "test acc %": table.test_accuracy_pct.map(fmt),
+            "verdict": table.verdict,
+        }
+    )
+    if "seeds" in table:  # over the seeds (seeds.py): appended, so the columns above keep their places
+        view["seeds"] = table.seeds.astype(str)
+        view["mean %"] = table.mean_pct.map(fmt)
+        view["sd pp"] = table.sd_pp.map(fmt)
+        view["min–max %"] = [f"{fmt(a)}–{fmt(b)}" for a, b in zip(table.min_pct, table.max_pct, strict=True)]
+        view["pooled 95% CI"] = [
+            f"{fmt(a)}–{fmt(b)}" for a, b in zip(table.pooled_ci95_low_pct, table.pooled_ci95_high_pct, strict=True)
+        ]
+    return md_table(view)
+
+
+def accuracy_markdown(
+    table: pd.DataFrame,
+    models: Mapping[tuple[str, str], Mapping[str, Any]],
+    shortfall_pp: float,
+    labels: Mapping[str, str],
+) -> str:
+    rows = []
+    for _, r in table.iterrows():
+        m = models.get((r.dataset, r.model), {})
+        short = None if r.paper_accuracy_pct is None else r.paper_accuracy_pct - r.test_accuracy_pct
+        rows.append(
+            {
+                "dataset": DATASET_TITLES.get(r.dataset, r.dataset),
+                "model": labels[r.model],
+                "paper %": fmt(r.paper_accuracy_pct)
+                + ("" if r.paper_accuracy_source == "reported" else " (baseline's)"),
+                "ours %": fmt(r.test_accuracy_pct),
+                "shortfall pp": fmt(short),
+                "within tolerance": "yes" if short is not None and short <= shortfall_pp else "no",
+                "epochs": str(m.get("epochs", "–")),
+                "train samples": str(m.get("train_samples", "–")),
+                "test samples": str(m.get("test_samples", "–")),
+            }
+        )
+    return md_table(pd.DataFrame(rows))
+
+
+def numerics_markdown(comp: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    return md_table(
+        pd.DataFrame(
+            {
+                "dataset": comp.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+                "model": comp.model.map(labels),
+                "paper %": comp.paper_pct.map(fmt),
+                "ours, " + comp.main.iloc[0] + " %": comp.main_pct.map(fmt),
+                "ours, " + comp.other.iloc[0] + " %": comp.other_pct.map(fmt),
+                "shift pp": comp.shift_pp.map(lambda v: f"{v:+.2f}"),
+                "same decision %": comp.same_decision_pct.map(lambda v: fmt(v, 1)),
+                "same L0 and iterations %": comp.same_l0_and_iterations_pct.map(lambda v: fmt(v, 1)),
+                "no pair (" + comp.main.iloc[0] + " / " + comp.other.iloc[0] + ")": [
+                    f"{a} / {b}" for a, b in zip(comp.main_no_pair, comp.other_no_pair, strict=True)
+                ],
+                "verdict, " + comp.other.iloc[0]: comp.other_verdict,
+            }
+        )
+    )
+
+
+def gradient_markdown(g: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    def sci(v: float) -> str:
+        return "–" if pd.isna(v) else ("0" if v == 0 else f"{v:.2e}")
+
+    return md_table(
+        pd.DataFrame(
+            {
+                "dataset": g.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+                "model": g.model.map(labels),
+                "median abs grad, float32": g.median_abs_grad_float32.map(sci),
+                "zero gradients, float32 %": (100 * g.zero_gradient_share_float32).map(lambda v: fmt(v, 1)),
+                "median abs grad, float64": g.median_abs_grad_float64.map(sci),
+                "zero gradients, float64 %": (100 * g.zero_gradient_share_float64).map(lambda v: fmt(v, 1)),
+                "mean abs grad, float64": g.mean_abs_grad_float64.map(sci),
+                "mean, ratio to baseline, float64": g.ratio_to_baseline_float64.map(sci),
+                "median logit gap": g.median_logit_gap.map(lambda v: fmt(v, 1)),
+                "mean logit L1": g.mean_logit_l1.map(lambda v: fmt(v, 1)),
+            }
+        )
+    )
+
+
+def misclassified_text(table: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """'MNIST T=1: 1/100 (1 zero-change success), ...; none for the other models.' with the right tail."""
+    hit = table[table.originally_misclassified_samples > 0]
+    if not len(hit):
+        return "none."
+    parts = [
+        f"{DATASET_TITLES.get(r.dataset, r.dataset)} {labels[r.model]}: "
+        f"{r.originally_misclassified_samples}/{r.samples} "
+        f"({plural(int(r.zero_change_successes), 'zero-change success')})"
+        for _, r in hit.iterrows()
+    ]
+    tail = "; none for the other models." if len(hit) < len(table) else "."
+    return ", ".join(parts) + tail
+
+
+def attack_detail_markdown(table: pd.DataFrame, labels: Mapping[str, str]) -> str:
+    """Mean elements changed by successful targets and the targets stopped for want of a pair, per model."""
+    mean_features = table[["dataset", "model", "mean_features_changed_success", "stopped_no_pair", "n_features"]]
+    return md_table(
+        pd.DataFrame(
+            {
+                "dataset": mean_features.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
+                "model": mean_features.model.map(labels),
+                "mean changed (successes)": mean_features.mean_features_changed_success.map(lambda v: fmt(v, 1)),
+                "of": mean_features.n_features.astype(str),
+                "stopped: no pair": mean_features.stopped_no_pair.astype(str),
+            }
+        )
+    )
