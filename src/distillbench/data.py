@@ -12,6 +12,7 @@ import torch
 
 from .datafiles import DataError, check_files, read_split
 from .dataspec import SPECS, missing_files, spec_for
+from .errors import quote
 from .staging import missing_message, staging_help
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,7 @@ class DataManifest:
 
 
 def _one_line(exc: BaseException, limit: int = 240) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return quote(exc, limit)
 
 
 def prepare(

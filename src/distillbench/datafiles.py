@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .dataspec import CIFAR10_FOLDER, NUM_CLASSES, spec_for
-from .errors import UserError, paragraph
+from .errors import UserError, paragraph, quote
 from .staging import restage_hint
 
 IDX_MAGIC = {"images": 0x00000803, "labels": 0x00000801}  # unsigned byte, 3 resp. 1 dimensions
@@ -116,7 +116,9 @@ def _unpickle(data: bytes, *, dataset: str, data_dir: Path, path: Path) -> Any:
     try:
         return _BatchUnpickler(BytesIO(data), encoding="latin1").load()
     except Exception as exc:  # random bytes raise almost anything: UnpicklingError, EOFError, UnicodeDecodeError, ...
-        raise _bad(dataset, data_dir, path, f"not a CIFAR-10 pickle ({type(exc).__name__}: {str(exc)[:160]})") from None
+        raise _bad(
+            dataset, data_dir, path, f"not a CIFAR-10 pickle ({type(exc).__name__}: {quote(exc, 160)})"
+        ) from None
 
 
 def parse_cifar_batch(data: bytes, *, data_dir: Path, path: Path) -> tuple[np.ndarray, np.ndarray]:
