@@ -12,6 +12,7 @@ from distillbench.config import (  # noqa: E402
 from distillbench.papers import Seam  # noqa: E402
 from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
 from distillbench.preflight import missing_data_problems  # noqa: E402
+from distillbench import runlock  # noqa: E402
 from distillbench.papers.papernot2016.plan import Plan  # noqa: E402
 
 DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "config.yaml"
@@ -54,8 +55,13 @@ if workflow.is_main_process:
 
 
 onstart:
-    # Before the first job: refuse `device: cuda` where the jobs would run without CUDA (local execution), and
-    # say so when `device: auto` would train the paper profile on the CPU.
+    # Before the first job: refuse a second live run on this run name (src/distillbench/runlock.py; Snakemake's
+    # own lock is lifted by --unlock even while its run goes on), refuse `device: cuda` where the jobs would run
+    # without CUDA (local execution), and say so when `device: auto` would train the paper profile on the CPU.
+    try:
+        runlock.acquire(PLAN.results)
+    except runlock.RunLockedError as exc:
+        raise WorkflowError(str(exc)) from None
     if workflow.local_exec:
         _problems = device_problems(config)
         if _problems:
@@ -63,6 +69,14 @@ onstart:
         _note = cpu_fallback_note(config)
         if _note:
             print(_note, file=sys.stderr)
+
+
+onsuccess:
+    runlock.release(PLAN.results)
+
+
+onerror:
+    runlock.release(PLAN.results)
 
 
 # Snakemake's own HTML report: `snakemake --report results/<run_name>/report.html` after a run (same options
