@@ -404,9 +404,9 @@ def headline(
         lower = t[t.verdict == LOWER]
         num = str(t.numerics.iloc[0]) if "numerics" in t else ""
         if len(under) == n:
-            acc = f"{t.test_accuracy_pct.min():.1f}–{t.test_accuracy_pct.max():.1f}%"
+            acc = _pct_range(t.test_accuracy_pct.min(), t.test_accuracy_pct.max(), 1)
             ref = t.paper_accuracy_pct.dropna()
-            ref_txt = f"; the paper's: {ref.min():.2f}–{ref.max():.2f}%" if len(ref) else ""
+            ref_txt = f"; the paper's: {_pct_range(ref.min(), ref.max(), 2)}" if len(ref) else ""
             out.append(
                 f"- **{title}: not comparable.** All {n} models are under-trained (test accuracy {acc}"
                 f"{ref_txt}), so their attack numbers measure untrained networks, not the defense."
@@ -572,6 +572,9 @@ def build_report(
         status = (
             "official (md5s match torchvision's)"
             if man["official"]
+            else "**UNOFFICIAL copy** (md5s differ from the official release; accepted with "
+            f"`verify_checksums: {{{d}: false}}`)"
+            if isinstance(config.get("verify_checksums"), Mapping)
             else "**UNOFFICIAL copy** (md5s differ from the official release; accepted with `verify_checksums: false`)"
         )
         add(f"- data `{d}`: {status}, from `{man['data_dir']}`")
@@ -778,3 +781,9 @@ def build_report(
     lines += wall_time_lines(walls)
     write_text(out, "\n".join(lines) + "\n")
     return table
+
+
+def _pct_range(lo: float, hi: float, digits: int) -> str:
+    """``lo–hi%``, or one number where both print the same."""
+    a, b = f"{lo:.{digits}f}", f"{hi:.{digits}f}"
+    return f"{a}%" if a == b else f"{a}–{b}%"
