@@ -11,7 +11,7 @@ from distillbench.config import (  # noqa: E402
 )
 from distillbench.papers import Seam  # noqa: E402
 from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
-from distillbench.preflight import missing_data_problems  # noqa: E402
+from distillbench.preflight import data_problems  # noqa: E402
 from distillbench import runlock  # noqa: E402
 from distillbench.papers.papernot2016.plan import Plan  # noqa: E402
 
@@ -34,9 +34,9 @@ try:
     # `device: cuda` is checked in `onstart` below, once the executor is known (a SLURM login node has no GPU).
     config.update(validate_config(config, check_device=False))
     if workflow.is_main_process:
-        _missing = missing_data_problems(config)
-        if _missing:
-            raise ConfigError(_missing)
+        _data = data_problems(config)  # every dataset's checks, before any job
+        if _data:
+            raise ConfigError(_data)
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 if workflow.is_main_process and config["device"] == "cuda" and device_problems(config):
@@ -58,14 +58,15 @@ onstart:
     # Before the first job: refuse a second live run on this run name (src/distillbench/runlock.py; Snakemake's
     # own lock is lifted by --unlock even while its run goes on), refuse `device: cuda` where the jobs would run
     # without CUDA (local execution), and say so when `device: auto` would train the paper profile on the CPU.
+    if workflow.local_exec:
+        _problems = device_problems(config)
+        if _problems:
+            raise WorkflowError("invalid configuration:\n  - " + "\n  - ".join(_problems))
     try:
         runlock.acquire(PLAN.results)
     except runlock.RunLockedError as exc:
         raise WorkflowError(str(exc)) from None
     if workflow.local_exec:
-        _problems = device_problems(config)
-        if _problems:
-            raise WorkflowError("invalid configuration:\n  - " + "\n  - ".join(_problems))
         _note = cpu_fallback_note(config)
         if _note:
             print(_note, file=sys.stderr)

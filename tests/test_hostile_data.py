@@ -77,3 +77,30 @@ def test_an_unswapped_copy_still_passes(tmp_path, monkeypatch):
     _official(monkeypatch, "mnist", tmp_path, 1000, 500)
     manifest = data.prepare("mnist", tmp_path, allow_download=False, verify_checksums=True)
     assert manifest.official and (manifest.n_train, manifest.n_test) == (1000, 500)
+
+
+def test_every_datasets_checks_run_at_planning_before_any_job(tmp_path, repo_root, tiny_data_dir):
+    """A damaged CIFAR-10 file and MNIST files that are not the official ones with ``verify_checksums: true``
+    for MNIST: both are refused by a dry run, before any job (they used to be found by jobs, MNIST's
+    trainings meanwhile running)."""
+    import shutil
+    import subprocess
+    import sys
+
+    staged = tmp_path / "data"
+    shutil.copytree(tiny_data_dir, staged)
+    batch = staged / "cifar-10-batches-py" / "test_batch"
+    batch.write_bytes(batch.read_bytes()[:1000])
+    work = tmp_path / "wd"
+    work.mkdir()
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(repo_root / "Snakefile")]
+        + ["--directory", str(work), "--configfile", str(repo_root / "config" / "smoke.yaml"), "--config"]
+        + [f"data_dir={staged}", "download=false", "verify_checksums={mnist: true, cifar10: false}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "rule prepare_data" not in out and "Traceback" not in out, out[-3000:]
+    assert f"cifar10 data file {batch}" in out and "mnist: checksums differ from the official release" in out

@@ -280,3 +280,42 @@ def check_files(dataset: str, data_dir: Path) -> ContentCheck:
         md5s[rel] = hashlib.md5(data).hexdigest()
         names = parse_cifar_meta(data, data_dir=data_dir, path=path)
     return ContentCheck(md5={rel: md5s[rel] for rel in spec.files}, n_train=n[True], n_test=n[False], label_names=names)
+
+
+@dataclass
+class Verified:
+    """What :func:`verify` found: the content check and each file's md5 against the official one."""
+
+    content: ContentCheck
+    files: dict[str, dict[str, Any]]
+    official: bool
+
+
+def verify(dataset: str, data_dir: Path, *, verify_checksums: bool, min_test_images: int = 0) -> Verified:
+    """Every check of a staged dataset, torch-free (the Snakefile runs it at planning, ``prepare-data`` again):
+    content (:func:`check_files`, swaps included), official md5s unless waived, and a test split that covers
+    the attack's ``min_test_images`` samples. Raises :class:`DataError` naming the file or field and the fix."""
+    spec = spec_for(dataset)
+    data_dir = Path(data_dir)
+    content = check_files(dataset, data_dir)
+    files: dict[str, dict[str, Any]] = {}
+    mismatched = []
+    for rel, official_md5 in spec.files.items():
+        got = content.md5[rel]
+        files[rel] = {"md5": got, "official_md5": official_md5, "matches": got == official_md5}
+        if got != official_md5:
+            mismatched.append(f"{rel} (md5 {got}, official {official_md5})")
+    if mismatched and verify_checksums:
+        raise DataError(
+            f"{dataset}: checksums differ from the official release for: {'; '.join(mismatched)}; fix: "
+            "re-download the official files, or, to use this copy knowingly, set "
+            f"'verify_checksums: {{{dataset}: false}}' (or 'verify_checksums: false' for every dataset) in the config "
+            "(REPORT.md will then mark the data as unofficial and list these checksums)."
+        )
+    if min_test_images > content.n_test:
+        raise DataError(
+            f"{dataset}: the test split in {data_dir} has {content.n_test} images but the attack asks for "
+            f"{min_test_images} samples; fix: lower 'datasets.{dataset}.attack.samples' to at most {content.n_test}, "
+            "or stage the full test set"
+        )
+    return Verified(content, files, official=not mismatched)

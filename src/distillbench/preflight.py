@@ -1,12 +1,14 @@
-"""Checks the Snakefile runs before planning, on the machine that plans: cheap, no torch import."""
+"""Checks the Snakefile runs before planning, on the machine that plans: no torch import."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .dataspec import missing_files
+from .dataspec import missing_files, spec_for
+from .io import write_json
 from .staging import missing_message
 
 
@@ -23,3 +25,55 @@ def missing_data_problems(config: Mapping[str, Any]) -> str:
         if missing:
             lines.append(missing_message(dataset, data_dir, missing, download_on=False))
     return "\n".join(lines)
+
+
+def data_problems(config: Mapping[str, Any]) -> str:
+    """Every dataset's checks at planning, before any job: files missing with ``download: false``
+    (:func:`missing_data_problems`), then each staged dataset checked as its ``prepare_data`` job will check
+    it (content, swaps, official md5s unless waived, test split size). One paragraph per problem, every
+    dataset's at once; empty when all is well. A dataset checked before with the same files (path, size,
+    modification time) and settings is not read again (``<work_dir>/data-checks/``)."""
+    from .config import verify_checksums_for
+    from .datafiles import DataError, verify
+
+    lines = [p for p in [missing_data_problems(config)] if p]
+    data_dir = Path(str(config["data_dir"]))
+    for dataset, block in config["datasets"].items():
+        if missing_files(dataset, data_dir):
+            continue  # reported above, or its job downloads it
+        settings: dict[str, Any] = {
+            "verify_checksums": verify_checksums_for(config, dataset),
+            "min_test_images": int(block["attack"]["samples"]),
+        }
+        stamp = {"files": _file_stamps(dataset, data_dir), **settings}
+        record = Path(str(config.get("work_dir") or "work")) / "data-checks" / f"{dataset}.json"
+        if _read_json(record) == stamp:
+            continue
+        try:
+            verify(dataset, data_dir, **settings)
+        except DataError as exc:
+            lines.append(str(exc))
+            continue
+        try:
+            write_json(record, stamp)
+        except OSError:
+            pass  # only a saving of time: the check ran and passed
+    return "\n".join(lines)
+
+
+def _file_stamps(dataset: str, data_dir: Path) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for rel in spec_for(dataset).files:
+        path = data_dir / rel
+        if not path.exists():
+            path = path.with_name(path.name + ".gz")
+        st = path.stat()
+        out.append([str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino])
+    return out
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
