@@ -17,6 +17,13 @@ from distillbench.papers.papernot2016.plan import Plan  # noqa: E402
 
 DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "config.yaml"
 
+def _refuse(message):
+    """A planning error: the message alone, one paragraph per problem, without Snakemake's 'File "Snakefile",
+    line N' (which points at this file, not at the user's config or data)."""
+    print(message, file=sys.stderr)
+    raise SystemExit(1)
+
+
 # Read every config file ourselves first: a YAML error or a key given twice is reported with its file and
 # line (Snakemake's own message names neither). Files given with --configfile have already been parsed by
 # Snakemake at this point, so only their duplicate keys can still be caught here.
@@ -24,7 +31,7 @@ try:
     for _path in [DEFAULT_CONFIG, *workflow.overwrite_configfiles]:
         read_config_file(_path)
 except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
+    _refuse(str(exc))
 
 
 configfile: str(DEFAULT_CONFIG)
@@ -38,7 +45,7 @@ try:
         if _data:
             raise ConfigError(_data)
 except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
+    _refuse(str(exc))
 if workflow.is_main_process and config["device"] == "cuda" and device_problems(config):
     print("note: 'device: cuda' but no CUDA device is visible here: a local run stops before its first job "
           "(fine if the jobs run elsewhere, e.g. with the SLURM executor)", file=sys.stderr)
