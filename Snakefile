@@ -11,7 +11,7 @@ from distillbench.config import (  # noqa: E402
 )
 from distillbench.papers import Seam  # noqa: E402
 from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
-from distillbench.preflight import data_problems  # noqa: E402
+from distillbench.preflight import data_problems, dry_run_requested, executor_named  # noqa: E402
 from distillbench import runlock  # noqa: E402
 from distillbench.papers.papernot2016.plan import Plan  # noqa: E402
 
@@ -49,6 +49,12 @@ except ConfigError as exc:
 if workflow.is_main_process and config["device"] == "cuda" and device_problems(config):
     print("note: 'device: cuda' but no CUDA device is visible here: a local run stops before its first job "
           "(fine if the jobs run elsewhere, e.g. with the SLURM executor)", file=sys.stderr)
+
+# A dry run says what a real run would say in `onstart` (Snakemake cannot tell a dry run while this file is read).
+if workflow.is_main_process and dry_run_requested(sys.argv) and not executor_named(sys.argv):
+    _note = cpu_fallback_note(config)
+    if _note:
+        print(f"dry run: {_note}", file=sys.stderr)
 
 PLAN = Plan(config)
 SEAM = Seam(config, PLAN.results, PLAN.work)  # the reproductions the config enables (src/distillbench/papers/)

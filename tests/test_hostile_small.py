@@ -68,3 +68,33 @@ def test_report_names_the_per_dataset_checksum_setting(repo_root, tmp_path):
     text = (run / "REPORT.md").read_text()
     assert "accepted with `verify_checksums: {cifar10: false}`" in text
     assert "`verify_checksums: false`" not in text
+
+
+def test_a_dry_run_of_the_gpu_command_without_a_gpu_says_so(repo_root, tmp_path, tiny_data_dir):
+    import sys
+
+    import torch
+
+    if torch.cuda.is_available():
+        print("a CUDA device is visible here: the note is rightly absent")
+        pytest.skip("needs a machine without a visible CUDA device")
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "8", "--resources", "gpu=2"]
+        + ["-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path), "--config"]
+        + [f"data_dir={tiny_data_dir}", "download=false", "verify_checksums=false"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-2000:]
+    assert "dry run: note: no CUDA device is visible here" in out
+
+
+def test_dry_run_flags_are_recognised():
+    from distillbench.preflight import dry_run_requested, executor_named
+
+    assert dry_run_requested(["snakemake", "-n"]) and dry_run_requested(["snakemake", "-np", "--cores", "2"])
+    assert dry_run_requested(["snakemake", "--dry-run"]) and not dry_run_requested(["snakemake", "--cores", "2"])
+    assert not dry_run_requested(["snakemake", "--configfile", "config/cpu.yaml"])
+    assert executor_named(["snakemake", "--executor", "slurm"]) and not executor_named(["snakemake", "-n"])

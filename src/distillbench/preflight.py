@@ -77,3 +77,23 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except (OSError, ValueError):
         return None
+
+
+def dry_run_requested(argv: list[str]) -> bool:
+    """Whether Snakemake's command line asks for a dry run (``-n``, ``--dry-run``, ``--dryrun``, or ``-n`` among
+    combined short flags such as ``-np``): the Snakefile cannot ask Snakemake itself while it is being read."""
+    for arg in argv[1:]:
+        if arg in ("--dry-run", "--dryrun", "-n"):
+            return True
+        if arg.startswith("-") and not arg.startswith("--") and arg[1:].isalpha() and "n" in arg and len(arg) <= 6:
+            return True
+    return False
+
+
+def executor_named(argv: list[str]) -> bool:
+    """Whether the command line names an executor or a workflow profile (which may name one): jobs may run
+    elsewhere, so notes about this machine's devices do not apply."""
+    return any(
+        a in ("--executor", "-e", "--workflow-profile") or a.startswith(("--executor=", "--workflow-profile="))
+        for a in argv[1:]
+    )
