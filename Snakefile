@@ -11,18 +11,13 @@ from distillbench.config import (  # noqa: E402
 )
 from distillbench.papers import Seam  # noqa: E402
 from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
-from distillbench.preflight import data_problems, dry_run_requested, executor_named  # noqa: E402
+from distillbench.preflight import (  # noqa: E402
+    data_problems, dry_run_requested, executor_named, refuse,
+)
 from distillbench import runlock  # noqa: E402
 from distillbench.papers.papernot2016.plan import Plan  # noqa: E402
 
 DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "config.yaml"
-
-def _refuse(message):
-    """A planning error: the message alone, one paragraph per problem, without Snakemake's 'File "Snakefile",
-    line N' (which points at this file, not at the user's config or data)."""
-    print(message, file=sys.stderr)
-    raise SystemExit(1)
-
 
 # Read every config file ourselves first: a YAML error or a key given twice is reported with its file and
 # line (Snakemake's own message names neither). Files given with --configfile have already been parsed by
@@ -31,7 +26,7 @@ try:
     for _path in [DEFAULT_CONFIG, *workflow.overwrite_configfiles]:
         read_config_file(_path)
 except ConfigError as exc:
-    _refuse(str(exc))
+    refuse(str(exc))
 
 
 configfile: str(DEFAULT_CONFIG)
@@ -45,7 +40,7 @@ try:
         if _data:
             raise ConfigError(_data)
 except ConfigError as exc:
-    _refuse(str(exc))
+    refuse(str(exc))
 if workflow.is_main_process and config["device"] == "cuda" and device_problems(config):
     print("note: 'device: cuda' but no CUDA device is visible here: a local run stops before its first job "
           "(fine if the jobs run elsewhere, e.g. with the SLURM executor)", file=sys.stderr)

@@ -138,5 +138,5 @@ def test_snakemake_refuses_a_run_name_outside_results_before_planning(repo_root,
     )
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "config field 'run_name'" in out and "Nothing to be done" not in out
-    assert 'File "' not in out and "Snakefile\", line" not in out, "a planning error names the Snakefile's line"
+    assert 'File "' not in out and 'Snakefile", line' not in out, "a planning error names the Snakefile's line"
     assert "temperatures" not in out.split("invalid configuration")[-1], "the command-line numbers were accepted"

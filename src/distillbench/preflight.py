@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .dataspec import missing_files, spec_for
 from .io import write_json
@@ -97,3 +98,10 @@ def executor_named(argv: list[str]) -> bool:
         a in ("--executor", "-e", "--workflow-profile") or a.startswith(("--executor=", "--workflow-profile="))
         for a in argv[1:]
     )
+
+
+def refuse(message: str) -> NoReturn:
+    """Stop planning with ``message`` alone (one paragraph per problem), without Snakemake's
+    'File ".../Snakefile", line N' (which points at the workflow, not at the user's config or data)."""
+    print(message, file=sys.stderr)
+    raise SystemExit(1)
