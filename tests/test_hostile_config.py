@@ -74,6 +74,12 @@ def test_numbers_in_command_line_lists_are_read_as_numbers(paper_cfg):
     assert out["temperatures"] == [1, 100, 2.5] and out["datasets"]["mnist"]["training"]["lr"] == 0.05
 
 
+def test_a_numeric_run_name_from_the_command_line_is_a_name(paper_cfg):
+    cfg = copy.deepcopy(paper_cfg)
+    cfg["run_name"] = 20261206  # what Snakemake's --config parser makes of run_name=20261206
+    assert validate_config(cfg, check_device=False)["run_name"] == "20261206"
+
+
 def test_strings_stay_strings_where_the_schema_wants_strings(paper_cfg):
     cfg = copy.deepcopy(paper_cfg)
     cfg["run_name"] = "2026"

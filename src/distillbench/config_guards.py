@@ -135,7 +135,8 @@ def _as_number(text: str, types: set[str]) -> Any:
 
 def coerce_numbers(value: Any, schema: Any, root: Mapping[str, Any] | None = None) -> Any:
     """``value`` with every string that spells a number read as that number where ``schema`` asks for a number
-    (or integer) and does not accept a string; everything else is returned as it is."""
+    (or integer) and does not accept a string, and every integer read as its digits where ``schema`` asks for a
+    string only (``--config run_name=20261206``); everything else is returned as it is."""
     root = schema if root is None else root
     node = _resolve(schema, root)
     branches = _branches(node, root)
@@ -143,6 +144,11 @@ def coerce_numbers(value: Any, schema: Any, root: Mapping[str, Any] | None = Non
         types = set().union(*(_types(b) for b in branches))
         if types & {"number", "integer"} and "string" not in types:
             return _as_number(value, types)
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        types = set().union(*(_types(b) for b in branches))
+        if types == {"string"} and "enum" not in node:  # --config run_name=20261206 arrives as an int
+            return str(value)
         return value
     if isinstance(value, Mapping):
         out = {}
