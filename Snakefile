@@ -11,7 +11,10 @@ from distillbench.config import (  # noqa: E402
 )
 from distillbench.papers import Seam  # noqa: E402
 from distillbench.gpu_sharing import scale_gpu_limit  # noqa: E402
-from distillbench.preflight import missing_data_problems  # noqa: E402
+from distillbench.preflight import (  # noqa: E402
+    data_problems, dry_run_requested, executor_named, refuse,
+)
+from distillbench import runlock  # noqa: E402
 from distillbench.papers.papernot2016.plan import Plan  # noqa: E402
 
 DEFAULT_CONFIG = Path(workflow.basedir) / "config" / "config.yaml"
@@ -23,7 +26,7 @@ try:
     for _path in [DEFAULT_CONFIG, *workflow.overwrite_configfiles]:
         read_config_file(_path)
 except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
+    refuse(str(exc))
 
 
 configfile: str(DEFAULT_CONFIG)
@@ -33,14 +36,20 @@ try:
     # `device: cuda` is checked in `onstart` below, once the executor is known (a SLURM login node has no GPU).
     config.update(validate_config(config, check_device=False))
     if workflow.is_main_process:
-        _missing = missing_data_problems(config)
-        if _missing:
-            raise ConfigError(_missing)
+        _data = data_problems(config)  # every dataset's checks, before any job
+        if _data:
+            raise ConfigError(_data)
 except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
+    refuse(str(exc))
 if workflow.is_main_process and config["device"] == "cuda" and device_problems(config):
     print("note: 'device: cuda' but no CUDA device is visible here: a local run stops before its first job "
           "(fine if the jobs run elsewhere, e.g. with the SLURM executor)", file=sys.stderr)
+
+# A dry run says what a real run would say in `onstart` (Snakemake cannot tell a dry run while this file is read).
+if workflow.is_main_process and dry_run_requested(sys.argv) and not executor_named(sys.argv):
+    _note = cpu_fallback_note(config)
+    if _note:
+        print(f"dry run: {_note}", file=sys.stderr)
 
 PLAN = Plan(config)
 SEAM = Seam(config, PLAN.results, PLAN.work)  # the reproductions the config enables (src/distillbench/papers/)
@@ -54,15 +63,29 @@ if workflow.is_main_process:
 
 
 onstart:
-    # Before the first job: refuse `device: cuda` where the jobs would run without CUDA (local execution), and
-    # say so when `device: auto` would train the paper profile on the CPU.
+    # Before the first job: refuse a second live run on this run name (src/distillbench/runlock.py; Snakemake's
+    # own lock is lifted by --unlock even while its run goes on), refuse `device: cuda` where the jobs would run
+    # without CUDA (local execution), and say so when `device: auto` would train the paper profile on the CPU.
     if workflow.local_exec:
         _problems = device_problems(config)
         if _problems:
             raise WorkflowError("invalid configuration:\n  - " + "\n  - ".join(_problems))
+    try:
+        runlock.acquire(PLAN.results)
+    except runlock.RunLockedError as exc:
+        raise WorkflowError(str(exc)) from None
+    if workflow.local_exec:
         _note = cpu_fallback_note(config)
         if _note:
             print(_note, file=sys.stderr)
+
+
+onsuccess:
+    runlock.release(PLAN.results)
+
+
+onerror:
+    runlock.release(PLAN.results)
 
 
 # Snakemake's own HTML report: `snakemake --report results/<run_name>/report.html` after a run (same options

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from . import io
-from .errors import UserError, paragraph
+from .errors import UserError, paragraph, quote
 from .models import ARCHITECTURES, build_model
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,10 @@ def read_torch(path: Path, what: str) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:  # weights_only refused a Python object, or not a pickle at all
-        first = " ".join(str(exc).split())[:200]
+        first = quote(exc)
         raise _refuse(path, what, f"not a plain torch file of tensors and numbers ({first})") from None
     except (RuntimeError, EOFError, ValueError, zipfile.BadZipFile, OSError, AttributeError, KeyError) as exc:
-        first = " ".join(str(exc).split())[:200]
+        first = quote(exc)
         raise _refuse(
             path,
             what,
@@ -106,7 +106,7 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        detail = " ".join(str(exc).split())[:240]
+        detail = quote(exc)
         raise _refuse(path, what, f"its weights do not fit the {spec['dataset']} network ({detail})") from None
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:

@@ -11,7 +11,8 @@ from typing import Any
 import jsonschema
 import yaml
 
-from . import config_adaptive
+from . import config_adaptive, settings
+from .config_guards import coerce_numbers, run_name_problems, temperature_problems, unknown_keys
 from .dataspec import SPECS
 from .errors import UserError
 from .settings import REPO_ROOT
@@ -50,6 +51,13 @@ def _describe(schema: Mapping[str, Any], error: jsonschema.ValidationError) -> s
         field = _field_name(list(error.absolute_path) + [missing])
         return f"config field '{field}' is missing: add it (see config/config.yaml for an example)"
     if error.validator == "additionalProperties":
+        unknown = unknown_keys(error.instance, error.schema) if isinstance(error.schema, Mapping) else []
+        if unknown:
+            return "\n  - ".join(
+                f"config field '{field}': unknown key '{k}'; fix: remove or rename the unknown key "
+                "(allowed keys are in workflow/schemas/config.schema.yaml)"
+                for k in unknown
+            )
         return (
             f"config field '{field}': {error.message}; fix: remove or rename the unknown key "
             "(allowed keys are in workflow/schemas/config.schema.yaml)"
@@ -119,21 +127,37 @@ def validate_config(
     schema = load_schema() if schema is None else schema
     config = _coerce_booleans(config)
     config = _coerce_study_values(config)
+    config = coerce_numbers(config, schema)  # --config 'temperatures=[1,100]' passes strings
     # YAML mappings like {100: 6} arrive with int keys; the schema speaks JSON (string keys).
     as_json = _stringify_keys(config)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(as_json), key=lambda e: list(map(str, e.absolute_path)))
-    if errors:
-        lines = [_describe(schema, e) for e in errors]
-        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
-    cfg = _with_defaults(dict(config))
-    lines = _restrict_datasets(cfg)
-    lines += _reproduction_problems(cfg)
-    lines += data_aware_problems(cfg)
-    lines += _study_problems(cfg)
-    lines += _group_problems(cfg)
+    schema_lines = [_describe(schema, e) for e in errors]
+    lines = schema_lines + run_name_problems(config) + temperature_problems(config)
+    checks: list[Callable[[dict[str, Any]], list[str]]] = [
+        _restrict_datasets,
+        _reproduction_problems,
+        data_aware_problems,
+        _study_problems,
+        _group_problems,
+    ]
     if check_device:
-        lines += device_problems(cfg, cuda_visible)
+        checks.append(lambda c: device_problems(c, cuda_visible))
+    # Every problem at once: the later checks run even after schema errors, each skipped if a field it
+    # reads is one the schema already reported as missing or malformed.
+    cfg: dict[str, Any] = {}
+    try:
+        cfg = _with_defaults(dict(config))
+    except Exception:
+        if not schema_lines:
+            raise
+        checks = []
+    for check in checks:
+        try:
+            lines += check(cfg)
+        except Exception:
+            if not schema_lines:
+                raise
     if lines:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
     return cfg
@@ -241,10 +265,7 @@ def cpu_fallback_note(cfg: Mapping[str, Any], cuda_visible: Callable[[], bool] |
 
 def verify_checksums_for(config: Mapping[str, Any], dataset: str) -> bool:
     """``verify_checksums`` for one dataset: a plain boolean applies to all, a mapping per dataset (default true)."""
-    value = _coerce_booleans(dict(config)).get("verify_checksums", True)
-    if isinstance(value, Mapping):
-        return bool(value.get(dataset, True))
-    return bool(value)
+    return settings.verify_checksums_for(_coerce_booleans(dict(config)), dataset)
 
 
 def _restrict_datasets(cfg: dict[str, Any]) -> list[str]:

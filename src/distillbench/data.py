@@ -10,8 +10,9 @@ from typing import Any
 
 import torch
 
-from .datafiles import DataError, check_files, read_split
+from .datafiles import DataError, read_split, verify
 from .dataspec import SPECS, missing_files, spec_for
+from .errors import quote
 from .staging import missing_message, staging_help
 
 log = logging.getLogger(__name__)
@@ -79,8 +80,7 @@ class DataManifest:
 
 
 def _one_line(exc: BaseException, limit: int = 240) -> str:
-    text = " ".join(str(exc).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    return quote(exc, limit)
 
 
 def prepare(
@@ -110,22 +110,8 @@ def prepare(
                 dataset, data_dir, missing, download_on=allow_download, reason="it finished without these files"
             )
         )
-    content = check_files(dataset, data_dir)
-    files: dict[str, dict[str, Any]] = {}
-    mismatched = []
-    for rel, official_md5 in spec.files.items():
-        got = content.md5[rel]
-        ok = got == official_md5
-        files[rel] = {"md5": got, "official_md5": official_md5, "matches": ok}
-        if not ok:
-            mismatched.append(f"{rel} (md5 {got}, official {official_md5})")
-    if mismatched and verify_checksums:
-        raise DataError(
-            f"{dataset}: checksums differ from the official release for: {'; '.join(mismatched)}; fix: "
-            "re-download the official files, or, to use this copy knowingly, set "
-            f"'verify_checksums: {{{dataset}: false}}' (or 'verify_checksums: false' for every dataset) in the config "
-            "(REPORT.md will then mark the data as unofficial and list these checksums)."
-        )
+    checked = verify(dataset, data_dir, verify_checksums=verify_checksums, min_test_images=min_test_images)
+    content = checked.content
     if (content.n_train, content.n_test) != (spec.n_train, spec.n_test):
         log.warning(
             "%s: %d training and %d test images, the official release has %d and %d",
@@ -135,17 +121,11 @@ def prepare(
             spec.n_train,
             spec.n_test,
         )
-    if min_test_images > content.n_test:
-        raise DataError(
-            f"{dataset}: the test split in {data_dir} has {content.n_test} images but the attack asks for "
-            f"{min_test_images} samples; fix: lower 'datasets.{dataset}.attack.samples' to at most {content.n_test}, "
-            "or stage the full test set"
-        )
     return DataManifest(
         dataset,
         str(data_dir),
-        official=not mismatched,
-        files=files,
+        official=checked.official,
+        files=checked.files,
         checksums_verified=bool(verify_checksums),
         n_train=content.n_train,
         n_test=content.n_test,

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .dataspec import CIFAR10_FOLDER, NUM_CLASSES, spec_for
-from .errors import UserError, paragraph
+from .errors import UserError, paragraph, quote
 from .staging import restage_hint
 
 IDX_MAGIC = {"images": 0x00000803, "labels": 0x00000801}  # unsigned byte, 3 resp. 1 dimensions
@@ -116,7 +116,9 @@ def _unpickle(data: bytes, *, dataset: str, data_dir: Path, path: Path) -> Any:
     try:
         return _BatchUnpickler(BytesIO(data), encoding="latin1").load()
     except Exception as exc:  # random bytes raise almost anything: UnpicklingError, EOFError, UnicodeDecodeError, ...
-        raise _bad(dataset, data_dir, path, f"not a CIFAR-10 pickle ({type(exc).__name__}: {str(exc)[:160]})") from None
+        raise _bad(
+            dataset, data_dir, path, f"not a CIFAR-10 pickle ({type(exc).__name__}: {quote(exc, 160)})"
+        ) from None
 
 
 def parse_cifar_batch(data: bytes, *, data_dir: Path, path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -170,16 +172,74 @@ def _read_split(
         path, data = file_bytes(dataset, data_dir, rel)
         if md5s is not None:
             md5s[rel] = hashlib.md5(data).hexdigest()
+            _refuse_other_official_file(dataset, data_dir, rel, path, md5s[rel])
         blobs.append((path, data))
     if dataset == "mnist":
         (ipath, idata), (lpath, ldata) = blobs
         images = parse_idx(idata, "images", dataset=dataset, data_dir=data_dir, path=ipath)
         labels = parse_idx(ldata, "labels", dataset=dataset, data_dir=data_dir, path=lpath)
         if len(images) != len(labels):
-            raise _bad(dataset, data_dir, lpath, f"{len(labels)} labels for {len(images)} images in {ipath.name}")
+            raise _count_mismatch(dataset, data_dir, train, (ipath, len(images)), (lpath, len(labels)))
         return images[:, None, :, :], labels.astype(np.int64)
     parts = [parse_cifar_batch(d, data_dir=data_dir, path=p) for p, d in blobs]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _split_name(train: bool) -> str:
+    return "training" if train else "test"
+
+
+def _refuse_other_official_file(dataset: str, data_dir: Path, rel: str, path: Path, md5: str) -> None:
+    """A file whose content is another file of the official release (the same md5): swapped files, refused
+    whether or not checksums are verified."""
+    spec = spec_for(dataset)
+    if md5 == spec.files.get(rel):
+        return
+    for other_rel, official in spec.files.items():
+        if other_rel != rel and md5 == official:
+            raise DataError(
+                paragraph(
+                    f"{dataset} data file {path}",
+                    f"its content is the official {other_rel} (the same md5, {md5}): the two files are swapped",
+                    f"swap {Path(rel).name} and {Path(other_rel).name} back, or {restage_hint(dataset, data_dir)}",
+                )
+            )
+
+
+def _count_mismatch(
+    dataset: str, data_dir: Path, train: bool, images: tuple[Path, int], labels: tuple[Path, int]
+) -> DataError:
+    """MNIST images and labels of one split disagree in count: blame the file whose count is the other split's
+    official size (swapped with the other split's file), else name both."""
+    spec = spec_for(dataset)
+    own, other = (spec.n_train, spec.n_test) if train else (spec.n_test, spec.n_train)
+    (ipath, n_img), (lpath, n_lab) = images, labels
+    for path, n, partner, n_partner in ((ipath, n_img, lpath, n_lab), (lpath, n_lab, ipath, n_img)):
+        if n == other and n_partner == own and own != other:
+            return _bad(
+                dataset,
+                data_dir,
+                path,
+                f"it holds {n} items, the size of the official {_split_name(not train)} split, while {partner.name} "
+                f"holds the {own} of the {_split_name(train)} split: this file is swapped with the "
+                f"{_split_name(not train)} split's",
+            )
+    return _bad(dataset, data_dir, lpath, f"{n_lab} labels for {n_img} images in {ipath.name}")
+
+
+def _refuse_swapped_splits(dataset: str, data_dir: Path, n_train: int, n_test: int) -> None:
+    """The training split has the official test size and the other way round: the splits are swapped."""
+    spec = spec_for(dataset)
+    if (n_train, n_test) == (spec.n_test, spec.n_train) and n_train != n_test:
+        rel = _split_files(dataset, True)[0]
+        raise _bad(
+            dataset,
+            data_dir,
+            data_dir / rel,
+            f"the training split holds {n_train} images and the test split {n_test}: the official release has "
+            f"{spec.n_train} and {spec.n_test}, so the training and test files are swapped (training on the test "
+            "set would make every accuracy meaningless)",
+        )
 
 
 def read_split(dataset: str, data_dir: Path, train: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -212,6 +272,7 @@ def check_files(dataset: str, data_dir: Path) -> ContentCheck:
             rel = _split_files(dataset, train)[0]
             raise _bad(dataset, data_dir, data_dir / rel, "the split holds no images")
         n[train] = len(images)
+    _refuse_swapped_splits(dataset, data_dir, n[True], n[False])
     names = None
     if dataset == "cifar10":
         rel = f"{CIFAR10_FOLDER}/batches.meta"
@@ -219,3 +280,42 @@ def check_files(dataset: str, data_dir: Path) -> ContentCheck:
         md5s[rel] = hashlib.md5(data).hexdigest()
         names = parse_cifar_meta(data, data_dir=data_dir, path=path)
     return ContentCheck(md5={rel: md5s[rel] for rel in spec.files}, n_train=n[True], n_test=n[False], label_names=names)
+
+
+@dataclass
+class Verified:
+    """What :func:`verify` found: the content check and each file's md5 against the official one."""
+
+    content: ContentCheck
+    files: dict[str, dict[str, Any]]
+    official: bool
+
+
+def verify(dataset: str, data_dir: Path, *, verify_checksums: bool, min_test_images: int = 0) -> Verified:
+    """Every check of a staged dataset, torch-free (the Snakefile runs it at planning, ``prepare-data`` again):
+    content (:func:`check_files`, swaps included), official md5s unless waived, and a test split that covers
+    the attack's ``min_test_images`` samples. Raises :class:`DataError` naming the file or field and the fix."""
+    spec = spec_for(dataset)
+    data_dir = Path(data_dir)
+    content = check_files(dataset, data_dir)
+    files: dict[str, dict[str, Any]] = {}
+    mismatched = []
+    for rel, official_md5 in spec.files.items():
+        got = content.md5[rel]
+        files[rel] = {"md5": got, "official_md5": official_md5, "matches": got == official_md5}
+        if got != official_md5:
+            mismatched.append(f"{rel} (md5 {got}, official {official_md5})")
+    if mismatched and verify_checksums:
+        raise DataError(
+            f"{dataset}: checksums differ from the official release for: {'; '.join(mismatched)}; fix: "
+            "re-download the official files, or, to use this copy knowingly, set "
+            f"'verify_checksums: {{{dataset}: false}}' (or 'verify_checksums: false' for every dataset) in the config "
+            "(REPORT.md will then mark the data as unofficial and list these checksums)."
+        )
+    if min_test_images > content.n_test:
+        raise DataError(
+            f"{dataset}: the test split in {data_dir} has {content.n_test} images but the attack asks for "
+            f"{min_test_images} samples; fix: lower 'datasets.{dataset}.attack.samples' to at most {content.n_test}, "
+            "or stage the full test set"
+        )
+    return Verified(content, files, official=not mismatched)

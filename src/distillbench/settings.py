@@ -6,6 +6,7 @@ Every layer may import this module; it imports nothing of the package. Reading a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -20,5 +21,21 @@ def epochs_for(training: Mapping[str, Any], temperature: float) -> int:
 
 
 def format_temperature(t: float) -> str:
-    """Temperatures as they appear in file names: 1, 2.5, 100."""
-    return f"{float(t):g}"
+    """A temperature as it appears in file names: the shortest decimal that reads back as the same float,
+    without exponent and without a trailing '.0' (1, 2.5, 20.0000001, 100)."""
+    value = float(t)
+    if not math.isfinite(value):
+        raise ValueError(f"temperature {t!r} is not a finite number")
+    text = repr(value)
+    if "e" in text or "E" in text:  # outside T_MIN..T_MAX; still a name that reads back exactly
+        text = format(value, "f").rstrip("0").rstrip(".") if value >= 1 else format(value, ".20f").rstrip("0")
+    return text[:-2] if text.endswith(".0") else text
+
+
+def verify_checksums_for(config: Mapping[str, Any], dataset: str) -> bool:
+    """``verify_checksums`` of a validated config for one dataset: a boolean applies to all, a mapping per dataset
+    (default true)."""
+    value = config.get("verify_checksums", True)
+    if isinstance(value, Mapping):
+        return bool(value.get(dataset, True))
+    return bool(value)

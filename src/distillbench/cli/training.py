@@ -71,7 +71,8 @@ def cmd_train(a: argparse.Namespace) -> None:
     )
     splits = (train_data, test_data)
     save_trained(a, out, a.metrics, trained, spec, splits, (claim, device, time.perf_counter() - t0), a.soft_labels)
-    out.with_name(f".{out.name}.resume").unlink(missing_ok=True)
+    # The resume file (the state after the last epoch) is kept: if Snakemake deletes this job's outputs because it
+    # was interrupted before recording them as done, the rerun rebuilds them from it instead of training again.
     claim.release()
 
 
@@ -146,8 +147,7 @@ def cmd_train_group(a: argparse.Namespace) -> None:
     # teacher and the student groups (each starts a process and waits for a GPU slot).
     for t, path in zip(label_at, label_out, strict=True):
         _write_soft_labels(trained[a.temperatures.index(t)][0], train_data, t, device, a.fast_path, Path(path))
-    resume.unlink(missing_ok=True)
-    claim.release()
+    claim.release()  # the resume file is kept, as in cmd_train
 
 
 def _write_soft_labels(model: Any, train_data: Any, temperature: float, device: Any, fast_path: str, out: Path) -> None:

@@ -74,9 +74,9 @@ def _dataset_headline(d: str, table: pd.DataFrame, comp: pd.DataFrame, labels: M
     lower = t[t.verdict == LOWER]
     num = str(t.numerics.iloc[0]) if "numerics" in t else ""
     if len(under) == n:
-        acc = f"{t.test_accuracy_pct.min():.1f}–{t.test_accuracy_pct.max():.1f}%"
+        acc = _pct_range(t.test_accuracy_pct.min(), t.test_accuracy_pct.max(), 1)
         ref = t.paper_accuracy_pct.dropna()
-        ref_txt = f"; the paper's: {ref.min():.2f}–{ref.max():.2f}%" if len(ref) else ""
+        ref_txt = f"; the paper's: {_pct_range(ref.min(), ref.max(), 2)}" if len(ref) else ""
         return (
             f"- **{title}: not comparable.** All {n} models are under-trained (test accuracy {acc}"
             f"{ref_txt}), so their attack numbers measure untrained networks, not the defense."
@@ -149,6 +149,9 @@ def provenance_section(
         status = (
             "official (md5s match torchvision's)"
             if man["official"]
+            else "**UNOFFICIAL copy** (md5s differ from the official release; accepted with "
+            f"`verify_checksums: {{{d}: false}}`)"
+            if isinstance(config.get("verify_checksums"), Mapping)
             else "**UNOFFICIAL copy** (md5s differ from the official release; accepted with `verify_checksums: false`)"
         )
         add(f"- data `{d}`: {status}, from `{man['data_dir']}`")
@@ -367,3 +370,9 @@ def accuracy_section(data: ReportData) -> list[str]:
     add(attack_detail_markdown(data.table, data.labels))
     add("")
     return lines
+
+
+def _pct_range(lo: float, hi: float, digits: int) -> str:
+    """``lo–hi%``, or one number where both print the same."""
+    a, b = f"{lo:.{digits}f}", f"{hi:.{digits}f}"
+    return f"{a}%" if a == b else f"{a}–{b}%"
