@@ -14,7 +14,7 @@ rule report:
         adaptive=PLAN.adaptive_summaries(),
         robustness=PLAN.robustness_summaries(),
         data=PLAN.data_manifests(),
-        seeds=PLAN.seed_attack_summaries(),  # further seeds (seeds.smk)
+        seeds=PLAN.seed_attack_summaries(),  # further seeds' replicas
         length=PLAN.length_outputs(),  # training-length study (length.smk)
         sections=SEAM.section_files(),  # the other reproductions' sections, appended (workflow/rules/papers.smk)
     output:

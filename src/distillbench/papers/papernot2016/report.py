@@ -37,6 +37,7 @@ from ...seeds import settings_line as seeds_settings_line
 from ...stats import HIGHER, LOWER, REPRODUCED, UNDER_TRAINED, verdict
 from ...verdicts import INCONCLUSIVE, SeedCell, VerdictRule, cell_verdict, load_rule, rule_text
 from . import models as papernot_models
+from .plan import Plan
 from .reference import PaperReference, load_paper
 
 
@@ -67,7 +68,7 @@ def collect(
         num = (numerics or {}).get(dataset) or main_numerics(config, dataset)
         for m in papernot_models.deployed(config, dataset):
             model = m.name
-            s = read_json(results_dir / "attacks" / dataset / num / f"{model}.json")
+            s = read_json(Path(Plan(config, results_dir).attack_file(dataset, num, model)))
             baseline = papernot_models.is_baseline(model)
             temperature = None if baseline else m.temperature
             kind = "baseline" if baseline else "distilled"
@@ -298,8 +299,8 @@ def numerics_comparison(
             alt = others[other][others[other].dataset == dataset]
             for _, r in table[table.dataset == dataset].iterrows():
                 a = alt[alt.model == r.model].iloc[0]
-                ours = pd.read_csv(results_dir / "attacks" / dataset / main / f"{r.model}.csv")
-                theirs = pd.read_csv(results_dir / "attacks" / dataset / other / f"{r.model}.csv")
+                ours = pd.read_csv(Plan(config, results_dir).attack_file(dataset, main, r.model, ext="csv"))
+                theirs = pd.read_csv(Plan(config, results_dir).attack_file(dataset, other, r.model, ext="csv"))
                 key = ["sample_index", "target"]
                 m = ours.merge(theirs, on=key, suffixes=("", "_o"))
                 same_decision = (m.success == m.success_o).mean() * 100 if len(m) else float("nan")
@@ -450,7 +451,7 @@ def gradient_table(config: Mapping[str, Any], results_dir: Path) -> pd.DataFrame
     for d in ordered_datasets(config):
         base: dict[str, float] = {}
         for model in (m.name for m in papernot_models.deployed(config, d)):
-            path = results_dir / "gradients" / d / f"{model}.json"
+            path = Path(Plan(config, results_dir).gradient_file(d, model))
             if not path.exists():
                 return pd.DataFrame()
             g = read_json(path)
@@ -500,7 +501,7 @@ def _load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str
     teacher's)."""
     out = {}
     for dataset in config["datasets"]:
-        for path in sorted((results_dir / "models" / dataset).glob("*.json")):
+        for path in sorted(Path(Plan(config, results_dir).metrics_dir(dataset)).glob("*.json")):
             out[(dataset, path.stem)] = read_json(path)
         for m in papernot_models.deployed(config, dataset):
             if (dataset, m.stem) in out:
