@@ -53,7 +53,7 @@ def cmd_paper_train(a: argparse.Namespace) -> None:
     model, history = train_job(job, train_data, test_data, device, teacher_logits=teacher_logits)
     logits = predict_logits(model, test_data.images, device)
     result = evaluate(logits, test_data.labels, dict(job.bias_shift))
-    save_model(Path(a.out), model, job, history)
+    save_model(Path(a.out), model, job, history, 1.0 - result["errors"] / max(1, result["test_samples"]))
     metrics: dict[str, Any] = {
         "model": json.loads(job.to_json())["model"],
         "job": json.loads(job.to_json()),

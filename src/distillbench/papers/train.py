@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .. import io
+from ..checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from ..data import TensorDataset, load_split
 from ..losses import LOSSES, make_loss
 from ..models import build_arch
@@ -141,18 +141,32 @@ def train_job(
     return model, history
 
 
-def save_model(path: Path, model: nn.Module, job: Job, history: list[dict[str, Any]]) -> None:
-    io.save_torch(
-        path,
-        {"job": job.to_json(), "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history},
-    )
+def checkpoint_spec(job: Job) -> dict[str, Any]:
+    """What the one checkpoint format (checkpoints.save_checkpoint) records of a job's network to rebuild it."""
+    m = job.model
+    return {
+        "arch": m.arch,
+        "dataset": m.dataset,
+        "temperature": m.temperature,
+        "dropout": job.dropout,
+        "input_dropout": job.input_dropout,
+        "widths": list(job.widths),
+        "role": m.role,
+        "seed": m.seed,
+    }
+
+
+def save_model(path: Path, model: nn.Module, job: Job, history: list[dict[str, Any]], test_accuracy: float) -> None:
+    """The network in the one checkpoint format (checkpoints.py), its job alongside."""
+    save_checkpoint(path, model, checkpoint_spec(job), history, test_accuracy, job=job.to_json())
 
 
 def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Job]:
-    from ..checkpoints import read_torch
-
-    ckpt = read_torch(Path(path), "a reproduction's checkpoint")
-    job = Job.from_json(ckpt["job"])
-    model = build(job)
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval(), job
+    """A reproduction's network and the job that trained it (refused, with its name, when it is not one)."""
+    model, ckpt = load_checkpoint(Path(path), device)
+    if not isinstance(ckpt.get("job"), str):
+        raise CheckpointError(
+            f"checkpoint {path}: it holds no training job (a Fig. 7 network, not a reproduction's); fix: give the "
+            "checkpoint the reproduction's paper_train rule wrote"
+        )
+    return model, Job.from_json(ckpt["job"])
