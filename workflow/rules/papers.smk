@@ -1,7 +1,8 @@
 # The paper seam (src/distillbench/papers/): one generic set of rules trains every model that a reproduction
 # declares as a job (ModelId + Job), writes its teachers' logits and its REPORT.md section. A new paper needs no
-# rule here: its module's jobs become these rules' wildcards. Papernot 2016 is still built by the older rules
-# (train.smk, attack.smk, report.smk); `snakemake <paper>` builds one reproduction alone.
+# rule here: its module's jobs become these rules' wildcards. Papernot 2016's chain (warm start, teachers, soft
+# labels, students, per seed) has its rules in train.smk and attack.smk, on the same training loop and checkpoint
+# format; `snakemake <paper>` builds one reproduction alone.
 
 
 localrules:
@@ -9,7 +10,7 @@ localrules:
 
 
 rule paper_train:
-    """One model of a seam reproduction: the generic loop, its loss chosen by name (losses.py)."""
+    """One model of a seam reproduction: the one training loop, its loss chosen by name (losses.py)."""
     input:
         data=SEAM.data_manifest,
         teacher=lambda w: SEAM.teacher_logits(w.paper, w.job),

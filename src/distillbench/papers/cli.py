@@ -50,10 +50,12 @@ def cmd_paper_train(a: argparse.Namespace) -> None:
         len(test_data),
     )
     t0 = time.perf_counter()
-    model, history = train_job(job, train_data, test_data, device, teacher_logits=teacher_logits)
+    resume = Path(a.out).with_name(f".{Path(a.out).name}.resume")  # after every epoch: a rerun goes on from there
+    model, history = train_job(job, train_data, test_data, device, teacher_logits=teacher_logits, resume_path=resume)
     logits = predict_logits(model, test_data.images, device)
     result = evaluate(logits, test_data.labels, dict(job.bias_shift))
     save_model(Path(a.out), model, job, history, 1.0 - result["errors"] / max(1, result["test_samples"]))
+    resume.unlink(missing_ok=True)
     metrics: dict[str, Any] = {
         "model": json.loads(job.to_json())["model"],
         "job": json.loads(job.to_json()),
