@@ -106,7 +106,6 @@ include: "workflow/rules/train.smk"
 include: "workflow/rules/attack.smk"
 include: "workflow/rules/adaptive.smk"
 include: "workflow/rules/report.smk"
-include: "workflow/rules/seeds.smk"
 include: "workflow/rules/length.smk"
 include: "workflow/rules/papers.smk"
 

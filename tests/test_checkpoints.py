@@ -195,3 +195,23 @@ def test_no_torch_load_without_weights_only(repo_root):
                 calls.append((path.name, n, "weights_only=True" in line))
     assert calls and all(ok for *_, ok in calls), calls
     assert {name for name, *_ in calls} == {"checkpoints.py"}
+
+
+def test_a_reproductions_network_uses_the_same_checkpoint_format(tmp_path, good_ckpt):
+    """Every paper's network is saved by checkpoints.save_checkpoint: an MLP of a reproduction loads back (its
+    architecture from the spec) with the same outputs, and its job comes with it; a Fig. 7 network is no job."""
+    from distillbench.papers.base import Job, ModelId
+    from distillbench.papers.train import build, load_model, save_model
+
+    job = Job(ModelId("t", "mnist", "m", "mlp", "student", 4.0, 11), loss="hard", epochs=1, lr=0.1, momentum=0.0,
+              batch_size=8, widths=(16, 8), input_dropout=0.2)  # fmt: skip
+    model = build(job).eval()
+    path = tmp_path / "m.pt"
+    save_model(path, model, job, [{"epoch": 1}], 0.25)
+    loaded, ckpt = load_checkpoint(path)
+    assert set(ckpt) >= {"state_dict", "spec", "history", "test_accuracy", "job"} and ckpt["test_accuracy"] == 0.25
+    again, again_job = load_model(path)
+    x = torch.rand(3, 1, 28, 28)
+    assert torch.equal(loaded(x), model(x)) and torch.equal(again(x), model(x)) and again_job == job
+    with pytest.raises(CheckpointError, match=f"checkpoint {good_ckpt}: it holds no training job"):
+        load_model(good_ckpt)

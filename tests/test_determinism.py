@@ -139,7 +139,7 @@ def test_resumed_training_and_attack_match_an_uninterrupted_run(
     from distillbench.attacks.jsma import SaliencyMapAttack
 
     # Training: stop during epoch 2 (its test-accuracy pass), after epoch 1's resume file was written.
-    real_accuracy, calls = training.accuracy, []
+    real_accuracy, calls = training.test_scores, []
 
     def accuracy_then_stop(*a, **k):
         calls.append(1)
@@ -147,7 +147,7 @@ def test_resumed_training_and_attack_match_an_uninterrupted_run(
             raise Interrupted
         return real_accuracy(*a, **k)
 
-    monkeypatch.setattr(training, "accuracy", accuracy_then_stop)
+    monkeypatch.setattr(training, "test_scores", accuracy_then_stop)
     with pytest.raises(Interrupted):
         _train(tiny_data_dir, tmp_path)
     assert (tmp_path / ".teacher_T1.pt.resume").exists() and not (tmp_path / "teacher_T1.pt").exists()

@@ -88,21 +88,23 @@ def test_report_has_every_row(smoke_run):
 
 
 def test_per_target_tables_and_summaries(smoke_run):
-    table = pd.read_csv(smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "distilled_T20.csv")
+    table = pd.read_csv(
+        smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "seed1234" / "distilled_T20.csv"
+    )
     assert list(table.columns) == COLUMNS
     assert len(table) == 4 * 9
     assert (table.features_changed <= 112).all()
     assert (table.target != table.true_label).all()
     assert (table.features_changed == 2 * table.iterations).all()
     assert (table.success == (table.final_prediction == table.target)).all()
-    attacks = smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined"
+    attacks = smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "seed1234"
     summary = json.loads((attacks / "distilled_T20.json").read_text())
     assert summary["numerics"] == "defined"
     assert summary["targets"] == 36 and summary["successes"] == int(table.success.sum())
     fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")
     assert len(fig7) == 6
     # The smoke profile attacks in several batches (12 targets each), so a killed attack resumes mid-table.
-    log = (smoke_run / "results" / "smoke" / "logs" / "attack" / "mnist_defined_distilled_T20.log").read_text()
+    log = (smoke_run / "results" / "smoke" / "logs" / "attack" / "mnist_defined_distilled_T20_seed1234.log").read_text()
     assert all(f"targets {k}/36 " in log for k in (12, 24, 36))
 
 
@@ -121,11 +123,11 @@ def test_adaptive_attacks_robustness_and_accuracy_sections(smoke_run):
         "ci95_low_pct", "ci95_high_pct", "budget", "mean_l0_success", "mean_l2_success", "test_accuracy", "seconds",
     }  # fmt: skip
     for (d, a), models in expected.items():
-        assert sorted(p.stem for p in (run / "adaptive" / d / a).glob("*.json")) == models
+        assert sorted(p.stem for p in (run / "adaptive" / d / a / "seed1234").glob("*.json")) == models
         for m in models:
-            s = json.loads((run / "adaptive" / d / a / f"{m}.json").read_text())
+            s = json.loads((run / "adaptive" / d / a / "seed1234" / f"{m}.json").read_text())
             assert keys <= set(s) and (s["dataset"], s["model"], s["attack"]) == (d, m, a)
-            table = pd.read_csv(run / "adaptive" / d / a / f"{m}.csv")
+            table = pd.read_csv(run / "adaptive" / d / a / "seed1234" / f"{m}.csv")
             assert list(table.columns) == ADAPTIVE_COLUMNS and len(table) == s["targets"]
             assert s["successes"] == int(table.success.sum())
             if a == "cw_l2":
@@ -134,11 +136,11 @@ def test_adaptive_attacks_robustness_and_accuracy_sections(smoke_run):
             else:
                 assert s["budget"] == 112 and s["mean_l2_success"] is None
                 assert (table[table.success].l0 <= 112).all()
-    log = (run / "logs" / "adaptive_attack" / "mnist_jsma_f_t_distilled_T20.log").read_text()
+    log = (run / "logs" / "adaptive_attack" / "mnist_jsma_f_t_distilled_T20_seed1234.log").read_text()
     assert "targets 9/18 " in log and "targets 18/18 " in log  # two batches
     for d, n in (("mnist", 18), ("cifar10", 9)):
         for m in ("baseline", "distilled_T1", "distilled_T20"):
-            r = json.loads((run / "robustness" / d / f"{m}.json").read_text())
+            r = json.loads((run / "robustness" / d / "seed1234" / f"{m}.json").read_text())
             assert r["targets"] == n and 0 <= r["failure_share_pct"] <= 100
             assert r["capped"] and r["max_features"] == 200  # the smoke profile's cap
             assert {"dataset", "model", "trained_temperature", "successes", "rho_adv_pct", "test_accuracy"} <= set(r)
@@ -166,7 +168,7 @@ def test_every_job_has_a_log_and_a_benchmark(smoke_run):
     # length study (2 training jobs, 4 attacks, 4 gradients); issue 9: 14 adaptive attacks, 6 robustness jobs; the
     # seam: 11 models, 2 teachers' logits, 2 report sections
     assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1 + 6 + 10 + 14 + 6 + 11 + 2 + 2
-    train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20.log").read_text()
+    train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20_seed1234.log").read_text()
     assert re.search(r"epoch 1/1 T=20 lr=0.1 loss=[\d.]+ train_acc=[\d.]+ test_acc=[\d.]+ seconds=", train_log)
     assert "device: cpu" in train_log
     assert (
@@ -191,13 +193,13 @@ def test_seeds_length_study_and_conclusion(smoke_run):
         "cifar10/distilled_T20": 1,
     }
     base = fig7[(fig7.dataset == "mnist") & (fig7.model == "baseline")].iloc[0]
-    other = json.loads((run / "seeds" / "seed7" / "attacks" / "mnist" / "defined" / "baseline.json").read_text())
+    other = json.loads((run / "attacks" / "mnist" / "defined" / "seed7" / "baseline.json").read_text())
     assert base.pooled_targets == 36 + other["targets"]
     assert base.pooled_successes == base.successes + other["successes"]
     assert base.mean_pct == pytest.approx((base.ours_pct + other["success_rate_pct"]) / 2)
     assert base.min_pct <= base.mean_pct <= base.max_pct
     assert {"verdict", "verdict_10pp", "sd_pp", "pooled_ci95_low_pct", "pooled_ci95_high_pct"} <= set(fig7.columns)
-    assert not (run / "seeds" / "seed7" / "attacks" / "mnist" / "float32").exists()  # main numerics only
+    assert not (run / "attacks" / "mnist" / "float32" / "seed7").exists()  # main numerics only
     report = (run / "REPORT.md").read_text()
     assert "- seeds: 1234, 7" in report and "MNIST: baseline, distilled_T20" in report
     assert "### How verdicts are made" in report and "No tolerance is added" in report
@@ -341,34 +343,34 @@ def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_f
     per-network checkpoints (MNIST's Fig. 7 jobs, and its replicas under the second seed with every model
     replicated)."""
     work = tmp_path_factory.mktemp("grouped")
-    seed_attacks = [f"results/smoke/seeds/seed7/attacks/mnist/defined/{m}.json" for m in MNIST_MODELS]
+    seed_attacks = [f"results/smoke/attacks/mnist/defined/seed7/{m}.json" for m in MNIST_MODELS]
     proc = snakemake(
         repo_root, work, tiny_data_dir, "train_in_groups=true", "run_datasets=[mnist]",
         "datasets={mnist: {seed_models: all}}", "--rerun-incomplete", "papernot2016", *seed_attacks,
     )  # fmt: skip
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-6000:]
-    for rule in ("train_teachers_group", "train_students_group", "seed_train_teachers_group"):
-        assert re.search(rf"rule {rule}:", out), rule
-    assert not re.search(r"rule (seed_)?train_(teacher|student):", out)
-    assert not re.search(r"rule (seed_)?soft_labels:", out), "the teacher groups write the soft labels"
+    for rule in ("train_teachers_group", "train_students_group"):
+        assert len(re.findall(rf"rule {rule}:", out)) == 2, rule  # seeds 1234 and 7
+    assert not re.search(r"rule train_(teacher|student):", out)
+    assert not re.search(r"rule soft_labels:", out), "the teacher groups write the soft labels"
     for path in seed_attacks:
         assert json.loads((work / path).read_text())["targets"] > 0
-    seed_model = json.loads((work / "results/smoke/seeds/seed7/models/mnist/distilled_T20.json").read_text())
+    seed_model = json.loads((work / "results/smoke/models/mnist/seed7/distilled_T20.json").read_text())
     assert seed_model["trained_in_group"] == 2
     run = work / "results" / "smoke"
     for role in ("teacher", "distilled"):
         for t in ("1", "20"):
-            m = json.loads((run / "models" / "mnist" / f"{role}_T{t}.json").read_text())
+            m = json.loads((run / "models" / "mnist" / "seed1234" / f"{role}_T{t}.json").read_text())
             assert m["trained_in_group"] == 2 and m["temperature"] == float(t)
             assert len(m["history"]) == m["epochs"] and 0.0 <= m["test_accuracy"] <= 1.0
-    log = (run / "logs" / "train_students_group" / "mnist.log").read_text()
+    log = (run / "logs" / "train_students_group" / "mnist_seed1234.log").read_text()
     assert "train 2 mnist students as one group (T=1, 20)" in log
-    log = (run / "logs" / "train_teachers_group" / "mnist.log").read_text()
+    log = (run / "logs" / "train_teachers_group" / "mnist_seed1234.log").read_text()
     assert "soft labels at T=1 for" in log and "soft labels at T=20 for" in log
     # Each soft-label file is its own teacher's softmax at its own T: what `distillbench soft-labels` writes from
     # that teacher's checkpoint (the rule pairs temperatures and paths in the same order).
-    models = work / "work" / "smoke" / "mnist"
+    models = work / "work" / "smoke" / "mnist" / "seed1234"
     for t in ("1", "20"):
         in_group = torch.load(models / f"soft_labels_T{t}.pt")
         alone = work / f"alone_soft_T{t}.pt"
@@ -379,4 +381,7 @@ def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_f
         assert torch.equal(in_group, torch.load(alone)), f"soft labels at T={t}"
     for numerics in ("defined", "float32"):
         for model in MNIST_MODELS:
-            assert json.loads((run / "attacks" / "mnist" / numerics / f"{model}.json").read_text())["targets"] > 0
+            assert (
+                json.loads((run / "attacks" / "mnist" / numerics / "seed1234" / f"{model}.json").read_text())["targets"]
+                > 0
+            )

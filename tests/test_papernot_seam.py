@@ -1,5 +1,6 @@
 """Papernot 2016 on the seam: its models named in one place (papers/papernot2016/models.py), no name parsing,
-and its report tables unchanged by the move (regenerated from a cpu-profile run kept as a test fixture)."""
+and its report tables unchanged by the move (regenerated from a committed cpu-profile run, its files first moved
+to today's paths by scripts/migrate_run_paths.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import filecmp
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,9 @@ import pytest
 from distillbench.papers import get
 from distillbench.papers.papernot2016 import models as pm
 from distillbench.papers.papernot2016.plan import Plan
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import migrate_run_paths  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 # A cpu-profile run whose tables were written by the code before the move (commit 34b93cf): the files the report
@@ -32,6 +37,7 @@ def test_report_tables_unchanged_by_the_move(tmp_path):
     for name in TABLES + ["length_study.csv"]:
         (run / name).unlink()
     config = json.loads((BEFORE / "config.json").read_text())
+    assert migrate_run_paths.main([str(run)]) == 0  # the run's files moved to today's paths (a seed in each)
     section = get("papernot2016").section(config, run, run, ReportContext(run / "REPORT.md"))
     (run / "REPORT.md").write_text(section.markdown)
     for name in TABLES + ["length_study.csv"]:
@@ -49,10 +55,10 @@ def test_deployed_models_and_their_files_come_from_model_ids():
     assert (base.role, base.temperature, base.stem) == ("teacher", 1.0, "teacher_T1")
     assert (top.role, top.temperature, top.teacher, top.stem) == ("student", 100.0, "teacher_T100", "distilled_T100")
     plan = Plan(cfg)
-    assert plan.checkpoint("mnist", "baseline") == "w/mnist/teacher_T1.pt"
-    assert plan.checkpoint("mnist", "distilled_T2.5") == "w/mnist/distilled_T2.5.pt"
+    assert plan.checkpoint("mnist", "baseline") == "w/mnist/seed1234/teacher_T1.pt"
+    assert plan.checkpoint("mnist", "distilled_T2.5") == "w/mnist/seed1234/distilled_T2.5.pt"
     assert plan.model_metrics() == sorted(
-        f"results/r/models/mnist/{n}.json"
+        f"results/r/models/mnist/seed1234/{n}.json"
         for n in ["teacher_T1", "teacher_T2.5", "teacher_T100", "distilled_T1", "distilled_T2.5", "distilled_T100"]
     )
     assert pm.highest_t_name(cfg["temperatures"]) == "distilled_T100"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -213,13 +214,13 @@ def test_papernot_alone_has_no_seam_jobs(repo_root):
     cfg = validate_config({**raw, "reproductions": ["papernot2016"]}, check_device=False)
     seam = Seam(cfg, "results/smoke", "work/smoke")
     assert seam.names == ["papernot2016"] and seam.seam_papers == []
-    assert "results/smoke/attacks/mnist/defined/baseline.json" in seam.targets("papernot2016")
+    assert "results/smoke/attacks/mnist/defined/seed1234/baseline.json" in seam.targets("papernot2016")
     # The report rule writes Papernot's files alone, and reads its attack summaries.
     assert sorted(seam.report_files()) == sorted(REPORT_FILES)
-    assert "results/smoke/attacks/mnist/defined/baseline.json" in seam.report_inputs()
+    assert "results/smoke/attacks/mnist/defined/seed1234/baseline.json" in seam.report_inputs()
 
 
-# --- the generic loop --------------------------------------------------------------------------------------------
+# --- a reproduction's job on the one training loop ----------------------------------------------------------------
 def _tiny():
     g = torch.Generator().manual_seed(3)
     x = torch.rand(200, 1, 28, 28, generator=g)
@@ -244,6 +245,41 @@ def test_generic_loop_is_deterministic_and_takes_losses_by_name():
     assert hm[-1]["loss"] < hm[0]["loss"] * 1.5 and len(hm) == 2
 
 
+def test_an_interrupted_job_resumes_as_if_never_stopped(tmp_path, monkeypatch):
+    """The one loop saves its state after every epoch: a job stopped after its first epoch and run again goes on
+    from there (shuffle, jitter and dropout draws included) and ends with the weights of an uninterrupted run."""
+    train, test = _tiny()
+    job = _job("hard", epochs=3, jitter=2, dropout=0.5)
+    whole, hw = train_job(job, train, test, torch.device("cpu"))
+    resume = tmp_path / ".m.pt.resume"
+    scores, calls = training.test_scores, []
+
+    def stop_in_epoch_2(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return scores(*args)
+
+    monkeypatch.setattr(training, "test_scores", stop_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_job(job, train, test, torch.device("cpu"), resume_path=resume)
+    monkeypatch.setattr(training, "test_scores", scores)
+    assert resume.exists()
+    again, ha = train_job(job, train, test, torch.device("cpu"), resume_path=resume)
+    assert all(torch.equal(p, q) for p, q in zip(whole.parameters(), again.parameters(), strict=True))
+    strip = [{k: v for k, v in r.items() if k != "seconds"} for r in ha]
+    assert strip == [{k: v for k, v in r.items() if k != "seconds"} for r in hw] and len(ha) == 3
+
+
+def test_one_training_loop():
+    """Every paper's networks train in training.train: the reproductions' jobs call it, no module has a loop of
+    its own over optimiser steps besides it and its several-networks form (group_training)."""
+    src = Path(__file__).resolve().parents[1] / "src" / "distillbench"
+    loops = sorted(p.relative_to(src).as_posix() for p in src.rglob("*.py") if "opt.step()" in p.read_text())
+    assert loops == ["group_training.py", "training.py"]
+    assert "train(" in (src / "papers" / "train.py").read_text()
+
+
 def test_max_norm_bounds_every_unit():
     train, test = _tiny()
     m, _ = train_job(_job("hard", lr=0.5, max_norm=0.5), train, test, torch.device("cpu"))
@@ -260,7 +296,7 @@ def test_evaluate_counts_errors_per_class_and_after_a_bias_shift():
 
 
 def test_papernot_adapter_names_the_plans_models(cpu_cfg):
-    """The adapter's ModelIds are Plan's deployed models (the older rules still build them)."""
+    """The adapter's ModelIds are Plan's deployed models (its own rules build them, in train.smk)."""
     from distillbench.papers.papernot2016.plan import Plan
 
     ids = get("papernot2016").models(cpu_cfg)

@@ -12,6 +12,7 @@ from distillbench.papers.papernot2016.reference import load_paper
 from distillbench.stats import NO_REFERENCE, REPRODUCED, UNDER_TRAINED
 
 CONFIG = {
+    "seed": 1234,
     "temperatures": [1, 100],
     "datasets": {
         "mnist": {
@@ -54,13 +55,17 @@ def _summary(successes: int, acc: float, **extra) -> dict:
 def fake_run(root: Path, t100_accuracy: float = 0.99) -> Path:
     acc = {"baseline": 0.99, "distilled_T1": 0.99, "distilled_T100": t100_accuracy}
     for m, a in acc.items():
-        _write(root / "attacks/mnist/defined" / f"{m}.json", _summary(80, a, max_features=112))
-        _write(root / "adaptive/mnist/jsma_f_t" / f"{m}.json", _summary(85, a, budget=112, mean_l0_success=30.0))
+        _write(root / "attacks/mnist/defined/seed1234" / f"{m}.json", _summary(80, a, max_features=112))
+        _write(
+            root / "adaptive/mnist/jsma_f_t/seed1234" / f"{m}.json", _summary(85, a, budget=112, mean_l0_success=30.0)
+        )
         name = "teacher_T1" if m == "baseline" else m
-        _write(root / "models/mnist" / f"{name}.json", {"test_accuracy": a, "epochs": 2, "test_samples": 10000})
+        _write(
+            root / "models/mnist/seed1234" / f"{name}.json", {"test_accuracy": a, "epochs": 2, "test_samples": 10000}
+        )
         rho = None if m == "distilled_T100" else (5.0 if m == "baseline" else 6.0)
         _write(
-            root / "robustness/mnist" / f"{m}.json",
+            root / "robustness/mnist/seed1234" / f"{m}.json",
             {
                 "targets": 90,
                 "successes": 0 if rho is None else 90,
@@ -71,7 +76,7 @@ def fake_run(root: Path, t100_accuracy: float = 0.99) -> Path:
         )
     for m in ("baseline", "distilled_T100"):
         _write(
-            root / "adaptive/mnist/cw_l2" / f"{m}.json",
+            root / "adaptive/mnist/cw_l2/seed1234" / f"{m}.json",
             _summary(90, acc[m], budget=None, mean_l0_success=700.0, mean_l2_success=1.5),
         )
     return root
@@ -114,7 +119,7 @@ def test_sections_write_tables_figures_and_markdown(tmp_path):
 
 
 def test_a_run_without_the_blocks_gets_placeholders_and_no_sections(tmp_path):
-    cfg = {"temperatures": [1], "datasets": {"mnist": {"attack": {"numerics": "defined"}}}}
+    cfg = {"seed": 1234, "temperatures": [1], "datasets": {"mnist": {"attack": {"numerics": "defined"}}}}
     lines = sections(cfg, tmp_path, tmp_path / "fig7.csv", load_paper(), tmp_path)
     assert "## Adaptive attacks" not in "\n".join(lines) and "## Robustness rho_adv" not in "\n".join(lines)
     assert (tmp_path / "adaptive.png").exists() and (tmp_path / "robustness.csv").exists()

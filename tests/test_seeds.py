@@ -1,4 +1,4 @@
-"""Seeds: config, the plan's paths (the first seed's unchanged), different models per seed, the Fig. 7 columns
+"""Seeds: config, the plan's paths (every seed's with its seed), different models per seed, the Fig. 7 columns
 over seeds, and the generated conclusion."""
 
 import copy
@@ -87,16 +87,25 @@ def test_bad_seed_config_names_field_and_fix(repo_root, mutate, field, fix):
     assert field in msg and fix in msg, msg
 
 
-def test_first_seed_paths_unchanged_and_further_seeds_apart(cpu_cfg):
+def test_every_seed_has_its_seed_in_its_paths(cpu_cfg):
     plan = Plan(cpu_cfg)
-    assert plan.checkpoint("mnist", "baseline") == "work/cpu/mnist/teacher_T1.pt"
+    assert plan.checkpoint("mnist", "baseline") == "work/cpu/mnist/seed1234/teacher_T1.pt"  # the first seed's
     assert plan.extra_seeds() == [1, 2]
-    assert plan.seed_checkpoint("mnist", "baseline", 1) == "work/cpu/mnist/seed1/teacher_T1.pt"
-    assert plan.seed_checkpoint("mnist", "distilled_T20", 2) == "work/cpu/mnist/seed2/distilled_T20.pt"
-    assert plan.seed_warm_start("mnist", 2) == ["work/cpu/mnist/seed2/warm_start.pt"]  # a warm start per seed
+    assert plan.checkpoint("mnist", "baseline", 1) == "work/cpu/mnist/seed1/teacher_T1.pt"
+    assert plan.checkpoint("mnist", "distilled_T20", 2) == "work/cpu/mnist/seed2/distilled_T20.pt"
+    assert plan.warm_start("mnist", 2) == ["work/cpu/mnist/seed2/warm_start.pt"]  # a warm start per seed
+    assert (
+        plan.attack_file("mnist", "defined", "baseline", 1) == "results/cpu/attacks/mnist/defined/seed1/baseline.json"
+    )
+    assert plan.metrics_file("mnist", "teacher_T1") == "results/cpu/models/mnist/seed1234/teacher_T1.json"
+    # A Snakemake pattern comes from the same method.
+    assert plan.attack_file("{dataset}", "{numerics}", "{model}", "{seed}", ext="csv") == (
+        "results/cpu/attacks/{dataset}/{numerics}/seed{seed}/{model}.csv"
+    )
     summaries = plan.seed_attack_summaries()
-    assert len(summaries) == 4 and all(s.startswith("results/cpu/seeds/seed") for s in summaries)
-    assert all("/defined/" in s for s in summaries)  # main numerics only
+    assert sorted(summaries) == sorted(
+        f"results/cpu/attacks/mnist/defined/seed{s}/{m}.json" for s in (1, 2) for m in ("baseline", "distilled_T100")
+    )  # main numerics only
     # train_args: the first seed's arguments as before; another seed only changes --seed.
     first = plan.train_args("mnist", "teacher", "20", init="w.pt")
     other = plan.train_args("mnist", "teacher", "20", init="w.pt", seed="2")
@@ -126,15 +135,20 @@ def _summary(path, successes, targets, acc):
     )
 
 
+def _attack_files(cfg, res):
+    plan = Plan(cfg, str(res))
+    return lambda model, seed: plan.attack_file("mnist", "defined", model, seed)
+
+
 def test_fig7_columns_over_seeds(tmp_path, cpu_cfg):
     cfg = {**cpu_cfg, "temperatures": [2], "datasets": {"mnist": {**cpu_cfg["datasets"]["mnist"]}}}
     cfg["datasets"]["mnist"]["seed_models"] = ["distilled_T2"]
     res = tmp_path / "results"
-    _summary(res / "attacks/mnist/defined/baseline.json", 850, 900, 0.99)
-    _summary(res / "attacks/mnist/defined/distilled_T2.json", 801, 900, 0.99)
-    _summary(res / "seeds/seed1/attacks/mnist/defined/distilled_T2.json", 720, 900, 0.985)
-    _summary(res / "seeds/seed2/attacks/mnist/defined/distilled_T2.json", 765, 900, 0.99)
-    cells = seed_cells(cfg, res, "mnist", "defined")
+    _summary(res / "attacks/mnist/defined/seed1234/baseline.json", 850, 900, 0.99)
+    _summary(res / "attacks/mnist/defined/seed1234/distilled_T2.json", 801, 900, 0.99)
+    _summary(res / "attacks/mnist/defined/seed1/distilled_T2.json", 720, 900, 0.985)
+    _summary(res / "attacks/mnist/defined/seed2/distilled_T2.json", 765, 900, 0.99)
+    cells = seed_cells(cfg, _attack_files(cfg, res), "mnist", "defined")
     assert list(cells.seed[cells.model == "distilled_T2"]) == [1234, 1, 2]
     assert list(cells.seed[cells.model == "baseline"]) == [1234]
     table = pd.DataFrame(
@@ -265,11 +279,11 @@ def test_a_run_reported_again_without_its_further_seeds_counts_what_it_has(tmp_p
     cfg = {**cpu_cfg, "temperatures": [2], "datasets": {"mnist": {**cpu_cfg["datasets"]["mnist"]}}}
     cfg["datasets"]["mnist"]["seed_models"] = "all"
     res = tmp_path / "results"
-    _summary(res / "attacks/mnist/defined/baseline.json", 850, 900, 0.99)
-    _summary(res / "attacks/mnist/defined/distilled_T2.json", 801, 900, 0.99)
-    cells = seed_cells(cfg, res, "mnist", "defined")
+    _summary(res / "attacks/mnist/defined/seed1234/baseline.json", 850, 900, 0.99)
+    _summary(res / "attacks/mnist/defined/seed1234/distilled_T2.json", 801, 900, 0.99)
+    cells = seed_cells(cfg, _attack_files(cfg, res), "mnist", "defined")
     assert list(cells.seed) == [1234, 1234]
     # The first seed's summary is never optional.
-    (res / "attacks/mnist/defined/baseline.json").unlink()
+    (res / "attacks/mnist/defined/seed1234/baseline.json").unlink()
     with pytest.raises(FileNotFoundError):
-        seed_cells(cfg, res, "mnist", "defined")
+        seed_cells(cfg, _attack_files(cfg, res), "mnist", "defined")

@@ -168,7 +168,7 @@ def test_partition_account_and_gpu_model_come_from_the_environment(tmp_path):
             # Every GPU rule, and only those, asks for the GPU model.
             assert ("gpu_model=a100" in res) == ("gpu=1" in res), (rule, res)
             gpu_rules |= {rule} if "gpu=1" in res else set()
-    assert {"train_teacher", "soft_labels", "train_student", "attack", "adaptive_attack", "seed_attack"} <= gpu_rules
+    assert {"train_teacher", "soft_labels", "train_student", "attack", "adaptive_attack"} <= gpu_rules
     assert {"train_teachers_group", "train_students_group", "paper_train", "length_train"} <= gpu_rules
     assert not {"prepare_data", "report", "gradients"} & gpu_rules
     assert not re.search(r"slurm_partition|slurm_account|gpu_model", plain)

@@ -69,16 +69,17 @@ SMOKE_PLAN = Counter(
     paper_train=4 + 1 + 3 * 2,
     **_SEAM,
 )
-# Seeds (workflow/rules/seeds.smk) and the training-length study (length.smk), on top of the above.
+# Further seeds (the same rules, a seed in every path) and the training-length study (length.smk), added to the
+# above (Counter.update adds).
 # Paper: seeds [1234, 1, 2], every model of both datasets retrained under seeds 1 and 2 (per seed and dataset 9
 # teachers, 9 soft labels, 9 students, 10 attacks in the main numerics; CIFAR-10's warm start); the MNIST baseline
 # study: one training job per seed, 7 snapshots each attacked and measured.
 PAPER_PLAN.update(
-    seed_warm_start=2,
-    seed_train_teacher=36,
-    seed_soft_labels=36,
-    seed_train_student=36,
-    seed_attack=40,
+    warm_start=2,
+    train_teacher=36,
+    soft_labels=36,
+    train_student=36,
+    attack=40,
     length_train=3,
     length_attack=21,
     length_gradients=21,
@@ -87,21 +88,21 @@ CPU_PLAN["attack"] = 30  # CIFAR-10 without the float32 comparison
 # cpu: MNIST baseline and T=100 under seeds 1 and 2 (teachers T1, T100; the student T100; a warm start per seed),
 # 5 snapshots of one seed in the study. CIFAR-10 has no float32 comparison: 10 attacks fewer.
 CPU_PLAN.update(
-    seed_warm_start=2,
-    seed_train_teacher=4,
-    seed_soft_labels=2,
-    seed_train_student=2,
-    seed_attack=4,
+    warm_start=2,
+    train_teacher=4,
+    soft_labels=2,
+    train_student=2,
+    attack=4,
     length_train=1,
     length_attack=5,
     length_gradients=5,
 )
 # smoke: MNIST baseline and T=20 under seed 7; 2 snapshots x 2 seeds.
 SMOKE_PLAN.update(
-    seed_train_teacher=2,
-    seed_soft_labels=1,
-    seed_train_student=1,
-    seed_attack=2,
+    train_teacher=2,
+    soft_labels=1,
+    train_student=1,
+    attack=2,
     length_train=2,
     length_attack=4,
     length_gradients=4,
@@ -197,12 +198,10 @@ def grouped(per_network: Counter) -> Counter:
     distilled networks in another (per further seed too, where every model is replicated); the same files, so
     everything downstream (attacks, gradients, the report) is planned as before."""
     expected = Counter(per_network)
-    del expected["soft_labels"], expected["seed_soft_labels"]
+    del expected["soft_labels"]
     for per_model, group, n in (
-        ("train_teacher", "train_teachers_group", 2),  # one per dataset
-        ("train_student", "train_students_group", 2),
-        ("seed_train_teacher", "seed_train_teachers_group", 4),  # one per dataset and further seed
-        ("seed_train_student", "seed_train_students_group", 4),
+        ("train_teacher", "train_teachers_group", 6),  # one per dataset and seed (3 seeds)
+        ("train_student", "train_students_group", 6),
     ):
         del expected[per_model]
         expected[group] = n
@@ -213,9 +212,9 @@ def test_train_in_groups_keeps_per_network_jobs_for_a_subset_of_seed_models(repo
     """The smoke profile replicates two of MNIST's three models under its second seed: one job each."""
     counts = plan(repo_root, tmp_path, "--configfile", str(repo_root / "config" / "smoke.yaml"), "--config",
                   "train_in_groups=true")  # fmt: skip
-    assert counts["train_teachers_group"] == 2 and counts["train_students_group"] == 2
-    assert counts["seed_train_teacher"] == 2 and counts["seed_train_student"] == 1
-    assert "seed_train_teachers_group" not in counts
+    assert counts["train_teachers_group"] == 2 and counts["train_students_group"] == 2  # the first seed's
+    assert counts["train_teacher"] == 2 and counts["train_student"] == 1  # seed 7's: one job per network
+    assert "soft_labels" in counts
 
 
 def test_group_train_arguments_parse_back_into_the_config(repo_root):
@@ -296,14 +295,6 @@ def test_lint_reports_only_the_documented_lint(repo_root, tmp_path):
             "report",
             "train_teachers_group",  # the default config trains in groups (train_in_groups: true)
             "train_students_group",
-            "seed_train_teachers_group",
-            "seed_train_students_group",
-            # seeds.smk
-            "seed_warm_start",
-            "seed_train_teacher",
-            "seed_soft_labels",
-            "seed_train_student",
-            "seed_attack",
             # length.smk
             "length_train",
             "length_attack",

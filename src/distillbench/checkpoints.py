@@ -16,7 +16,7 @@ from torch import nn
 
 from . import io
 from .errors import UserError, paragraph, quote
-from .models import ARCHITECTURES, build_model
+from .models import ARCHITECTURES, build_arch
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,9 @@ def save_checkpoint(
     test_accuracy: float,
     **meta: Any,
 ) -> None:
-    """The deployed network: CPU weights, the training spec (plain values), history, accuracy, provenance."""
+    """Every trained network, of any paper: CPU weights, the training spec (plain values: ``dataset``,
+    ``temperature``, ``dropout``; ``arch`` and its ``widths``/``input_dropout`` where it is not the dataset's
+    Papernot network), history, test accuracy, provenance (``meta``)."""
     io.save_torch(
         path,
         {
@@ -81,7 +83,8 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
-    """A network saved by :func:`save_checkpoint`, checked key by key and weight by weight."""
+    """A network saved by :func:`save_checkpoint` (its architecture from its spec), checked key by key and weight
+    by weight."""
     path = Path(path)
     what = "checkpoint"
     ckpt = read_torch(path, what)
@@ -102,12 +105,20 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.
     state = ckpt["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise _refuse(path, what, "its 'state_dict' is not a mapping of tensors")
-    model = build_model(spec["dataset"], dropout=float(spec["dropout"]), init="pytorch_default")
+    model = build_arch(
+        str(spec.get("arch") or f"papernot_{spec['dataset']}"),
+        spec["dataset"],
+        widths=list(spec.get("widths") or ()),
+        dropout=float(spec["dropout"]),
+        input_dropout=float(spec.get("input_dropout") or 0.0),
+        init="pytorch_default",
+    )
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
         detail = quote(exc)
-        raise _refuse(path, what, f"its weights do not fit the {spec['dataset']} network ({detail})") from None
+        net = spec.get("arch") or spec["dataset"]
+        raise _refuse(path, what, f"its weights do not fit the {net} network ({detail})") from None
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         raise _refuse(path, what, f"weights {', '.join(bad[:3])} hold NaN or infinite values (training diverged?)")

@@ -1,16 +1,16 @@
 """Seeds: which deployed models are retrained under more than one seed, and each Fig. 7 cell over its seeds.
 
-Config: ``seeds: [1234, 1, 2]`` (the first must equal ``seed``: its jobs and paths are the run's usual ones)
+Config: ``seeds: [1234, 1, 2]`` (the first must equal ``seed``: it trains and attacks every model of Fig. 7)
 and per dataset ``seed_models: all`` or a list such as ``[baseline, distilled_T100]``: the deployed models
 whose whole chain (warm start if the profile uses one, teacher at T, soft labels, distilled network) is
-retrained and attacked (main numerics) under every further seed. Their outputs live apart:
-``work/<run>/<dataset>/seed<s>/`` and ``results/<run>/seeds/seed<s>/``.
+retrained and attacked (main numerics) under every further seed. Every seed's files have the same paths
+but for a ``seed<s>`` directory (papers/papernot2016/plan.py forms them).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +57,7 @@ def seed_problems(config: Mapping[str, Any]) -> list[str]:
     if seeds and int(seeds[0]) != int(config["seed"]):
         out.append(
             f"config field 'seeds': the first seed is {seeds[0]}, but 'seed' is {config['seed']}; fix: start the "
-            f"list with {config['seed']} (its jobs and outputs are the run's usual ones), e.g. "
+            f"list with {config['seed']} (it trains and attacks every model of Fig. 7), e.g. "
             f"[{config['seed']}, {', '.join(str(s) for s in seeds[1:]) or '1, 2'}]"
         )
     valid = deployed_models(config)
@@ -74,20 +74,19 @@ def seed_problems(config: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def seed_cells(config: Mapping[str, Any], results_dir: Path, dataset: str, numerics: str) -> pd.DataFrame:
-    """Per deployed model of ``dataset``: each seed's successes, targets and test accuracy (the first seed from
-    the run's usual attack summaries, the others from results/<run>/seeds/ when that model has replicas).
+def seed_cells(
+    config: Mapping[str, Any], attack_file: Callable[[str, int], str], dataset: str, numerics: str
+) -> pd.DataFrame:
+    """Per deployed model of ``dataset``: each seed's successes, targets and test accuracy (the first seed for
+    every model, the others where that model has replicas), read from ``attack_file(model, seed)`` (the paper's
+    plan forms the paths).
     Columns: dataset, model, seed, successes, targets, success_rate_pct, test_accuracy_pct."""
     rows = []
     first, *others = all_seeds(config)
     replicated = set(seed_models(config, dataset))
     for model in deployed_models(config):
-        paths = [(first, results_dir / "attacks" / dataset / numerics / f"{model}.json")]
-        if model in replicated:
-            paths += [
-                (s, results_dir / "seeds" / f"seed{s}" / "attacks" / dataset / numerics / f"{model}.json")
-                for s in others
-            ]
+        seeds = [first, *(others if model in replicated else [])]
+        paths = [(s, Path(attack_file(model, s))) for s in seeds]
         for seed, path in paths:
             if seed != first and not Path(path).exists():
                 # A run reported again after `seeds` grew (e.g. a committed single-seed run): that seed is missing

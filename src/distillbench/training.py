@@ -1,4 +1,6 @@
-"""Plain training loops at a softmax temperature: teachers on hard labels, students on soft labels."""
+"""The training loop of every paper's networks: one network at a softmax temperature, on hard labels, on soft
+labels (Papernot's students) or on a teacher's logits (a loss chosen by name); resumable after every epoch, with
+the fast path. Several networks in one process: :mod:`.group_training`."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from .model_names import arch
 from .models import build_arch
 
 __all__ = [
+    "Recipe",
     "TrainSpec",
     "TrainingDiverged",
     "accuracy",
@@ -67,10 +70,15 @@ def predict_logits(
 
 
 def accuracy(model: nn.Module, data: TensorDataset, device: torch.device) -> float:
+    return test_scores(model, data, device)[0]
+
+
+def test_scores(model: nn.Module, data: TensorDataset, device: torch.device) -> tuple[float, int]:
+    """Accuracy (NaN on no data) and number of errors of ``model`` on ``data``, from one pass."""
     if len(data) == 0:
-        return float("nan")
+        return float("nan"), 0
     pred = predict_logits(model, data.images, device).argmax(1)
-    return float((pred == data.labels).float().mean())
+    return float((pred == data.labels).float().mean()), int((pred != data.labels).sum())
 
 
 @dataclass
@@ -111,6 +119,29 @@ class TrainSpec:
         )
 
 
+# What one epoch records: the fields a caller keeps (``Recipe.history_fields``).
+EPOCH_FIELDS = ("epoch", "lr", "loss", "train_acc", "test_acc", "test_errors", "seconds")
+PAPERNOT_FIELDS = ("epoch", "lr", "loss", "train_acc", "test_acc", "seconds")
+
+
+@dataclass
+class Recipe:
+    """How a job's steps differ from a Papernot network's (the defaults): its own network, a loss by name
+    (losses.LOSSES) fed the labels and the teacher's logits, an augmentation drawn from the job's generator after
+    its shuffle, a constraint after each step, its own learning-rate schedule, the history fields it keeps, and
+    the config field its divergence message names."""
+
+    model: nn.Module | None = None
+    loss: str | None = None
+    alpha: float = 0.5
+    teacher_logits: torch.Tensor | None = None
+    augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None
+    after_step: Callable[[nn.Module], None] | None = None
+    lr_at: Callable[[int], float] | None = None
+    history_fields: tuple[str, ...] = PAPERNOT_FIELDS
+    lr_field: str | None = None
+
+
 def lr_at_epoch(spec: TrainSpec, epoch: int) -> float:
     """Learning rate for 1-based ``epoch``: constant, or times ``factor`` each epoch after ``after_epoch``."""
     if not spec.lr_decay:
@@ -119,9 +150,9 @@ def lr_at_epoch(spec: TrainSpec, epoch: int) -> float:
     return spec.lr * float(spec.lr_decay["factor"]) ** over
 
 
-def set_epoch_lr(opt: torch.optim.Optimizer, spec: TrainSpec, epoch: int) -> float:
-    """Set and return the learning rate of 1-based ``epoch`` (:func:`lr_at_epoch`)."""
-    lr = lr_at_epoch(spec, epoch)
+def set_epoch_lr(opt: torch.optim.Optimizer, spec: TrainSpec, epoch: int, recipe: Recipe | None = None) -> float:
+    """Set and return the learning rate of 1-based ``epoch`` (:func:`lr_at_epoch`, or the recipe's schedule)."""
+    lr = recipe.lr_at(epoch) if recipe is not None and recipe.lr_at is not None else lr_at_epoch(spec, epoch)
     for group in opt.param_groups:
         group["lr"] = lr
     return lr
@@ -154,8 +185,10 @@ def train(
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     on_epoch_model: Callable[[nn.Module, list[dict[str, Any]]], None] | None = None,
     fast_path: str | FastPath = "auto",
+    recipe: Recipe | None = None,
 ) -> tuple[nn.Module, list[dict[str, Any]]]:
-    """Train a fresh network at ``spec.temperature``; hard labels, or ``soft_targets`` when given.
+    """Train a fresh network at ``spec.temperature``; hard labels, or ``soft_targets`` when given, or what
+    ``recipe`` says (another paper's network, loss, teacher logits, augmentation; :class:`Recipe`).
 
     ``fast_path`` (see fastpath.py) says how the steps run, never what they compute: ``plain`` is the
     plain loop, ``auto`` the measured choice for the device.
@@ -164,7 +197,10 @@ def train(
     every epoch, and a run interrupted mid-way continues from its last finished epoch exactly as if it
     had not stopped. ``on_epoch_model(model, history)`` runs after every epoch (the model in eval mode).
     """
-    model = build_arch(arch(spec.dataset), spec.dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed)
+    recipe = recipe or Recipe()
+    model = recipe.model
+    if model is None:
+        model = build_arch(arch(spec.dataset), spec.dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed)
     model = model.to(device)
     if init_state is not None:
         model.load_state_dict(init_state)
@@ -190,24 +226,30 @@ def train(
     fast.prepare_model(model)
     images, labels = train_data.images, train_data.labels
     targets = soft_targets if soft_targets is not None else labels
+    teacher = recipe.teacher_logits
     n = len(train_data)
     on_device = fast.resident and device.type != "cpu"
     if on_device:  # the whole training set fits on any GPU: no host->device copy per step
         images, targets = images.to(device), targets.to(device)
+        teacher = teacher.to(device) if teacher is not None else None
     steps = math.ceil(n / spec.batch_size)
 
-    # The loss, chosen once by name (losses.py): teachers on hard labels, distilled networks on soft labels.
-    loss_fn = make_loss("hard" if soft_targets is None else "soft_labels", temperature=spec.temperature)
+    # The loss, chosen once by name (losses.py): teachers on hard labels, distilled networks on soft labels,
+    # or the recipe's.
+    name = recipe.loss or ("hard" if soft_targets is None else "soft_labels")
+    loss_fn = make_loss(name, temperature=spec.temperature, alpha=recipe.alpha)
 
-    def forward_loss(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """``y``: the batch's hard labels, or its soft labels (given in the teacher's place)."""
+    def forward_loss(x: torch.Tensor, y: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """``y``: the batch's hard labels, or its soft labels (given in the teacher's place), or (labels, the
+        teacher's logits)."""
         logits = model(x)
-        return logits, loss_fn(logits, y, y)
+        hard, zt = y if isinstance(y, tuple) else (y, y)
+        return logits, loss_fn(logits, hard, zt)
 
     step_fn = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
     for epoch in range(start_epoch, spec.epochs + 1):
         t0 = time.perf_counter()
-        lr = set_epoch_lr(opt, spec, epoch)
+        lr = set_epoch_lr(opt, spec, epoch, recipe)
         model.train()
         order = torch.randperm(n, generator=gen)
         if on_device:
@@ -219,26 +261,35 @@ def train(
         for i in range(steps):
             idx = order[i * spec.batch_size : (i + 1) * spec.batch_size]
             x = images[idx].to(device, non_blocking=True)
+            if recipe.augment is not None:  # after the shuffle, from the same generator
+                x = recipe.augment(x, gen)
             y = targets[idx].to(device, non_blocking=True)
-            logits, loss = step_fn(x, y)
             hard = y if soft_targets is None else y.argmax(1)
+            if teacher is None:
+                logits, loss = step_fn(x, y)
+            else:
+                logits, loss = step_fn(x, (y, teacher[idx].to(device, non_blocking=True)))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
+            if recipe.after_step is not None:
+                recipe.after_step(model)
             step_loss[i] = loss.detach()
             loss_sum += loss.detach() * len(idx)
             correct += (logits.detach().argmax(1) == hard).sum()
         epoch_loss = float(loss_sum) / n
-        check_finite(spec, epoch, epoch_loss, step_loss, model)
-        test_acc = accuracy(model, test_data, device)
-        row = {
+        check_finite(spec, epoch, epoch_loss, step_loss, model, recipe.lr_field)
+        test_acc, test_errors = test_scores(model, test_data, device)
+        every = {
             "epoch": epoch,
             "lr": lr,
             "loss": epoch_loss,
             "train_acc": float(correct) / n,
             "test_acc": test_acc,
+            "test_errors": test_errors,
             "seconds": time.perf_counter() - t0,
         }
+        row = {k: every[k] for k in recipe.history_fields}
         history.append(row)
         log.info(
             "epoch %d/%d T=%g lr=%.4g loss=%.4f train_acc=%.4f test_acc=%.4f seconds=%.1f",
@@ -246,10 +297,10 @@ def train(
             spec.epochs,
             spec.temperature,
             lr,
-            row["loss"],
-            row["train_acc"],
+            epoch_loss,
+            every["train_acc"],
             test_acc,
-            row["seconds"],
+            every["seconds"],
         )
         if on_epoch:
             on_epoch(row)
@@ -278,7 +329,7 @@ class StepRunner:
     def __init__(self, fn: Callable[..., Any], eager: Callable[..., Any], compiled: bool) -> None:
         self.fn, self.eager, self.compiled = fn, eager, compiled
 
-    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> Any:
+    def __call__(self, x: torch.Tensor, y: Any) -> Any:
         if not self.compiled:
             return self.eager(x, y)
         try:
@@ -291,13 +342,23 @@ class StepRunner:
             return self.eager(x, y)
 
 
-def check_finite(spec: TrainSpec, epoch: int, epoch_loss: float, step_loss: torch.Tensor, model: nn.Module) -> None:
-    """Stop with the epoch, the first bad step and a hint when the loss or the weights are NaN or infinite."""
+def check_finite(
+    spec: TrainSpec,
+    epoch: int,
+    epoch_loss: float,
+    step_loss: torch.Tensor,
+    model: nn.Module,
+    lr_field: str | None = None,
+) -> None:
+    """Stop with the epoch, the first bad step and a hint when the loss or the weights are NaN or infinite
+    (``lr_field``: the config field of the learning rate, when not Papernot's ``datasets.<d>.training.lr``)."""
     where = f"{spec.dataset} {spec.role} at T={spec.temperature:g}, lr {lr_at_epoch(spec, epoch):g}"
     fix = (
-        f"lower 'datasets.{spec.dataset}.training.lr' (e.g. to a tenth): this learning rate is too high for "
-        "this temperature and batch; a warm start ('warm_start_epochs: 1') also steadies high temperatures"
+        f"lower '{lr_field or f'datasets.{spec.dataset}.training.lr'}' (e.g. to a tenth): this learning rate is "
+        "too high for this temperature and batch"
     )
+    if lr_field is None:
+        fix += "; a warm start ('warm_start_epochs: 1') also steadies high temperatures"
     if not math.isfinite(epoch_loss):
         bad = (~torch.isfinite(step_loss)).nonzero()
         step = int(bad[0]) if len(bad) else len(step_loss) - 1

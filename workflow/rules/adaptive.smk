@@ -1,18 +1,18 @@
-# Issue 9: adaptive attacks (registry attacks chosen per dataset in `adaptive:`) and rho_adv (`robustness:`)
+# Adaptive attacks (registry attacks chosen per dataset in `adaptive:`) and rho_adv (`robustness:`)
 # on the deployed models. Both are GPU jobs like `attack`; both resume from finished batches.
 
 
 rule adaptive_attack:
     """One registry attack (src/distillbench/attacks/registry.py) on one deployed model, same targets as Fig. 7."""
     input:
-        model=lambda w: PLAN.checkpoint(w.dataset, w.model),
+        model=lambda w: PLAN.checkpoint(w.dataset, w.model, w.seed),
     output:
-        table=f"{R}/adaptive/{{dataset}}/{{attack}}/{{model}}.csv",
-        summary=f"{R}/adaptive/{{dataset}}/{{attack}}/{{model}}.json",
+        table=PLAN.adaptive_file("{dataset}", "{attack}", "{model}", "{seed}", ext="csv"),
+        summary=PLAN.adaptive_file("{dataset}", "{attack}", "{model}", "{seed}"),
     log:
-        f"{R}/logs/adaptive_attack/{{dataset}}_{{attack}}_{{model}}.log",
+        PLAN.log("adaptive_attack", "{dataset}_{attack}_{model}_seed{seed}"),
     benchmark:
-        f"{R}/benchmarks/adaptive_attack/{{dataset}}_{{attack}}_{{model}}.tsv"
+        PLAN.benchmark("adaptive_attack", "{dataset}_{attack}_{model}_seed{seed}")
     wildcard_constraints:
         attack=r"[a-z][a-z0-9_]*",
     threads: ATTACK_RES["threads"]
@@ -35,14 +35,14 @@ rule adaptive_attack:
 rule robustness:
     """rho_adv: JSMA-F with every input element allowed to change (unless robustness.max_features caps it)."""
     input:
-        model=lambda w: PLAN.checkpoint(w.dataset, w.model),
+        model=lambda w: PLAN.checkpoint(w.dataset, w.model, w.seed),
     output:
-        table=f"{R}/robustness/{{dataset}}/{{model}}.csv",
-        summary=f"{R}/robustness/{{dataset}}/{{model}}.json",
+        table=PLAN.robustness_file("{dataset}", "{model}", "{seed}", ext="csv"),
+        summary=PLAN.robustness_file("{dataset}", "{model}", "{seed}"),
     log:
-        f"{R}/logs/robustness/{{dataset}}_{{model}}.log",
+        PLAN.log("robustness", "{dataset}_{model}_seed{seed}"),
     benchmark:
-        f"{R}/benchmarks/robustness/{{dataset}}_{{model}}.tsv"
+        PLAN.benchmark("robustness", "{dataset}_{model}_seed{seed}")
     threads: ATTACK_RES["threads"]
     resources:
         gpu=1,

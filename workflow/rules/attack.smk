@@ -1,23 +1,23 @@
-# Attacks: JSMA on every deployed model (the baseline and one distilled network per temperature), once per
-# numerics the config names (`attack.numerics` for the Fig. 7 table, `attack.compare_numerics` beside it).
+# Attacks: JSMA on every deployed model of a seed (the baseline and one distilled network per temperature), once
+# per numerics the config names (`attack.numerics` for the Fig. 7 table, `attack.compare_numerics` beside it;
+# a further seed's replicas: the main numerics only, PLAN.seed_attack_summaries).
+ATTACK_RESOURCES = dict(gpu=1, mem_mb=ATTACK_RES["mem_mb"], runtime=ATTACK_RES["runtime"])
 
 
 rule attack:
     input:
-        model=lambda w: PLAN.checkpoint(w.dataset, w.model),
+        model=lambda w: PLAN.checkpoint(w.dataset, w.model, w.seed),
     output:
-        table=f"{R}/attacks/{{dataset}}/{{numerics}}/{{model}}.csv",
-        summary=f"{R}/attacks/{{dataset}}/{{numerics}}/{{model}}.json",
+        table=PLAN.attack_file("{dataset}", "{numerics}", "{model}", "{seed}", ext="csv"),
+        summary=PLAN.attack_file("{dataset}", "{numerics}", "{model}", "{seed}"),
     log:
-        f"{R}/logs/attack/{{dataset}}_{{numerics}}_{{model}}.log",
+        PLAN.log("attack", "{dataset}_{numerics}_{model}_seed{seed}"),
     benchmark:
-        f"{R}/benchmarks/attack/{{dataset}}_{{numerics}}_{{model}}.tsv"
+        PLAN.benchmark("attack", "{dataset}_{numerics}_{model}_seed{seed}")
     priority: STAGE_PRIORITY["attack"]
     threads: ATTACK_RES["threads"]
     resources:
-        gpu=1,
-        mem_mb=ATTACK_RES["mem_mb"],
-        runtime=ATTACK_RES["runtime"],
+        **ATTACK_RESOURCES,
     params:
         attack=lambda w: PLAN.attack_json(w.dataset, w.numerics),
         py=python_command,
@@ -33,11 +33,11 @@ rule attack:
 rule gradients:
     """Input-gradient statistics of a deployed model on its attack targets (float32 and float64, on the CPU)."""
     input:
-        model=lambda w: PLAN.checkpoint(w.dataset, w.model),
+        model=lambda w: PLAN.checkpoint(w.dataset, w.model, w.seed),
     output:
-        f"{R}/gradients/{{dataset}}/{{model}}.json",
+        PLAN.gradient_file("{dataset}", "{model}", "{seed}"),
     log:
-        f"{R}/logs/gradients/{{dataset}}_{{model}}.log",
+        PLAN.log("gradients", "{dataset}_{model}_seed{seed}"),
     threads: 1
     params:
         samples=lambda w: int(config["datasets"][w.dataset]["attack"]["samples"]),

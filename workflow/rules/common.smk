@@ -62,3 +62,4 @@ wildcard_constraints:
     T=r"[0-9]+(\.[0-9]+)?",
     model=PLAN.model_wildcard(),
     numerics="defined|float32",
+    seed="[0-9]+",

@@ -1,12 +1,13 @@
 # The paper seam (src/distillbench/papers/): one generic set of rules trains every model that a reproduction
 # declares as a job (ModelId + Job) and writes its teachers' logits; the report rule (report.smk) asks each
 # reproduction for its REPORT.md section. A new paper needs no rule here: its module's jobs become these rules'
-# wildcards. Papernot 2016 is still built by the older rules (train.smk, attack.smk); `snakemake <paper>` builds
-# what one reproduction's section reads.
+# wildcards. Papernot 2016's chain (warm start, teachers, soft labels, students, per seed) has its rules in
+# train.smk and attack.smk, on the same training loop and checkpoint format; `snakemake <paper>` builds what one
+# reproduction's section reads.
 
 
 rule paper_train:
-    """One model of a seam reproduction: the generic loop, its loss chosen by name (losses.py)."""
+    """One model of a seam reproduction: the one training loop, its loss chosen by name (losses.py)."""
     input:
         data=SEAM.data_manifest,
         teacher=lambda w: SEAM.teacher_logits(w.paper, w.job),

@@ -1,25 +1,25 @@
-# Training: teachers at T on hard labels, soft labels at T, distilled networks at T on the soft labels.
+# Training, once per seed of `seeds` (the whole chain of each model the seed retrains): teachers at T on hard
+# labels, soft labels at T, distilled networks at T on the soft labels. Paths come from PLAN (papernot2016/plan.py).
+TRAIN_RESOURCES = dict(gpu=1, mem_mb=TRAIN_RES["mem_mb"], runtime=TRAIN_RES["runtime"])
 
 
 rule warm_start:
-    """Optional shared T=1 starting point for every network of a dataset (Carlini's code uses one)."""
+    """Optional shared T=1 starting point for every network of a dataset and seed (Carlini's code uses one)."""
     input:
         data=f"{R}/data/{{dataset}}.json",
     output:
-        ckpt=f"{W}/{{dataset}}/warm_start.pt",
-        metrics=f"{R}/models/{{dataset}}/warm_start.json",
+        ckpt=PLAN.work_file("{dataset}", "warm_start", "{seed}"),
+        metrics=PLAN.metrics_file("{dataset}", "warm_start", "{seed}"),
     log:
-        f"{R}/logs/warm_start/{{dataset}}.log",
+        PLAN.log("warm_start", "{dataset}_seed{seed}"),
     benchmark:
-        f"{R}/benchmarks/warm_start/{{dataset}}.tsv"
+        PLAN.benchmark("warm_start", "{dataset}_seed{seed}")
     priority: STAGE_PRIORITY["warm_start"]
     threads: TRAIN_RES["threads"]
     resources:
-        gpu=1,
-        mem_mb=TRAIN_RES["mem_mb"],
-        runtime=TRAIN_RES["runtime"],
+        **TRAIN_RESOURCES,
     params:
-        args=lambda w: PLAN.train_args(w.dataset, "warm_start", "1"),
+        args=lambda w: PLAN.train_args(w.dataset, "warm_start", "1", seed=w.seed),
         py=python_command,
         data=data_dir,
         device=config["device"],
@@ -32,22 +32,20 @@ rule warm_start:
 rule train_teacher:
     input:
         data=f"{R}/data/{{dataset}}.json",
-        init=lambda w: PLAN.warm_start(w.dataset),
+        init=lambda w: PLAN.warm_start(w.dataset, w.seed),
     output:
-        ckpt=f"{W}/{{dataset}}/teacher_T{{T}}.pt",
-        metrics=f"{R}/models/{{dataset}}/teacher_T{{T}}.json",
+        ckpt=PLAN.work_file("{dataset}", "teacher_T{T}", "{seed}"),
+        metrics=PLAN.metrics_file("{dataset}", "teacher_T{T}", "{seed}"),
     log:
-        f"{R}/logs/train_teacher/{{dataset}}_T{{T}}.log",
+        PLAN.log("train_teacher", "{dataset}_T{T}_seed{seed}"),
     benchmark:
-        f"{R}/benchmarks/train_teacher/{{dataset}}_T{{T}}.tsv"
+        PLAN.benchmark("train_teacher", "{dataset}_T{T}_seed{seed}")
     priority: STAGE_PRIORITY["teacher"]
     threads: TRAIN_RES["threads"]
     resources:
-        gpu=1,
-        mem_mb=TRAIN_RES["mem_mb"],
-        runtime=TRAIN_RES["runtime"],
+        **TRAIN_RESOURCES,
     params:
-        args=lambda w, input: PLAN.train_args(w.dataset, "teacher", w.T, init=input.init),
+        args=lambda w, input: PLAN.train_args(w.dataset, "teacher", w.T, init=input.init, seed=w.seed),
         py=python_command,
         data=data_dir,
         device=config["device"],
@@ -59,19 +57,17 @@ rule train_teacher:
 
 rule soft_labels:
     input:
-        teacher=f"{W}/{{dataset}}/teacher_T{{T}}.pt",
+        teacher=PLAN.work_file("{dataset}", "teacher_T{T}", "{seed}"),
     output:
-        f"{W}/{{dataset}}/soft_labels_T{{T}}.pt",
+        PLAN.soft_labels("{dataset}", "{T}", "{seed}"),
     log:
-        f"{R}/logs/soft_labels/{{dataset}}_T{{T}}.log",
+        PLAN.log("soft_labels", "{dataset}_T{T}_seed{seed}"),
     benchmark:
-        f"{R}/benchmarks/soft_labels/{{dataset}}_T{{T}}.tsv"
+        PLAN.benchmark("soft_labels", "{dataset}_T{T}_seed{seed}")
     priority: STAGE_PRIORITY["soft_labels"]
     threads: TRAIN_RES["threads"]
     resources:
-        gpu=1,
-        mem_mb=TRAIN_RES["mem_mb"],
-        runtime=TRAIN_RES["runtime"],
+        **TRAIN_RESOURCES,
     params:
         subset=lambda w: PLAN.train_subset_args(w.dataset),
         py=python_command,
@@ -88,23 +84,23 @@ rule soft_labels:
 rule train_student:
     input:
         data=f"{R}/data/{{dataset}}.json",
-        soft=f"{W}/{{dataset}}/soft_labels_T{{T}}.pt",
-        init=lambda w: PLAN.warm_start(w.dataset),
+        soft=PLAN.soft_labels("{dataset}", "{T}", "{seed}"),
+        init=lambda w: PLAN.warm_start(w.dataset, w.seed),
     output:
-        ckpt=f"{W}/{{dataset}}/distilled_T{{T}}.pt",
-        metrics=f"{R}/models/{{dataset}}/distilled_T{{T}}.json",
+        ckpt=PLAN.work_file("{dataset}", "distilled_T{T}", "{seed}"),
+        metrics=PLAN.metrics_file("{dataset}", "distilled_T{T}", "{seed}"),
     log:
-        f"{R}/logs/train_student/{{dataset}}_T{{T}}.log",
+        PLAN.log("train_student", "{dataset}_T{T}_seed{seed}"),
     benchmark:
-        f"{R}/benchmarks/train_student/{{dataset}}_T{{T}}.tsv"
+        PLAN.benchmark("train_student", "{dataset}_T{T}_seed{seed}")
     priority: STAGE_PRIORITY["student"]
     threads: TRAIN_RES["threads"]
     resources:
-        gpu=1,
-        mem_mb=TRAIN_RES["mem_mb"],
-        runtime=TRAIN_RES["runtime"],
+        **TRAIN_RESOURCES,
     params:
-        args=lambda w, input: PLAN.train_args(w.dataset, "student", w.T, init=input.init, soft_labels=input.soft),
+        args=lambda w, input: PLAN.train_args(
+            w.dataset, "student", w.T, init=input.init, soft_labels=input.soft, seed=w.seed
+        ),
         py=python_command,
         data=data_dir,
         device=config["device"],
@@ -114,36 +110,36 @@ rule train_student:
         TRAIN_SHELL
 
 
-# `train_in_groups: true` (GPU profiles): each dataset's teachers train as one group in one process and write
-# their soft labels, then its distilled networks train as another (src/distillbench/group_training.py; README
-# "GPUs"). The same files as the rules above.
-if config["train_in_groups"]:
+# `train_in_groups: true` (GPU profiles): a seed's teachers of a dataset train as one group in one process and
+# write their soft labels, then its distilled networks train as another (src/distillbench/group_training.py;
+# README "GPUs"); the same files as the rules above. PLAN.training_groups says which datasets and seeds group.
+for _i, (_datasets, _seeds) in enumerate(PLAN.training_groups() if config["train_in_groups"] else []):
+    _suffix = f"_{_i + 1}" if _i else ""
 
-    ruleorder: train_teachers_group > train_teacher
-    ruleorder: train_teachers_group > soft_labels
-    ruleorder: train_students_group > train_student
-
-    rule train_teachers_group:
+    rule:
+        name:
+            f"train_teachers_group{_suffix}"
+        wildcard_constraints:
+            dataset=_datasets,
+            seed=_seeds,
         input:
             data=f"{R}/data/{{dataset}}.json",
-            init=lambda w: PLAN.warm_start(w.dataset),
+            init=lambda w: PLAN.warm_start(w.dataset, w.seed),
         output:
-            ckpt=[f"{W}/{{dataset}}/teacher_T{t}.pt" for t in PLAN.teacher_temperatures()],
-            metrics=[f"{R}/models/{{dataset}}/teacher_T{t}.json" for t in PLAN.teacher_temperatures()],
-            soft=[f"{W}/{{dataset}}/soft_labels_T{t}.pt" for t in PLAN.temperatures],
+            ckpt=[PLAN.work_file("{dataset}", f"teacher_T{t}", "{seed}") for t in PLAN.teacher_temperatures()],
+            metrics=[PLAN.metrics_file("{dataset}", f"teacher_T{t}", "{seed}") for t in PLAN.teacher_temperatures()],
+            soft=[PLAN.soft_labels("{dataset}", t, "{seed}") for t in PLAN.temperatures],
         log:
-            f"{R}/logs/train_teachers_group/{{dataset}}.log",
+            PLAN.log("train_teachers_group", "{dataset}_seed{seed}"),
         benchmark:
-            f"{R}/benchmarks/train_teachers_group/{{dataset}}.tsv"
+            PLAN.benchmark("train_teachers_group", "{dataset}_seed{seed}")
         priority: STAGE_PRIORITY["teacher"]
         threads: TRAIN_RES["threads"]
         resources:
-            gpu=1,
-            mem_mb=TRAIN_RES["mem_mb"],
-            runtime=TRAIN_RES["runtime"],
+            **TRAIN_RESOURCES,
         params:
             args=lambda w, input: PLAN.group_train_args(
-                w.dataset, "teacher", PLAN.teacher_temperatures(), init=input.init
+                w.dataset, "teacher", PLAN.teacher_temperatures(), init=input.init, seed=w.seed
             ),
             py=python_command,
             data=data_dir,
@@ -154,27 +150,30 @@ if config["train_in_groups"]:
         shell:
             GROUP_TEACHERS_SHELL
 
-    rule train_students_group:
+    rule:
+        name:
+            f"train_students_group{_suffix}"
+        wildcard_constraints:
+            dataset=_datasets,
+            seed=_seeds,
         input:
             data=f"{R}/data/{{dataset}}.json",
-            soft=[f"{W}/{{dataset}}/soft_labels_T{t}.pt" for t in PLAN.temperatures],
-            init=lambda w: PLAN.warm_start(w.dataset),
+            soft=[PLAN.soft_labels("{dataset}", t, "{seed}") for t in PLAN.temperatures],
+            init=lambda w: PLAN.warm_start(w.dataset, w.seed),
         output:
-            ckpt=[f"{W}/{{dataset}}/distilled_T{t}.pt" for t in PLAN.temperatures],
-            metrics=[f"{R}/models/{{dataset}}/distilled_T{t}.json" for t in PLAN.temperatures],
+            ckpt=[PLAN.work_file("{dataset}", f"distilled_T{t}", "{seed}") for t in PLAN.temperatures],
+            metrics=[PLAN.metrics_file("{dataset}", f"distilled_T{t}", "{seed}") for t in PLAN.temperatures],
         log:
-            f"{R}/logs/train_students_group/{{dataset}}.log",
+            PLAN.log("train_students_group", "{dataset}_seed{seed}"),
         benchmark:
-            f"{R}/benchmarks/train_students_group/{{dataset}}.tsv"
+            PLAN.benchmark("train_students_group", "{dataset}_seed{seed}")
         priority: STAGE_PRIORITY["student"]
         threads: TRAIN_RES["threads"]
         resources:
-            gpu=1,
-            mem_mb=TRAIN_RES["mem_mb"],
-            runtime=TRAIN_RES["runtime"],
+            **TRAIN_RESOURCES,
         params:
             args=lambda w, input: PLAN.group_train_args(
-                w.dataset, "student", PLAN.temperatures, init=input.init, soft_labels=input.soft
+                w.dataset, "student", PLAN.temperatures, init=input.init, soft_labels=input.soft, seed=w.seed
             ),
             py=python_command,
             data=data_dir,
@@ -183,3 +182,8 @@ if config["train_in_groups"]:
             fast=fast_path_option,
         shell:
             GROUP_TRAIN_SHELL
+
+    # What `ruleorder: train_teachers_group > train_teacher` says, for a rule whose name is computed.
+    workflow.ruleorder(f"train_teachers_group{_suffix}", "train_teacher")
+    workflow.ruleorder(f"train_teachers_group{_suffix}", "soft_labels")
+    workflow.ruleorder(f"train_students_group{_suffix}", "train_student")

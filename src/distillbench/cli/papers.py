@@ -53,11 +53,13 @@ def cmd_paper_train(a: argparse.Namespace) -> None:
         len(test_data),
     )
     t0 = time.perf_counter()
-    model, history = train_job(job, train_data, test_data, device, teacher_logits=teacher_logits)
+    resume = Path(a.out).with_name(f".{Path(a.out).name}.resume")  # after every epoch: a rerun goes on from there
+    model, history = train_job(job, train_data, test_data, device, teacher_logits=teacher_logits, resume_path=resume)
     logits = predict_logits(model, test_data.images, device)
     result = evaluate(logits, test_data.labels, dict(job.bias_shift))
     result.update(get(m.paper).logit_metrics(job, logits.cpu(), test_data.labels.cpu()))
-    save_model(Path(a.out), model, job, history)
+    save_model(Path(a.out), model, job, history, 1.0 - result["errors"] / max(1, result["test_samples"]))
+    # The resume file is kept, as in cmd_train: a rerun after an interruption rebuilds the outputs from it.
     metrics: dict[str, Any] = {
         "model": json.loads(job.to_json())["model"],
         "job": json.loads(job.to_json()),

@@ -136,7 +136,8 @@ class Seam:
         self.work = work
         self.papers = enabled(config)
         self.names = [r.name for r in self.papers]
-        self._jobs = {r.name: {j.model.name: j for j in r.jobs(config)} for r in self.papers if r.seam_jobs}
+        jobs = {r.name: {j.model.name: j for j in r.jobs(config)} for r in self.papers}
+        self._jobs = {name: js for name, js in jobs.items() if js}  # the papers the paper_train rule trains
 
     @property
     def seam_papers(self) -> list[str]:

@@ -69,7 +69,8 @@ def job_seed(base: int, paper: str, name: str) -> int:
 
 @dataclass(frozen=True)
 class Job:
-    """How one model is trained by the generic loop (papers/train.py); everything it needs, as JSON."""
+    """How one model is trained by the one training loop (papers/train.py on training.py); everything it needs, as
+    JSON."""
 
     model: ModelId
     loss: str  # a name of losses.LOSSES
@@ -136,15 +137,15 @@ class ReportFile:
 class Reproduction:
     """One paper on the seam. A subclass sets ``name``/``title``/``citation``, its config block's schema and
     defaults, and implements :meth:`jobs` and :meth:`section`; the seam's generic rules train the jobs and the
-    report rule asks each enabled reproduction for its section. A reproduction whose jobs come from older rules
-    (Papernot 2016) sets ``seam_jobs = False`` and lists its targets in :meth:`targets`. One reproduction may head
-    REPORT.md (``heads_report``): its section is the document's title, provenance and wall times, and the others'
-    sections follow it; without one, the report writes a plain head (papers/document.py)."""
+    report rule asks each enabled reproduction for its section. A reproduction whose networks train as a chain
+    with their own rules (Papernot 2016: warm start, teachers, soft labels at T, students, on the same training
+    loop) declares no jobs here and lists its targets in :meth:`targets`. One reproduction may head REPORT.md
+    (``heads_report``): its section is the document's title, provenance and wall times, and the others' sections
+    follow it; without one, the report writes a plain head (papers/document.py)."""
 
     name: str = ""
     title: str = ""
     citation: str = ""
-    seam_jobs: bool = True
     heads_report: bool = False
     block_schema: Mapping[str, Any] = {}
     defaults: Mapping[str, Any] = {}

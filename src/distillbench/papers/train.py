@@ -1,22 +1,21 @@
-"""The seam's generic training loop: one network (any named architecture), one loss chosen by name before the
-loop, optional jitter and max-norm constraint; test errors per class at the end; checkpoints and logits."""
+"""A reproduction's job on the one training loop (training.train): its network (any named architecture), its
+loss chosen by name, optional jitter and max-norm constraint; test errors per class at the end; checkpoints in
+the one format (checkpoints.py)."""
 
 from __future__ import annotations
 
 import logging
-import math
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from .. import io
+from ..checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from ..data import TensorDataset, load_split
-from ..losses import LOSSES, make_loss
+from ..losses import LOSSES
 from ..models import build_arch
-from ..training import TrainingDiverged, predict_logits
+from ..training import Recipe, TrainingDiverged, TrainSpec, train
 from .base import Job
 from .jitter import jitter
 
@@ -77,12 +76,13 @@ def train_job(
     test_data: TensorDataset,
     device: torch.device,
     teacher_logits: torch.Tensor | None = None,
+    resume_path: Path | None = None,
 ) -> tuple[nn.Module, list[dict[str, Any]]]:
-    """Train ``job``'s network from its seed; deterministic for a given job, data and device."""
+    """Train ``job``'s network from its seed with the one training loop (training.train); deterministic for a
+    given job, data and device; resumable after every epoch with ``resume_path``."""
     spec = LOSSES[job.loss]
     if spec.needs_teacher and teacher_logits is None:
         raise TrainingDiverged(f"{job.model.name}: loss {job.loss!r} needs the teacher's logits")
-    loss_fn = make_loss(job.loss, temperature=job.model.temperature, alpha=job.alpha)  # chosen once
     images, labels = train_data.images, train_data.labels
     zt = teacher_logits
     if job.omit_classes:
@@ -90,69 +90,78 @@ def train_job(
         images, labels = images[keep], labels[keep]
         zt = zt[keep] if zt is not None else None
         log.info("transfer set without classes %s: %d of %d images", list(job.omit_classes), len(labels), len(keep))
-    model = build(job).to(device)
-    opt = torch.optim.SGD(model.parameters(), lr=job.lr, momentum=job.momentum)
-    gen = torch.Generator().manual_seed(job.model.seed + 1)
-    images, labels = images.to(device), labels.to(device)
-    zt = zt.to(device) if zt is not None else None
-    n = len(labels)
-    steps = math.ceil(n / job.batch_size)
-    history: list[dict[str, Any]] = []
-    lr = job.lr
-    for epoch in range(1, job.epochs + 1):
-        t0 = time.perf_counter()
-        for g in opt.param_groups:
-            g["lr"] = lr
-        model.train()
-        order = torch.randperm(n, generator=gen).to(device)
-        loss_sum = torch.zeros((), device=device)
-        for i in range(steps):
-            idx = order[i * job.batch_size : (i + 1) * job.batch_size]
-            x = images[idx]
-            if job.jitter:
-                x = jitter(x, job.jitter, gen)
-            loss = loss_fn(model(x), labels[idx], zt[idx] if zt is not None else None)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            if job.max_norm:
-                _max_norm_(model, job.max_norm)
-            loss_sum += loss.detach() * len(idx)
-        epoch_loss = float(loss_sum) / max(n, 1)
-        if not math.isfinite(epoch_loss):
-            raise TrainingDiverged(
-                f"{job.model.paper} {job.model.name}: the loss became {epoch_loss} in epoch {epoch}; fix: lower "
-                f"'{job.model.paper}' lr ({job.lr:g})"
-            )
-        errors = int((predict_logits(model, test_data.images, device).argmax(1) != test_data.labels).sum())
-        row = {"epoch": epoch, "lr": lr, "loss": epoch_loss, "test_errors": errors, "seconds": time.perf_counter() - t0}
-        history.append(row)
-        log.info(
-            "epoch %d/%d %s loss=%.4f test_errors=%d/%d seconds=%.1f",
-            epoch,
-            job.epochs,
-            job.loss,
-            epoch_loss,
-            errors,
-            len(test_data),
-            row["seconds"],
-        )
-        lr *= job.lr_decay
-    return model, history
-
-
-def save_model(path: Path, model: nn.Module, job: Job, history: list[dict[str, Any]]) -> None:
-    io.save_torch(
-        path,
-        {"job": job.to_json(), "state_dict": {k: v.cpu() for k, v in model.state_dict().items()}, "history": history},
+    m = job.model
+    train_spec = TrainSpec(
+        dataset=m.dataset,
+        temperature=m.temperature,
+        epochs=job.epochs,
+        lr=job.lr,
+        momentum=job.momentum,
+        batch_size=job.batch_size,
+        dropout=job.dropout,
+        init=job.init,
+        seed=m.seed,
+        role=m.role,
+        extra={"job": job.to_json()},  # a resume file serves this job only
+    )
+    recipe = Recipe(
+        model=build(job),
+        loss=job.loss,
+        alpha=job.alpha,
+        teacher_logits=zt,
+        augment=(lambda x, gen: jitter(x, job.jitter, gen)) if job.jitter else None,
+        after_step=(lambda model: _max_norm_(model, float(job.max_norm or 0))) if job.max_norm else None,
+        lr_at=lambda epoch: _decayed_lr(job, epoch),
+        history_fields=("epoch", "lr", "loss", "test_errors", "seconds"),
+        lr_field=f"{m.paper}.lr",
+    )
+    # The plain path: the fast paths are measured on Papernot's networks only.
+    return train(
+        train_spec,
+        TensorDataset(images, labels),
+        test_data,
+        device,
+        resume_path=resume_path,
+        fast_path="plain",
+        recipe=recipe,
     )
 
 
-def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Job]:
-    from ..checkpoints import read_torch
+def _decayed_lr(job: Job, epoch: int) -> float:
+    """The learning rate of 1-based ``epoch``: ``lr`` times ``lr_decay`` after every epoch (multiplied epoch by
+    epoch, as the rate is carried from one epoch to the next)."""
+    lr = job.lr
+    for _ in range(epoch - 1):
+        lr *= job.lr_decay
+    return lr
 
-    ckpt = read_torch(Path(path), "a reproduction's checkpoint")
-    job = Job.from_json(ckpt["job"])
-    model = build(job)
-    model.load_state_dict(ckpt["state_dict"])
-    return model.to(device).eval(), job
+
+def checkpoint_spec(job: Job) -> dict[str, Any]:
+    """What the one checkpoint format (checkpoints.save_checkpoint) records of a job's network to rebuild it."""
+    m = job.model
+    return {
+        "arch": m.arch,
+        "dataset": m.dataset,
+        "temperature": m.temperature,
+        "dropout": job.dropout,
+        "input_dropout": job.input_dropout,
+        "widths": list(job.widths),
+        "role": m.role,
+        "seed": m.seed,
+    }
+
+
+def save_model(path: Path, model: nn.Module, job: Job, history: list[dict[str, Any]], test_accuracy: float) -> None:
+    """The network in the one checkpoint format (checkpoints.py), its job alongside."""
+    save_checkpoint(path, model, checkpoint_spec(job), history, test_accuracy, job=job.to_json())
+
+
+def load_model(path: Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Job]:
+    """A reproduction's network and the job that trained it (refused, with its name, when it is not one)."""
+    model, ckpt = load_checkpoint(Path(path), device)
+    if not isinstance(ckpt.get("job"), str):
+        raise CheckpointError(
+            f"checkpoint {path}: it holds no training job (a Fig. 7 network, not a reproduction's); fix: give the "
+            "checkpoint the reproduction's paper_train rule wrote"
+        )
+    return model, Job.from_json(ckpt["job"])

@@ -2,11 +2,12 @@
 
 Everything specific to this paper lives in this package: its models (:mod:`.models`, ModelIds: the one place
 that names them), its plan of paths and job lists (:mod:`.plan`, used by the Snakefile and its rules in
-workflow/rules/{train,attack,gradients,seeds,length,adaptive,report}.smk), its reference values
-(:mod:`.reference`, data under benchmark/papernot2016/) and its part of REPORT.md (:mod:`.report`,
-:mod:`.adaptive_report`). Its training, soft-label and attack rules are its own (a shared warm start, soft labels
-at T, resumable training, two attack numerics), not the seam's generic ``paper_train`` rule: that loop has none
-of these.
+workflow/rules/{train,attack,adaptive,length,report}.smk), its reference values (:mod:`.reference`, data under
+benchmark/papernot2016/) and its part of REPORT.md (:mod:`.report`, :mod:`.adaptive_report`). Its networks train
+on the one training loop (training.py; several per process with ``train_in_groups``: group_training.py) and are
+saved in the one checkpoint format (checkpoints.py), like every paper's; they train as a chain (a shared warm
+start, teachers, soft labels at T, students, once per seed), which its own rules express, so it declares no jobs
+for the one-model-per-job ``paper_train`` rule.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ class Papernot2016(Reproduction):
         'Papernot, McDaniel, Wu, Jha, Swami, "Distillation as a Defense to Adversarial Perturbations against '
         'Deep Neural Networks", IEEE S&P 2016'
     )
-    seam_jobs = False  # built by the older rules; the config block is `datasets:`/`temperatures:`
     heads_report = True  # its part is REPORT.md's title, provenance, Fig. 7 ... and wall times
 
     def datasets(self, config: Mapping[str, Any]) -> list[str]:

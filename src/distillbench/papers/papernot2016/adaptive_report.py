@@ -25,6 +25,7 @@ from ...stats import NO_REFERENCE, UNDER_TRAINED
 from ...verdicts import SeedCell, cell_verdict, load_rule
 from ..base import ModelId
 from . import models as papernot_models
+from .plan import Plan
 from .reference import PaperReference
 
 CARLINI_DIR = REPO_ROOT / "benchmark" / "carlini2017"
@@ -86,8 +87,9 @@ def adaptive_table(
             model, t = m.name, _temperature(m)
             kind = "baseline" if t is None else "distilled"
             ref_acc, _ = paper.reference_accuracy(d, kind, t)
-            sources = [("jsma_f", results_dir / "attacks" / d / fig7_num / f"{model}.json", "Fig. 7 run")]
-            sources += [(a, results_dir / "adaptive" / d / a / f"{model}.json", "adaptive") for a in _ordered(ad)]
+            plan = Plan(config, results_dir)
+            sources = [("jsma_f", Path(plan.attack_file(d, fig7_num, model)), "Fig. 7 run")]
+            sources += [(a, Path(plan.adaptive_file(d, a, model)), "adaptive") for a in _ordered(ad)]
             for attack, path, origin in sources:
                 s = _read(path)
                 if s is None:
@@ -260,7 +262,7 @@ def robustness_table(config: Mapping[str, Any], results_dir: Path, refs: Mapping
         highest = models[-1].name if len(models) > 1 else None
         for m in models:
             model = m.name
-            s = _read(results_dir / "robustness" / d / f"{model}.json")
+            s = _read(Path(Plan(config, results_dir).robustness_file(d, model)))
             if s is None:
                 continue
             rho = s["rho_adv_pct"]
@@ -343,7 +345,7 @@ def accuracy_table(config: Mapping[str, Any], results_dir: Path, paper: PaperRef
     for d in _datasets(config):
         for mid in _models(config, d):
             model = mid.name
-            m = _read(results_dir / "models" / d / f"{mid.stem}.json")
+            m = _read(Path(Plan(config, results_dir).metrics_file(d, mid.stem)))
             if m is None:
                 continue
             t = _temperature(mid)

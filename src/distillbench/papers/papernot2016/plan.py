@@ -18,11 +18,13 @@ from . import models as papernot_models
 class Plan:
     """Where every output lives; the models are :mod:`.models`' (``baseline``, ``distilled_T<T>``, ...)."""
 
-    def __init__(self, config: Mapping[str, Any]) -> None:
+    def __init__(self, config: Mapping[str, Any], results: Any = None) -> None:
+        """``results``: the run's results directory when it is not ``results/<run_name>`` (a report rebuilt
+        from a copied run)."""
         self.config = config
-        self.results = f"results/{config['run_name']}"
+        self.results = str(results) if results is not None else f"results/{config['run_name']}"
         self.report = f"{self.results}/REPORT.md"  # never a committed file: see README, "Reports"
-        self.work = str(config["work_dir"])
+        self.work = str(config.get("work_dir", "work"))
         self.datasets = list(config["datasets"])
         self.temperatures = [format_temperature(t) for t in config["temperatures"]]
 
@@ -38,15 +40,59 @@ class Plan:
         """The ``model`` wildcard's constraint: exactly the deployed models' names."""
         return "|".join(re.escape(n) for n in self.deployed_models())
 
-    def checkpoint(self, dataset: str, model: str) -> str:
-        return f"{self.work}/{dataset}/{self.model(dataset, model).stem}.pt"
+    # --- paths: the one place they are formed; every training and attack path names its seed -------------
+    # Arguments may be Snakemake wildcards ("{dataset}", "{seed}"): the rules take their patterns from here.
+    def first_seed(self) -> int:
+        from ...seeds import all_seeds
+
+        return all_seeds(self.config)[0]
+
+    def _seed(self, seed: Any) -> Any:
+        return self.first_seed() if seed is None else seed
+
+    def work_file(self, dataset: str, stem: str, seed: Any = None) -> str:
+        """A checkpoint or soft-label file of one seed's chain."""
+        return f"{self.work}/{dataset}/seed{self._seed(seed)}/{stem}.pt"
+
+    def checkpoint(self, dataset: str, model: str, seed: Any = None) -> str:
+        return self.work_file(dataset, self.model(dataset, model, seed).stem, seed)
+
+    def soft_labels(self, dataset: str, temperature: str, seed: Any = None) -> str:
+        return self.work_file(dataset, f"soft_labels_T{temperature}", seed)
+
+    def metrics_dir(self, dataset: str, seed: Any = None) -> str:
+        """Where a seed's training jobs write their metrics."""
+        return f"{self.results}/models/{dataset}/seed{self._seed(seed)}"
+
+    def metrics_file(self, dataset: str, stem: str, seed: Any = None) -> str:
+        """A training job's metrics (``stem``: its file name, e.g. ``teacher_T1``)."""
+        return f"{self.metrics_dir(dataset, seed)}/{stem}.json"
+
+    def attack_file(self, dataset: str, numerics: str, model: str, seed: Any = None, ext: str = "json") -> str:
+        """A JSMA run on a deployed model: its summary (``json``) or its per-target table (``csv``)."""
+        return f"{self.results}/attacks/{dataset}/{numerics}/seed{self._seed(seed)}/{model}.{ext}"
+
+    def gradient_file(self, dataset: str, model: str, seed: Any = None) -> str:
+        return f"{self.results}/gradients/{dataset}/seed{self._seed(seed)}/{model}.json"
+
+    def adaptive_file(self, dataset: str, attack: str, model: str, seed: Any = None, ext: str = "json") -> str:
+        return f"{self.results}/adaptive/{dataset}/{attack}/seed{self._seed(seed)}/{model}.{ext}"
+
+    def robustness_file(self, dataset: str, model: str, seed: Any = None, ext: str = "json") -> str:
+        return f"{self.results}/robustness/{dataset}/seed{self._seed(seed)}/{model}.{ext}"
+
+    def log(self, rule: str, job: str) -> str:
+        return f"{self.results}/logs/{rule}/{job}.log"
+
+    def benchmark(self, rule: str, job: str) -> str:
+        return f"{self.results}/benchmarks/{rule}/{job}.tsv"
 
     def warm_start_epochs(self, dataset: str) -> int:
         return int(self.config["datasets"][dataset]["training"].get("warm_start_epochs", 0))
 
-    def warm_start(self, dataset: str) -> list[str]:
-        """The shared T=1 starting checkpoint, when the config asks for one."""
-        return [f"{self.work}/{dataset}/warm_start.pt"] if self.warm_start_epochs(dataset) else []
+    def warm_start(self, dataset: str, seed: Any = None) -> list[str]:
+        """The seed's shared T=1 starting checkpoint, when the config asks for one."""
+        return [self.work_file(dataset, "warm_start", seed)] if self.warm_start_epochs(dataset) else []
 
     def epochs(self, dataset: str, temperature: str) -> int:
         return epochs_for(self.config["datasets"][dataset]["training"], float(temperature))
@@ -124,31 +170,24 @@ class Plan:
         return self._job_args(dataset, head, init, list(soft_labels), seed)
 
     # --- targets ----------------------------------------------------------------------------
-    def attack_summary(self, dataset: str, numerics: str, model: str) -> str:
-        return f"{self.results}/attacks/{dataset}/{numerics}/{model}.json"
-
     def attack_summaries(self) -> list[str]:
+        """The first seed's attacks: every deployed model under every numerics."""
         return [
-            self.attack_summary(d, n, m)
-            for d in self.datasets
-            for n in self.numerics(d)
-            for m in self.deployed_models()
+            self.attack_file(d, n, m) for d in self.datasets for n in self.numerics(d) for m in self.deployed_models()
         ]
 
     def model_metrics(self) -> list[str]:
         return sorted(
-            f"{self.results}/models/{d}/{m.stem}.json"
-            for d in self.datasets
-            for m in papernot_models.trained(self.config, d)
+            self.metrics_file(d, m.stem) for d in self.datasets for m in papernot_models.trained(self.config, d)
         )
 
     def gradient_summaries(self) -> list[str]:
-        return [f"{self.results}/gradients/{d}/{m}.json" for d in self.datasets for m in self.deployed_models()]
+        return [self.gradient_file(d, m) for d in self.datasets for m in self.deployed_models()]
 
     def data_manifests(self) -> list[str]:
         return [f"{self.results}/data/{d}.json" for d in self.datasets]
 
-    # --- seeds (src/distillbench/seeds.py; rules in workflow/rules/seeds.smk) ---------------------------------
+    # --- seeds (src/distillbench/seeds.py) ----------------------------------------------------------------
     def extra_seeds(self) -> list[int]:
         from ...seeds import extra_seeds
 
@@ -159,28 +198,22 @@ class Plan:
 
         return seed_models(self.config, dataset)
 
-    def seed_work(self, dataset: str, seed: Any) -> str:
-        """Checkpoints of a further seed (the first seed's are the usual ones)."""
-        return f"{self.work}/{dataset}/seed{seed}"
-
-    def seed_results(self, seed: Any) -> str:
-        return f"{self.results}/seeds/seed{seed}"
-
-    def seed_checkpoint(self, dataset: str, model: str, seed: Any) -> str:
-        return f"{self.seed_work(dataset, seed)}/{self.model(dataset, model, seed).stem}.pt"
-
-    def seed_warm_start(self, dataset: str, seed: Any) -> list[str]:
-        return [f"{self.seed_work(dataset, seed)}/warm_start.pt"] if self.warm_start_epochs(dataset) else []
-
-    def seed_group_datasets(self) -> list[str]:
-        """The datasets whose further seeds retrain every deployed model (``seed_models: all``): with
-        ``train_in_groups`` their replicas train in groups too (a subset keeps one job per network)."""
-        return [d for d in self.datasets if self.seed_models(d) == self.deployed_models(d)]
+    def training_groups(self) -> list[tuple[str, str]]:
+        """With ``train_in_groups``: (dataset pattern, seed pattern) pairs whose teachers (then distilled networks)
+        train as one group per process: every seed that retrains all deployed models of a dataset (the first
+        seed always; a further one where ``seed_models: all``; a subset keeps one job per network). Datasets
+        grouped under the same seeds share a pair."""
+        by_seeds: dict[tuple[int, ...], list[str]] = {}
+        for d in self.datasets:
+            replicated = self.seed_models(d) == self.deployed_models(d)
+            seeds = (self.first_seed(), *(self.extra_seeds() if replicated else []))
+            by_seeds.setdefault(seeds, []).append(d)
+        return [("|".join(ds), "|".join(str(s) for s in seeds)) for seeds, ds in by_seeds.items()]
 
     def seed_attack_summaries(self) -> list[str]:
         """Every further seed's replicas, attacked with the dataset's main numerics only."""
         return [
-            f"{self.seed_results(s)}/attacks/{d}/{self.numerics(d)[0]}/{m}.json"
+            self.attack_file(d, self.numerics(d)[0], m, s)
             for s in self.extra_seeds()
             for d in self.datasets
             for m in self.seed_models(d)
@@ -235,12 +268,9 @@ class Plan:
         ad["attacks"] = {attack: ad["attacks"][attack]}
         return json.dumps(ad, sort_keys=True)
 
-    def adaptive_summary(self, dataset: str, attack: str, model: str) -> str:
-        return f"{self.results}/adaptive/{dataset}/{attack}/{model}.json"
-
     def adaptive_summaries(self) -> list[str]:
         return [
-            self.adaptive_summary(d, a, m)
+            self.adaptive_file(d, a, m)
             for d in self.datasets
             for a in self.adaptive_attacks(d)
             for m in self.adaptive_models(d, a)
@@ -251,7 +281,7 @@ class Plan:
 
     def robustness_summaries(self) -> list[str]:
         return [
-            f"{self.results}/robustness/{d}/{m}.json"
+            self.robustness_file(d, m)
             for d in self.datasets
             if self.config["datasets"][d].get("robustness") is not None
             for m in self.deployed_models()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from ...seeds import add_seed_columns, seed_cells
 from ...stats import verdict
 from ...verdicts import SeedCell, VerdictRule, cell_verdict, load_rule
 from . import models as papernot_models
+from .plan import Plan
 from .reference import PaperReference
 
 
@@ -48,7 +50,7 @@ def collect(
     for dataset in ordered_datasets(config):
         num = (numerics or {}).get(dataset) or main_numerics(config, dataset)
         for m in papernot_models.deployed(config, dataset):
-            s = read_json(results_dir / "attacks" / dataset / num / f"{m.name}.json")
+            s = read_json(Path(Plan(config, results_dir).attack_file(dataset, num, m.name)))
             rows.append(_cell_row(dataset, m.name, m.temperature, num, s, paper, rule))
     return pd.DataFrame(rows)
 
@@ -132,8 +134,8 @@ def numerics_comparison(
             alt = others[other][others[other].dataset == dataset]
             for _, r in table[table.dataset == dataset].iterrows():
                 a = alt[alt.model == r.model].iloc[0]
-                ours = pd.read_csv(results_dir / "attacks" / dataset / main / f"{r.model}.csv")
-                theirs = pd.read_csv(results_dir / "attacks" / dataset / other / f"{r.model}.csv")
+                ours = pd.read_csv(Plan(config, results_dir).attack_file(dataset, main, r.model, ext="csv"))
+                theirs = pd.read_csv(Plan(config, results_dir).attack_file(dataset, other, r.model, ext="csv"))
                 key = ["sample_index", "target"]
                 m = ours.merge(theirs, on=key, suffixes=("", "_o"))
                 same_decision = (m.success == m.success_o).mean() * 100 if len(m) else float("nan")
@@ -174,7 +176,7 @@ def gradient_table(config: Mapping[str, Any], results_dir: Path) -> pd.DataFrame
     for d in ordered_datasets(config):
         base: dict[str, float] = {}
         for model in (m.name for m in papernot_models.deployed(config, d)):
-            path = results_dir / "gradients" / d / f"{model}.json"
+            path = Path(Plan(config, results_dir).gradient_file(d, model))
             if not path.exists():
                 return pd.DataFrame()
             g = read_json(path)
@@ -202,7 +204,7 @@ def load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str,
     teacher's)."""
     out = {}
     for dataset in config["datasets"]:
-        for path in sorted((results_dir / "models" / dataset).glob("*.json")):
+        for path in sorted(Path(Plan(config, results_dir).metrics_dir(dataset)).glob("*.json")):
             out[(dataset, path.stem)] = read_json(path)
         for m in papernot_models.deployed(config, dataset):
             if (dataset, m.stem) in out:
@@ -212,7 +214,11 @@ def load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str,
 
 def seed_rows(config: Mapping[str, Any], results_dir: Path) -> pd.DataFrame:
     """Every dataset's per-seed rows (seeds.seed_cells) under its main numerics."""
-    parts = [seed_cells(config, results_dir, d, main_numerics(config, d)) for d in ordered_datasets(config)]
+    plan = Plan(config, results_dir)
+    parts = [
+        seed_cells(config, partial(_attack_file, plan, d, main_numerics(config, d)), d, main_numerics(config, d))
+        for d in ordered_datasets(config)
+    ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
@@ -254,3 +260,7 @@ def load(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) ->
         walls=wall_times(results_dir),
         labels=papernot_models.labels(config["temperatures"]),
     )
+
+
+def _attack_file(plan: Plan, dataset: str, numerics: str, model: str, seed: int) -> str:
+    return str(plan.attack_file(dataset, numerics, model, seed))
