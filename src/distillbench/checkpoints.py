@@ -102,7 +102,13 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.
     state = ckpt["state_dict"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise _refuse(path, what, "its 'state_dict' is not a mapping of tensors")
-    model = build_model(spec["dataset"], dropout=float(spec["dropout"]), init="pytorch_default")
+    model = build_model(
+        spec["dataset"],
+        dropout=float(spec["dropout"]),
+        init="pytorch_default",
+        input_range=str(spec.get("input_range", "unit")),
+        dropout_layers=str(spec.get("dropout_layers", "both_fc")),
+    )
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
