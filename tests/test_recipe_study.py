@@ -167,3 +167,10 @@ def test_section_is_empty_when_disabled_and_says_when_not_run(tmp_path):
     assert recipe_report.recipe_section(config(enabled=False), tmp_path) == ""
     md = recipe_report.recipe_section(config(datasets=["mnist"]), tmp_path)
     assert "has not run" in md and not (tmp_path / "recipe.csv").exists()
+
+
+def test_command_line_strings_are_read_as_what_they_stand_for():
+    got = recipe_study.coerce_command_line(
+        {"enabled": "false", "samples": "30", "epochs_scale": "0.5", "protocol_draws": ["1", "2"]}
+    )
+    assert got == {"enabled": False, "samples": 30, "epochs_scale": 0.5, "protocol_draws": [1, 2]}

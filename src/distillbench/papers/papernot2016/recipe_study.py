@@ -63,6 +63,27 @@ class Variant:
     epochs: int
 
 
+def coerce_command_line(study: Mapping[str, Any]) -> dict[str, Any]:
+    """``--config 'recipe_study={enabled: false, samples: 30}'`` passes strings: read the booleans and numbers
+    they stand for."""
+    out = dict(study)
+    flag = out.get("enabled")
+    if isinstance(flag, str) and flag.strip().lower() in ("true", "false"):
+        out["enabled"] = flag.strip().lower() == "true"
+    for key in ("temperature", "epochs_scale", "samples"):
+        v = out.get(key)
+        if isinstance(v, str):
+            try:
+                out[key] = int(v) if v.strip().isdigit() else float(v)
+            except ValueError:
+                pass  # left as given: the schema names the field
+    if isinstance(out.get("protocol_draws"), list):
+        out["protocol_draws"] = [
+            int(v) if isinstance(v, str) and v.strip().isdigit() else v for v in out["protocol_draws"]
+        ]
+    return out
+
+
 def block(config: Mapping[str, Any]) -> dict[str, Any]:
     """The config's ``recipe_study`` block with its defaults filled in (``enabled: false`` without one)."""
     return {**DEFAULTS, **(config.get("recipe_study") or {})}
