@@ -147,6 +147,7 @@ def test_section_ranks_the_choices_by_their_shift(tmp_path):
     md = recipe_report.recipe_section(cfg, tmp_path)
     assert md.startswith(recipe_report.TITLE)
     rows, ranked = recipe_report.collect(cfg, tmp_path)
+    assert list(ranked["rank"]) == sorted(ranked["rank"])  # rows grouped by rank, best first
     top = ranked[ranked["rank"] == 1]
     assert set(top.choice) == {"init"}
     init = ranked[(ranked.choice == "init") & (ranked.model == "baseline") & (ranked.numerics == "float32")].iloc[0]

@@ -132,6 +132,8 @@ if RECIPE.datasets():
             f"{RR}/{{dataset}}/{{variant}}/logits/{{rmodel}}.json",
         log:
             f"{R}/logs/recipe/logits_{{dataset}}_{{variant}}_{{rmodel}}.log",
+        benchmark:
+            f"{R}/benchmarks/recipe/logits_{{dataset}}_{{variant}}_{{rmodel}}.tsv"
         threads: 1
         params:
             samples=int(RECIPE.block["samples"]),

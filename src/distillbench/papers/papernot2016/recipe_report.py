@@ -159,7 +159,9 @@ def _rank(ranked: pd.DataFrame) -> pd.DataFrame:
     )
     order = ranked.drop_duplicates(["dataset", "choice_key"])[["dataset", "choice_key"]]
     order["rank"] = order.groupby("dataset").cumcount() + 1
-    return ranked.merge(order, on=["dataset", "choice_key"]).drop(columns=["choice_key"])
+    ranked = ranked.merge(order, on=["dataset", "choice_key"]).drop(columns=["choice_key"])
+    keys = ["dataset", "rank", "abs_shift_pp", "model", "numerics"]
+    return ranked.sort_values(keys, ascending=[True, True, False, True, True], kind="stable").reset_index(drop=True)
 
 
 def markdown(ranked: pd.DataFrame, config: Mapping[str, Any]) -> str:
@@ -178,6 +180,9 @@ def markdown(ranked: pd.DataFrame, config: Mapping[str, Any]) -> str:
                 f"{f(a, 2)} [{f(b, 2)}, {f(c, 2)}]"
                 for a, b, c in zip(ranked.shift_pp, ranked.shift_low_pp, ranked.shift_high_pp, strict=True)
             ],
+            # paired rows: images whose difference is not the mean one (0: the interval is a point, see
+            # paired_difference); protocol rows compare different images
+            "images differing": [str(int(v)) if v >= 0 else "–" for v in ranked.discordant_images],
             "test acc %": ranked.test_accuracy_pct.map(lambda v: f(v, 2)),
             "logit L1 (sum / per logit)": [
                 f"{f(a)} / {f(b, 2)}" for a, b in zip(ranked.logit_l1_sum, ranked.logit_l1_per_logit, strict=True)
