@@ -108,6 +108,7 @@ include: "workflow/rules/adaptive.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/length.smk"
 include: "workflow/rules/papers.smk"
+include: "workflow/rules/recipe.smk"
 
 
 # The run's own report, under results/<run_name>/: never the committed top-level REPORT.md, which

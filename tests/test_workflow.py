@@ -299,6 +299,12 @@ def test_lint_reports_only_the_documented_lint(repo_root, tmp_path):
             "length_train",
             "length_attack",
             "length_gradients",
+            # recipe.smk (the default config enables the recipe study)
+            "recipe_train_teacher",
+            "recipe_soft_labels",
+            "recipe_train_student",
+            "recipe_attack",
+            "recipe_logits",
             "paper_train",
             "paper_logits",
         )

@@ -112,6 +112,8 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> tuple[nn.
         dropout=float(spec["dropout"]),
         input_dropout=float(spec.get("input_dropout") or 0.0),
         init="pytorch_default",
+        input_range=str(spec.get("input_range", "unit")),
+        dropout_layers=str(spec.get("dropout_layers", "both_fc")),
     )
     try:
         model.load_state_dict(state)

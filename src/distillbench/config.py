@@ -327,6 +327,10 @@ def _coerce_study_values(config: Mapping[str, Any]) -> dict[str, Any]:
         if "samples" in study:
             study["samples"] = _as_int(study["samples"])
         cfg["length_study"] = study
+    if isinstance(cfg.get("recipe_study"), Mapping):
+        from .papers.papernot2016.recipe_study import coerce_command_line
+
+        cfg["recipe_study"] = coerce_command_line(cfg["recipe_study"])
     return cfg
 
 

@@ -33,12 +33,21 @@ COLUMNS = [
 ]
 
 
-def attack_targets(test: TensorDataset, samples: int, targets_per_sample: int) -> pd.DataFrame:
-    """The first ``samples`` test images, each with its first ``targets_per_sample`` other classes."""
+def attack_targets(
+    test: TensorDataset, samples: int, targets_per_sample: int, draw_seed: int | None = None
+) -> pd.DataFrame:
+    """The first ``samples`` test images (or, with ``draw_seed``, ``samples`` test images drawn at random without
+    replacement by a generator seeded with it, in increasing order), each with its first ``targets_per_sample``
+    other classes."""
     if samples > len(test):
         raise ValueError(f"attack.samples={samples} but the test set has only {len(test)} images")
+    if draw_seed is None:
+        indices = list(range(samples))
+    else:
+        g = torch.Generator().manual_seed(int(draw_seed))
+        indices = sorted(torch.randperm(len(test), generator=g)[:samples].tolist())
     rows: list[dict[str, int]] = []
-    for i in range(samples):
+    for i in indices:
         y = int(test.labels[i])
         others = [c for c in range(10) if c != y][:targets_per_sample]
         rows.extend({"sample_index": i, "true_label": y, "target": t} for t in others)
@@ -147,7 +156,9 @@ def run_attack(
             "no_pair": r.no_pair.cpu().numpy(),
         }
 
-    plan = attack_targets(test, int(attack_cfg["samples"]), int(attack_cfg.get("targets_per_sample", 9)))
+    plan = attack_targets(
+        test, int(attack_cfg["samples"]), int(attack_cfg.get("targets_per_sample", 9)), attack_cfg.get("draw_seed")
+    )
     return attack_each_target(
         model,
         test,

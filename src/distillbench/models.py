@@ -23,11 +23,26 @@ ARCHITECTURES = {
 }
 
 
+# What the network sees: `unit` the images as loaded, in [0, 1]; `centered` the images minus 0.5, in [-0.5, 0.5].
+INPUT_OFFSETS = {"unit": 0.0, "centered": 0.5}
+# Where dropout acts: after both fully connected hidden layers, or after the first only.
+DROPOUT_LAYERS = ("both_fc", "first_fc")
+
+
 class PapernotNet(nn.Module):
     """conv-conv-pool-conv-conv-pool-FC-FC-logits; softmax (at a temperature) is applied outside."""
 
-    def __init__(self, arch: Architecture, dropout: float = 0.5) -> None:
+    def __init__(
+        self, arch: Architecture, dropout: float = 0.5, input_range: str = "unit", dropout_layers: str = "both_fc"
+    ) -> None:
         super().__init__()
+        if input_range not in INPUT_OFFSETS:
+            raise ValueError(f"unknown input_range {input_range!r}; use one of {sorted(INPUT_OFFSETS)}")
+        if dropout_layers not in DROPOUT_LAYERS:
+            raise ValueError(f"unknown dropout_layers {dropout_layers!r}; use one of {list(DROPOUT_LAYERS)}")
+        # Images stay in [0, 1] everywhere (data, attack bounds); the network subtracts this before its first layer.
+        self.input_offset = INPUT_OFFSETS[input_range]
+        second = dropout if dropout_layers == "both_fc" else 0.0
         c1, c2, c3, c4 = arch.conv
         self.features = nn.Sequential(
             nn.Conv2d(arch.in_channels, c1, 3), nn.ReLU(),
@@ -42,11 +57,13 @@ class PapernotNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Flatten(),
             nn.Linear(c4 * side * side, f1), nn.ReLU(), nn.Dropout(dropout),
-            nn.Linear(f1, f2), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(f1, f2), nn.ReLU(), nn.Dropout(second),
             nn.Linear(f2, arch.num_classes),
         )  # fmt: skip
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.input_offset:
+            x = x - self.input_offset
         return self.classifier(self.features(x))
 
 
@@ -60,13 +77,19 @@ def glorot_uniform_(model: nn.Module) -> None:
 
 
 def build_model(
-    dataset: str, *, dropout: float = 0.5, init: str = "glorot_uniform", seed: int | None = None
+    dataset: str,
+    *,
+    dropout: float = 0.5,
+    init: str = "glorot_uniform",
+    seed: int | None = None,
+    input_range: str = "unit",
+    dropout_layers: str = "both_fc",
 ) -> PapernotNet:
     if dataset not in ARCHITECTURES:
         raise ValueError(f"unknown dataset {dataset!r}; use one of {sorted(ARCHITECTURES)}")
     if seed is not None:
         torch.manual_seed(seed)
-    model = PapernotNet(ARCHITECTURES[dataset], dropout=dropout)
+    model = PapernotNet(ARCHITECTURES[dataset], dropout=dropout, input_range=input_range, dropout_layers=dropout_layers)
     if init == "glorot_uniform":
         glorot_uniform_(model)
     elif init != "pytorch_default":
@@ -119,6 +142,8 @@ def build_arch(
     input_dropout: float = 0.0,
     init: str = "pytorch_default",
     seed: int | None = None,
+    input_range: str = "unit",
+    dropout_layers: str = "both_fc",
 ) -> nn.Module:
     """A network by architecture name: ``mlp`` (hidden ``widths``) or Papernot's Table I nets
     (``papernot_mnist``, ``papernot_cifar10``: exactly :func:`build_model`'s networks, same initialisation)."""
@@ -128,7 +153,9 @@ def build_arch(
         own = name.removeprefix("papernot_")
         if own != dataset:
             raise ValueError(f"architecture {name!r} takes {own} images, not {dataset}")
-        return build_model(own, dropout=dropout, init=init, seed=seed)
+        return build_model(
+            own, dropout=dropout, init=init, seed=seed, input_range=input_range, dropout_layers=dropout_layers
+        )
     if name != "mlp":
         raise ValueError(f"unknown architecture {name!r}; use one of {list(ARCH_NAMES)}")
     if not widths:

@@ -97,6 +97,8 @@ class TrainSpec:
     nesterov: bool = False
     lr_decay: Mapping[str, Any] | None = None
     role: str = "teacher"  # teacher | student | warm_start
+    input_range: str = "unit"  # models.INPUT_OFFSETS
+    dropout_layers: str = "both_fc"  # models.DROPOUT_LAYERS
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -116,6 +118,8 @@ class TrainSpec:
             nesterov=bool(training.get("nesterov", False)),
             lr_decay=training.get("lr_decay"),
             role=role,
+            input_range=str(training.get("input_range", "unit")),
+            dropout_layers=str(training.get("dropout_layers", "both_fc")),
         )
 
 
@@ -200,7 +204,15 @@ def train(
     recipe = recipe or Recipe()
     model = recipe.model
     if model is None:
-        model = build_arch(arch(spec.dataset), spec.dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed)
+        model = build_arch(
+            arch(spec.dataset),
+            spec.dataset,
+            dropout=spec.dropout,
+            init=spec.init,
+            seed=spec.seed,
+            input_range=spec.input_range,
+            dropout_layers=spec.dropout_layers,
+        )
     model = model.to(device)
     if init_state is not None:
         model.load_state_dict(init_state)
