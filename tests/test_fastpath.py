@@ -1,6 +1,6 @@
 """The fast path computes what the plain loop computes: same loss, same SGD update, same batches.
 
-``plain`` is checked bit for bit against a textbook loop written out here. The CPU's fast path
+The plain loop (``PLAIN``) is checked bit for bit against a textbook loop written out here. The CPU's fast path
 (``auto`` = NHWC weights, fastpath.py) reorders floating-point sums inside the convolutions, so it is
 checked within a tolerance: after 4 SGD steps (one epoch of 500 random samples, the last batch short,
 dropout on, hard and soft labels), the distance between the fast and the plain loop's weights is under
@@ -14,6 +14,7 @@ orders do; what matters there (accuracy) is checked by the workflow's reports.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -21,8 +22,10 @@ import torch
 
 from distillbench.data import TensorDataset
 from distillbench.fastpath import (
+    AUTO,
     COMPILE_MIN_EPOCHS,
     FAST_PATHS,
+    PLAIN,
     for_epochs,
     for_groups,
     job_fast_path,
@@ -87,7 +90,7 @@ def test_plain_path_is_the_textbook_loop_bit_for_bit(soft_targets):
     data, test = _data("mnist", 500, 0), _data("mnist", 50, 1)  # 4 batches, the last one short
     spec = _spec("mnist", 20.0, "student" if soft_targets else "teacher")
     soft = _soft(data, 20.0) if soft_targets else None
-    ours, _ = train(spec, data, test, CPU, soft_targets=soft, fast_path="plain")
+    ours, _ = train(spec, data, test, CPU, soft_targets=soft, fast_path=PLAIN)
     ref = _textbook_loop(spec, data, soft)
     for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values(), strict=True):
         assert torch.equal(a, b), f"{name} differs from the textbook loop"
@@ -101,7 +104,7 @@ def test_cpu_fast_path_matches_the_plain_loop(dataset, soft_targets):
     spec = _spec(dataset, 5.0 if soft_targets else 1.0, "student" if soft_targets else "teacher", epochs=1)
     soft = _soft(data, spec.temperature) if soft_targets else None
     assert select_fast_path("auto", CPU).channels_last  # what the CPU profile runs
-    plain, h_plain = train(spec, data, test, CPU, soft_targets=soft, fast_path="plain")
+    plain, h_plain = train(spec, data, test, CPU, soft_targets=soft, fast_path=PLAIN)
     fast, h_fast = train(spec, data, test, CPU, soft_targets=soft, fast_path="auto")
     init = build_model(dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed).state_dict()
     for name, b in fast.state_dict().items():
@@ -120,14 +123,19 @@ def test_cpu_fast_path_matches_the_plain_loop(dataset, soft_targets):
 
 
 def test_selection_is_made_in_one_place():
-    assert select_fast_path("plain", CPU).name == "plain" and not select_fast_path("plain", CPU).channels_last
     cuda = torch.device("cuda")
-    assert select_fast_path("auto", cuda).resident and not select_fast_path("auto", cuda).compile
-    assert select_fast_path("compile", cuda).compile
+    # `auto`: the fastest path measured on each device type (fastpath.AUTO says where the numbers are)
+    assert (select_fast_path("auto", CPU).name, select_fast_path("auto", cuda).name) == ("channels_last", "compile")
+    assert set(AUTO.values()) <= set(FAST_PATHS) - {"auto"}
+    same = [dataclasses.replace(select_fast_path(r, cuda), reason="") for r in ("auto", "compile")]
+    assert same[0] == same[1], "auto on CUDA runs what 'compile' runs"
+    assert select_fast_path("compile", cuda).compile and select_fast_path("compile", cuda).resident
     assert not select_fast_path("compile", CPU).compile, "compile is for CUDA only"
-    with pytest.raises(ValueError, match="unknown fast path"):
-        select_fast_path("fastest", CPU)
-    assert set(FAST_PATHS) >= {"auto", "plain"}
+    assert select_fast_path("auto", torch.device("meta")).name == "plain", "no measurement: the plain loop"
+    for name in ("fastest", "plain"):  # the plain loop is the tests' reference, no configuration choice
+        with pytest.raises(ValueError, match="unknown fast path"):
+            select_fast_path(name, CPU)
+    assert not (PLAIN.channels_last or PLAIN.compile)
 
 
 def test_short_jobs_do_not_compile_and_groups_use_nhwc_on_cuda():
@@ -143,4 +151,4 @@ def test_short_jobs_do_not_compile_and_groups_use_nhwc_on_cuda():
     # What a job runs (and its metrics name): the same composition in one place.
     assert job_fast_path("compile", cuda, 50, group=True) == grouped
     assert job_fast_path("compile", cuda, 1) == short and job_fast_path(compiled, cuda, 50) is compiled
-    assert for_groups(select_fast_path("plain", CPU), CPU) == select_fast_path("plain", CPU), "CPU: as chosen"
+    assert for_groups(PLAIN, CPU) == PLAIN, "CPU: as chosen"

@@ -676,7 +676,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default="REPORT.md")
     sp.set_defaults(func=cmd_publish_report, threads=None)
 
-    sp = sub.add_parser("validate-config", help="check a config file and name any bad field")
+    sp = sub.add_parser(
+        "validate-config", help="check a config file (over config/config.yaml, as --configfile) and name any bad field"
+    )
     sp.add_argument("path")
     sp.add_argument(
         "--skip-device-check",

@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from . import config_adaptive
+from . import config_adaptive, config_execution
 from .dataspec import SPECS
 from .errors import UserError
 
@@ -60,31 +60,16 @@ def _describe(schema: Mapping[str, Any], error: jsonschema.ValidationError) -> s
     return msg
 
 
-# Several small jobs per GPU (measured on one H200, facts.md: 8 MNIST training jobs at once gave 2.8x the
-# throughput of one, 16 gave 3.3x): 8 takes most of the gain with half the processes.
-DEFAULT_JOBS_PER_GPU = 8
-
-
 def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     cfg = copy.deepcopy(config)
     cfg.setdefault("profile", "custom")
     cfg.setdefault("download", True)
     cfg.setdefault("verify_checksums", True)
     cfg.setdefault("device", "auto")
-    cfg.setdefault("jobs_per_gpu", DEFAULT_JOBS_PER_GPU)
-    cfg.setdefault("fast_path", "auto")
-    cfg.setdefault("train_in_groups", False)
     cfg.setdefault("work_dir", f"work/{cfg.get('run_name', 'run')}")
-    cfg.setdefault("resources", {})
     cfg.setdefault("seeds", [cfg["seed"]] if "seed" in cfg else [])
     cfg.setdefault("length_study", None)
-    for kind, default in {
-        "train": {"mem_mb": 4000, "runtime": 120, "threads": 2},
-        "attack": {"mem_mb": 8000, "runtime": 120, "threads": 2},
-    }.items():
-        res = cfg["resources"].setdefault(kind, {})
-        for key, value in default.items():
-            res.setdefault(key, value)
+    config_execution.fill_defaults(cfg)
     for ds in cfg.get("datasets", {}).values():
         ds.setdefault("train_subset", None)
         ds.setdefault("test_subset", None)
@@ -99,7 +84,7 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
         at.setdefault("batch_size", 256)
         at.setdefault("numerics", "defined")
         at.setdefault("compare_numerics", [])
-        config_adaptive.fill_defaults(ds)  # the adaptive: and robustness: blocks (issue 9)
+        config_adaptive.fill_defaults(ds)  # the budget into attack:, adaptive: and robustness:
     return cfg
 
 
@@ -117,7 +102,10 @@ def validate_config(
     (``cuda_visible`` overrides the probe, for tests).
     """
     schema = load_schema() if schema is None else schema
-    config = _coerce_booleans(config)
+    moved = config_execution.moved_key_problems(config) + config_adaptive.moved_budget_problems(config)
+    if moved:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(moved))
+    config = config_execution.coerce(_coerce_booleans(config))
     config = _coerce_study_values(config)
     # YAML mappings like {100: 6} arrive with int keys; the schema speaks JSON (string keys).
     as_json = _stringify_keys(config)
@@ -131,25 +119,12 @@ def validate_config(
     lines += _reproduction_problems(cfg)
     lines += data_aware_problems(cfg)
     lines += _study_problems(cfg)
-    lines += _group_problems(cfg)
+    lines += config_execution.problems(cfg)
     if check_device:
         lines += device_problems(cfg, cuda_visible)
     if lines:
         raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(lines))
     return cfg
-
-
-def _group_problems(cfg: dict[str, Any]) -> list[str]:
-    """``train_in_groups`` trains every temperature of a dataset in one job: they must share their epochs."""
-    if not cfg.get("train_in_groups"):
-        return []
-    return [
-        f"datasets.{name}.training.epochs_by_temperature: with 'train_in_groups: true' every temperature of a "
-        f"dataset trains for the same epochs (one job trains them together); fix: remove "
-        f"'epochs_by_temperature' or set 'train_in_groups: false'"
-        for name, ds in cfg.get("datasets", {}).items()
-        if ds.get("training", {}).get("epochs_by_temperature")
-    ]
 
 
 def _reproduction_problems(cfg: dict[str, Any]) -> list[str]:
@@ -166,18 +141,7 @@ def data_aware_problems(cfg: Mapping[str, Any]) -> list[str]:
     out = []
     for name, ds in cfg["datasets"].items():
         spec = SPECS[name]
-        budget = ds["attack"]["max_features"]
-        if budget > spec.input_size:
-            out.append(
-                f"config field 'datasets.{name}.attack.max_features': {budget} is more than the {spec.input_size} "
-                f"input elements of a {spec.title} image ({'x'.join(map(str, spec.image_shape))}); fix: use at most "
-                f"{spec.input_size - spec.input_size % 2}, e.g. 112 (the paper's budget)"
-            )
-        if budget % 2:
-            out.append(
-                f"config field 'datasets.{name}.attack.max_features': {budget} is odd; "
-                "fix: use an even number (JSMA changes features in pairs), e.g. 112"
-            )
+        out += config_adaptive.budget_problems(name, ds, spec)
         samples = ds["attack"]["samples"]
         if samples > spec.n_test:
             out.append(
@@ -191,7 +155,7 @@ def data_aware_problems(cfg: Mapping[str, Any]) -> list[str]:
                     f"config field 'datasets.{name}.{key}': {value} is more than the {limit} images of the "
                     f"{spec.title} {split} set; fix: use at most {limit}, or null for all of them"
                 )
-        out += config_adaptive.problems(name, ds, cfg["temperatures"], spec.input_size, spec.n_test)
+        out += config_adaptive.problems(name, ds, cfg["temperatures"], spec.n_test)
     return out
 
 
@@ -263,7 +227,7 @@ def _restrict_datasets(cfg: dict[str, Any]) -> list[str]:
     return []
 
 
-BOOLEAN_FIELDS = ("download", "verify_checksums", "train_in_groups")
+BOOLEAN_FIELDS = ("download", "verify_checksums")
 
 
 def _as_bool(value: Any) -> Any:
@@ -387,8 +351,11 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def load_config(path: str | Path, **checks: Any) -> dict[str, Any]:
-    """Read and validate one config file (``checks``: :func:`validate_config`'s keyword arguments)."""
-    return validate_config(read_config_file(path), **checks)
+    """Read and validate one config file as the workflow reads it: merged over config/config.yaml, as
+    ``--configfile`` is (``checks``: :func:`validate_config`'s keyword arguments)."""
+    from .config_profiles import read_profile
+
+    return validate_config(read_profile(path, read_config_file), **checks)
 
 
 def epochs_for(training: Mapping[str, Any], temperature: float) -> int:

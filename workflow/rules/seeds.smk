@@ -123,7 +123,7 @@ rule seed_train_student:
 
 # `train_in_groups: true`: a further seed's teachers (then its distilled networks) of a dataset whose every model is
 # replicated (`seed_models: all`) train as one group, like the first seed's (train.smk); same files.
-if config["train_in_groups"] and PLAN.seed_group_datasets():
+if config["execution"]["train_in_groups"] and PLAN.seed_group_datasets():
 
     ruleorder: seed_train_teachers_group > seed_train_teacher
     ruleorder: seed_train_teachers_group > seed_soft_labels

@@ -117,7 +117,7 @@ rule train_student:
 # `train_in_groups: true` (GPU profiles): each dataset's teachers train as one group in one process and write
 # their soft labels, then its distilled networks train as another (src/distillbench/group_training.py; README
 # "GPUs"). The same files as the rules above.
-if config["train_in_groups"]:
+if config["execution"]["train_in_groups"]:
 
     ruleorder: train_teachers_group > train_teacher
     ruleorder: train_teachers_group > soft_labels
