@@ -11,7 +11,8 @@ import yaml
 from distillbench.config import load_config, read_config_file, validate_config
 from distillbench.config_profiles import DEFAULT_CONFIG, merged, read_profile, repeated_values
 
-OVERLAYS = ["cpu.yaml", "smoke.yaml"]
+# Every profile overlay kept here (config.yaml is the base they merge over).
+OVERLAYS = sorted(p.name for p in DEFAULT_CONFIG.parent.glob("*.yaml") if p != DEFAULT_CONFIG)
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +28,10 @@ def test_an_overlay_repeats_no_value_of_the_default_config(repo_root, default, n
         f"config/{name} restates config/config.yaml's value of {', '.join(repeated)}: remove these lines "
         "(Snakemake merges the overlay over config.yaml, so they change nothing)"
     )
+
+
+def test_the_profiles_are_overlays():
+    assert {"cpu.yaml", "smoke.yaml"} <= set(OVERLAYS)
 
 
 def test_a_repeated_value_is_found_at_any_depth(default):

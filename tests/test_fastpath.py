@@ -127,8 +127,14 @@ def test_selection_is_made_in_one_place():
     # `auto`: the fastest path measured on each device type (fastpath.AUTO says where the numbers are)
     assert (select_fast_path("auto", CPU).name, select_fast_path("auto", cuda).name) == ("channels_last", "compile")
     assert set(AUTO.values()) <= set(FAST_PATHS) - {"auto"}
-    same = [dataclasses.replace(select_fast_path(r, cuda), reason="") for r in ("auto", "compile")]
-    assert same[0] == same[1], "auto on CUDA runs what 'compile' runs"
+    # What every job ran when the profiles named 'compile' (a CPU falls back to NHWC, short jobs run uncompiled):
+    # `auto` runs the same, for every device, epoch count and grouping.
+    for device in (CPU, cuda):
+        for epochs, group in ((1, False), (COMPILE_MIN_EPOCHS, False), (50, True)):
+            auto, named = (
+                dataclasses.replace(job_fast_path(r, device, epochs, group), reason="") for r in ("auto", "compile")
+            )
+            assert auto == named, (device, epochs, group)
     assert select_fast_path("compile", cuda).compile and select_fast_path("compile", cuda).resident
     assert not select_fast_path("compile", CPU).compile, "compile is for CUDA only"
     assert select_fast_path("auto", torch.device("meta")).name == "plain", "no measurement: the plain loop"

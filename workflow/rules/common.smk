@@ -10,7 +10,7 @@ DATA = config["data_dir"]
 # How a job runs, not what it computes (the config's `execution:` block, src/distillbench/config_execution.py):
 # GPU slot locks and slots per GPU (devices.py), the training fast path (fastpath.py), resources per job kind.
 EXECUTION = config["execution"]
-LOCK = f"--gpu-lock-dir {EXECUTION['gpu_lock_dir']}" if EXECUTION["gpu_lock_dir"] else ""
+LOCK = f"--gpu-lock-dir {shlex.quote(str(EXECUTION['gpu_lock_dir']))}" if EXECUTION["gpu_lock_dir"] else ""
 LOCK += f" --jobs-per-gpu {int(EXECUTION['jobs_per_gpu'])}"
 FAST = f"--fast-path {EXECUTION['fast_path']}"
 SRC = Path(workflow.basedir) / "src"
