@@ -38,6 +38,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .attacks.registry import HIGHEST_T, REGISTRY, settings_problems
+from .dataspec import DatasetSpec
 
 DEFAULT_ATTACKS = ("jsma_f_t", "jsma_z", "l0_fmn", "cw_l2")
 
@@ -95,9 +96,9 @@ def moved_budget_problems(config: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def budget_problems(name: str, ds: Mapping[str, Any], spec: Any) -> list[str]:
+def budget_problems(name: str, ds: Mapping[str, Any], spec: DatasetSpec) -> list[str]:
     """Every L0 budget of one dataset (its own, and an adaptive or robustness block's that differs) must be
-    even and at most its input elements; ``spec``: the dataset's :class:`~.dataspec.DatasetSpec`."""
+    even and at most its input elements."""
     largest = spec.input_size - spec.input_size % 2
     budgets = [("max_features", ds["max_features"], "e.g. 112 (the paper's budget)")]
     for block, example in (("adaptive", "e.g. 112"), ("robustness", "null (no cap, the paper's rho_adv) or e.g. 200")):
