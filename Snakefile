@@ -54,11 +54,11 @@ if workflow.is_main_process and dry_run_requested(sys.argv) and not executor_nam
 PLAN = Plan(config)
 SEAM = Seam(config, PLAN.results, PLAN.work)  # the reproductions the config enables (src/distillbench/papers/)
 
-# `--resources gpu=N` means N GPUs; `jobs_per_gpu` jobs share each one (src/distillbench/gpu_sharing.py).
+# `--resources gpu=N` means N GPUs; `execution.jobs_per_gpu` jobs share each one (src/distillbench/gpu_sharing.py).
 if workflow.is_main_process:
-    _shared = scale_gpu_limit(workflow.global_resources, config["jobs_per_gpu"])
+    _shared = scale_gpu_limit(workflow.global_resources, config["execution"]["jobs_per_gpu"])
     if _shared and _shared[1] != _shared[0]:
-        print(f"GPU sharing: {_shared[0]} GPU(s) x jobs_per_gpu {config['jobs_per_gpu']} = "
+        print(f"GPU sharing: {_shared[0]} GPU(s) x jobs_per_gpu {config['execution']['jobs_per_gpu']} = "
               f"{_shared[1]} GPU jobs at once", file=sys.stderr)
 
 

@@ -39,8 +39,9 @@ def test_paper_profile_has_the_papers_settings(repo_root):
             "variant": "jsma_f",
             "samples": 100,
             "targets_per_sample": 9,
-            "max_features": 112,
+            "max_features": 112,  # the dataset's budget
         }
+        assert ds["max_features"] == 112
         assert ds["training"]["epochs"] == 50 and ds["training"]["batch_size"] == 128
         assert ds["train_subset"] is None
 
@@ -69,23 +70,16 @@ def _errors(cfg):
         ),
         (lambda c: c["datasets"].update(svhn={}), "datasets", "unknown key"),
         (lambda c: c["datasets"]["mnist"].pop("attack"), "datasets.mnist.attack", "missing"),
-        (
-            lambda c: c["datasets"]["mnist"]["attack"].update(max_features=111),
-            "datasets.mnist.attack.max_features",
-            "even",
-        ),
+        (lambda c: c["datasets"]["mnist"].update(max_features=111), "datasets.mnist.max_features", "even"),
         (lambda c: c.update(run_name="my run"), "run_name", "letters"),
         # Checks that know the data (issue 11): budgets and counts against each dataset's size.
         (
-            lambda c: c["datasets"]["mnist"]["attack"].update(max_features=1000),
-            "datasets.mnist.attack.max_features",
+            lambda c: c["datasets"]["mnist"].update(max_features=1000),
+            "datasets.mnist.max_features",
             "more than the 784 input elements",
         ),
-        (
-            lambda c: c["datasets"]["cifar10"]["attack"].update(max_features=3074),
-            "datasets.cifar10.attack.max_features",
-            "use at most 3072",
-        ),
+        (lambda c: c["datasets"]["cifar10"].update(max_features=3074), "datasets.cifar10.max_features", "at most 3072"),
+        (lambda c: c["datasets"]["mnist"].pop("max_features"), "datasets.mnist.max_features", "missing"),
         (
             lambda c: c["datasets"]["mnist"]["attack"].update(samples=10001),
             "datasets.mnist.attack.samples",
@@ -112,8 +106,16 @@ def _errors(cfg):
         (lambda c: c.update(temperatures=[0, 1]), "temperatures.0", "fix: expected a positive temperature"),
         (lambda c: c.update(temperature=[1, 2]), "(top level)", "remove or rename the unknown key"),
         (lambda c: c.update(device="gpu"), "device", "auto, cpu or cuda"),
-        (lambda c: c.update(jobs_per_gpu=0), "jobs_per_gpu", "1 to 64"),
-        (lambda c: c.update(fast_path="fastest"), "fast_path", "auto, plain, channels_last or compile"),
+        (lambda c: c["execution"].update(jobs_per_gpu=0), "execution.jobs_per_gpu", "1 to 64"),
+        (lambda c: c["execution"].update(fast_path="plain"), "execution.fast_path", "channels_last or compile"),
+        (lambda c: c["execution"].update(threads=2), "execution", "unknown key"),
+        (lambda c: c["execution"]["resources"]["train"].update(threads=0), "execution.resources.train.threads", "1"),
+        # Execution settings at the top level, as before they moved: refused with their new place.
+        (lambda c: c.update(fast_path="compile"), "fast_path", "it is now 'execution.fast_path'"),
+        (lambda c: c.update(train_in_groups=True), "train_in_groups", "--config 'execution={train_in_groups: ...}'"),
+        (lambda c: c.update(jobs_per_gpu=4), "jobs_per_gpu", "under 'execution:'"),
+        (lambda c: c.update(gpu_lock_dir="/tmp/l"), "gpu_lock_dir", "it is now 'execution.gpu_lock_dir'"),
+        (lambda c: c.update(resources={}), "resources", "it is now 'execution.resources'"),
         (
             lambda c: c["datasets"]["cifar10"]["training"].update(lr_decay={"factor": 1.5, "after_epoch": 10}),
             "datasets.cifar10.training.lr_decay.factor",
@@ -277,23 +279,50 @@ def test_run_datasets_keeps_only_those(repo_root):
         )
 
 
-def test_speed_settings_default_and_pass_through(paper_cfg):
-    from distillbench.config import DEFAULT_JOBS_PER_GPU
+def test_execution_settings_default_and_pass_through(paper_cfg):
+    from distillbench.config_execution import DEFAULT_JOBS_PER_GPU
 
-    cfg = validate_config(paper_cfg)
-    assert cfg["fast_path"] == "compile"  # the paper profile's measured choice (config/config.yaml)
-    bare = {k: v for k, v in copy.deepcopy(paper_cfg).items() if k not in ("jobs_per_gpu", "fast_path")}
-    cfg = validate_config(bare)
-    assert cfg["jobs_per_gpu"] == DEFAULT_JOBS_PER_GPU and cfg["fast_path"] == "auto"
-    cfg = validate_config(dict(copy.deepcopy(paper_cfg), jobs_per_gpu=2, fast_path="plain"))
-    assert (cfg["jobs_per_gpu"], cfg["fast_path"]) == (2, "plain")
+    cfg = validate_config(copy.deepcopy(paper_cfg))
+    assert cfg["execution"]["fast_path"] == "auto"  # the fastest measured path on each device (fastpath.AUTO)
+    assert cfg["execution"]["gpu_lock_dir"] is None and cfg["execution"]["resources"]["attack"]["threads"] == 4
+    bare = {k: v for k, v in copy.deepcopy(paper_cfg).items() if k != "execution"}
+    ex = validate_config(bare)["execution"]
+    assert (ex["jobs_per_gpu"], ex["fast_path"], ex["train_in_groups"]) == (DEFAULT_JOBS_PER_GPU, "auto", False)
+    assert ex["resources"]["train"] == {"mem_mb": 4000, "runtime": 120, "threads": 2}
+    # What `--config 'execution={...}'` passes: strings, merged into the block key by key.
+    given = dict(copy.deepcopy(paper_cfg))
+    given["execution"].update(jobs_per_gpu="2", fast_path="channels_last", gpu_lock_dir="null", train_in_groups="false")
+    given["execution"]["resources"]["train"]["threads"] = "3"
+    ex = validate_config(given)["execution"]
+    assert (ex["jobs_per_gpu"], ex["fast_path"], ex["gpu_lock_dir"], ex["train_in_groups"]) == (
+        2,
+        "channels_last",
+        None,
+        False,
+    )
+    assert ex["resources"]["train"] == {"mem_mb": 8000, "runtime": 240, "threads": 3}
 
 
 def test_train_in_groups_needs_one_epoch_count_per_dataset(paper_cfg):
     cfg = copy.deepcopy(paper_cfg)
-    cfg.update(train_in_groups="true")  # as `--config train_in_groups=true` passes it
-    assert validate_config(copy.deepcopy(cfg))["train_in_groups"] is True
+    cfg["execution"]["train_in_groups"] = "true"  # as `--config 'execution={train_in_groups: true}'` passes it
+    assert validate_config(copy.deepcopy(cfg))["execution"]["train_in_groups"] is True
     cfg["datasets"]["mnist"]["training"]["epochs_by_temperature"] = {100: 60}
     msg = _errors(cfg)
-    assert "datasets.mnist.training.epochs_by_temperature" in msg and "train_in_groups: false" in msg
+    assert "datasets.mnist.training.epochs_by_temperature" in msg and "execution.train_in_groups: false" in msg
     assert "cifar10" not in msg
+
+
+def test_snakemake_refuses_an_old_overlay_naming_the_new_place(repo_root, tmp_path):
+    """A profile written before the execution block: the workflow stops before planning, naming where it went."""
+    old = tmp_path / "old.yaml"
+    old.write_text("fast_path: compile\ntrain_in_groups: false\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--cores", "1", "-s", str(repo_root / "Snakefile"),
+         "--directory", str(tmp_path), "--configfile", str(old)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "config field 'fast_path' has moved: it is now 'execution.fast_path'" in out, out[-2000:]
+    assert "config field 'train_in_groups' has moved" in out and "Traceback" not in out

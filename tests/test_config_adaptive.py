@@ -1,4 +1,4 @@
-"""The `adaptive:` and `robustness:` config blocks (issue 9): schema, defaults, checks and the plan."""
+"""The dataset's budget and its `adaptive:` and `robustness:` config blocks: schema, defaults, checks, the plan."""
 
 from __future__ import annotations
 
@@ -45,7 +45,8 @@ def test_defaults_fill_an_empty_block(paper_raw):
     cfg["datasets"]["mnist"]["robustness"] = {}
     out = validate_config(cfg, check_device=False)
     ad, rb = out["datasets"]["mnist"]["adaptive"], out["datasets"]["mnist"]["robustness"]
-    assert (ad["samples"], ad["targets_per_sample"], ad["max_features"]) == (100, 9, 112)  # from `attack`
+    assert (ad["samples"], ad["targets_per_sample"]) == (100, 9)  # from `attack`
+    assert ad["max_features"] == out["datasets"]["mnist"]["max_features"] == 112  # the dataset's budget
     assert list(ad["attacks"]) == ["jsma_f_t", "jsma_z", "l0_fmn", "cw_l2"]
     assert ad["attacks"]["cw_l2"]["models"] == ["baseline", "highest_T"] and ad["attacks"]["jsma_z"]["models"] == "all"
     assert ad["attacks"]["cw_l2"]["steps"] == 1000 and ad["attacks"]["jsma_f_t"]["numerics"] == "defined"
@@ -55,7 +56,7 @@ def test_defaults_fill_an_empty_block(paper_raw):
         "variant": "jsma_f",
         "numerics": "defined",
         "batch_size": 900,
-        "max_features": None,  # no cap: the paper's rho_adv
+        "max_features": 112,  # absent: the dataset's budget (config.yaml sets null, the paper's uncapped rho_adv)
     }
     assert Plan(out).adaptive_models("mnist", "cw_l2") == ["baseline", "distilled_T100"]
 
@@ -118,15 +119,55 @@ def test_bad_robustness_settings(paper_raw):
     assert "'datasets.cifar10.robustness.variant'" in msg and "jsma_f (the paper's)" in msg
     cfg["datasets"]["cifar10"]["robustness"] = {"max_features": 3073}
     msg = _errors(cfg)
-    assert "'datasets.cifar10.robustness.max_features': 3073 must be even" in msg and "null (no cap" in msg
+    assert "'datasets.cifar10.robustness.max_features': 3073 is more than the 3072" in msg and "null (no cap" in msg
 
 
 def test_a_profile_replaces_the_default_attack_list(repo_root):
     """Snakemake merges --configfile mappings into the default config key by key: the attack list of a profile
     must replace config.yaml's, not add to it (the smoke profile runs one attack on CIFAR-10)."""
-    from snakemake.utils import update_config
-
-    merged = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
-    update_config(merged, yaml.safe_load((repo_root / "config" / "smoke.yaml").read_text()))
-    plan = Plan(validate_config(merged, check_device=False))
+    plan = Plan(load_config(repo_root / "config" / "smoke.yaml", check_device=False))
     assert plan.adaptive_attacks("cifar10") == ["jsma_f_t"]
+
+
+def test_one_budget_per_dataset_is_inherited_unless_set(paper_raw, repo_root):
+    """`datasets.<d>.max_features` is the Fig. 7 attack's budget and, unless they set their own, the adaptive and
+    robustness blocks'; config.yaml's rho_adv sets null (no cap), the smoke profile a cap of its own."""
+    cfg = copy.deepcopy(paper_raw)
+    cfg["datasets"]["mnist"]["max_features"] = 60
+    del cfg["datasets"]["mnist"]["robustness"]["max_features"]
+    cfg["datasets"]["cifar10"]["adaptive"]["max_features"] = 40
+    out = validate_config(cfg, check_device=False)["datasets"]
+    mnist, cifar = out["mnist"], out["cifar10"]
+    assert mnist["attack"]["max_features"] == mnist["adaptive"]["max_features"] == 60
+    assert mnist["robustness"]["max_features"] == 60
+    assert (cifar["attack"]["max_features"], cifar["adaptive"]["max_features"]) == (112, 40)
+    assert cifar["robustness"]["max_features"] is None
+    assert '"max_features": 60' in Plan(validate_config(copy.deepcopy(cfg), check_device=False)).attack_json("mnist")
+    smoke = load_config(repo_root / "config" / "smoke.yaml", check_device=False)["datasets"]["mnist"]
+    assert (smoke["attack"]["max_features"], smoke["robustness"]["max_features"]) == (112, 200)
+
+
+@pytest.mark.parametrize(
+    "where,value,message",
+    [
+        ("max_features", 1000, "'datasets.mnist.max_features': 1000 is more than the 784 input elements"),
+        ("max_features", 111, "'datasets.mnist.max_features': 111 is odd"),
+        ("adaptive", 786, "'datasets.mnist.adaptive.max_features': 786 is more than the 784 input elements"),
+        ("robustness", 201, "'datasets.mnist.robustness.max_features': 201 is odd"),
+    ],
+)
+def test_every_budget_is_checked_in_one_place(paper_raw, where, value, message):
+    cfg = copy.deepcopy(paper_raw)
+    ds = cfg["datasets"]["mnist"]
+    (ds if where == "max_features" else ds[where])["max_features"] = value
+    msg = _errors(cfg)
+    assert message in msg and "fix: use" in msg, msg
+    assert msg.count("max_features") == 1, "a bad dataset budget is reported once, not once per inheriting block"
+
+
+def test_the_old_per_attack_budget_is_refused_with_its_new_place(paper_raw):
+    cfg = copy.deepcopy(paper_raw)
+    cfg["datasets"]["cifar10"]["attack"]["max_features"] = 112
+    msg = _errors(cfg)
+    assert "'datasets.cifar10.attack.max_features' has moved" in msg and "'datasets.cifar10.max_features'" in msg
+    assert "fix: write 'max_features: 112' under 'datasets.cifar10:'" in msg

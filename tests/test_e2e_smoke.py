@@ -32,7 +32,7 @@ def snakemake(repo_root, workdir, data_dir, *extra):
         f"data_dir={data_dir}",
         "verify_checksums=false",
         "download=false",
-        f"gpu_lock_dir={workdir / 'locks'}",
+        f"execution={{gpu_lock_dir: {workdir / 'locks'}}}",  # merged with another execution={...} in extra
         *extra,
     ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
@@ -338,14 +338,14 @@ MNIST_MODELS = ("baseline", "distilled_T1", "distilled_T20")  # the smoke profil
 
 
 def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_factory):
-    """`train_in_groups=true`: one training job per dataset and role (and further seed) writes every network's
-    files (the teachers' group also their soft labels), and the attack and gradient jobs run on them as on
+    """`execution={train_in_groups: true}`: one training job per dataset and role (and further seed) writes every
+    network's files (the teachers' group also their soft labels), and the attack and gradient jobs run on them as on
     per-network checkpoints (MNIST's Fig. 7 jobs, and its replicas under the second seed with every model
     replicated)."""
     work = tmp_path_factory.mktemp("grouped")
     seed_attacks = [f"results/smoke/attacks/mnist/defined/seed7/{m}.json" for m in MNIST_MODELS]
     proc = snakemake(
-        repo_root, work, tiny_data_dir, "train_in_groups=true", "run_datasets=[mnist]",
+        repo_root, work, tiny_data_dir, "execution={train_in_groups: true}", "run_datasets=[mnist]",
         "datasets={mnist: {seed_models: all}}", "--rerun-incomplete", "papernot2016", *seed_attacks,
     )  # fmt: skip
     out = proc.stdout + proc.stderr

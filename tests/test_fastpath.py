@@ -1,6 +1,6 @@
 """The fast path computes what the plain loop computes: same loss, same SGD update, same batches.
 
-``plain`` is checked bit for bit against a textbook loop written out here. The CPU's fast path
+The plain loop (``PLAIN``) is checked bit for bit against a textbook loop written out here. The CPU's fast path
 (``auto`` = NHWC weights, fastpath.py) reorders floating-point sums inside the convolutions, so its
 weights are compared in float64, where a reordering changes a sum of n terms by at most n * 2^-53 of
 its magnitude: the longest sum here (a convolution's weight gradient over a batch of 128 CIFAR-10
@@ -16,6 +16,7 @@ update or batch order, moves the weights by 2-7% of the update.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -23,8 +24,10 @@ import torch
 
 from distillbench.data import TensorDataset
 from distillbench.fastpath import (
+    AUTO,
     COMPILE_MIN_EPOCHS,
     FAST_PATHS,
+    PLAIN,
     for_epochs,
     for_groups,
     job_fast_path,
@@ -89,7 +92,7 @@ def test_plain_path_is_the_textbook_loop_bit_for_bit(soft_targets):
     data, test = _data("mnist", 500, 0), _data("mnist", 50, 1)  # 4 batches, the last one short
     spec = _spec("mnist", 20.0, "student" if soft_targets else "teacher")
     soft = _soft(data, 20.0) if soft_targets else None
-    ours, _ = train(spec, data, test, CPU, soft_targets=soft, fast_path="plain")
+    ours, _ = train(spec, data, test, CPU, soft_targets=soft, fast_path=PLAIN)
     ref = _textbook_loop(spec, data, soft)
     for (name, a), b in zip(ours.state_dict().items(), ref.state_dict().values(), strict=True):
         assert torch.equal(a, b), f"{name} differs from the textbook loop"
@@ -108,7 +111,7 @@ def _both_paths(dataset: str, soft_targets: bool, dtype: torch.dtype, n: int):
     spec = _spec(dataset, 5.0 if soft_targets else 1.0, "student" if soft_targets else "teacher", epochs=1)
     soft = _soft(data, spec.temperature).to(dtype) if soft_targets else None
     assert select_fast_path("auto", CPU).channels_last  # what the CPU profile runs
-    plain = train(spec, data, test, CPU, soft_targets=soft, fast_path="plain")
+    plain = train(spec, data, test, CPU, soft_targets=soft, fast_path=PLAIN)
     fast = train(spec, data, test, CPU, soft_targets=soft, fast_path="auto")
     init = build_model(dataset, dropout=spec.dropout, init=spec.init, seed=spec.seed).state_dict()
     return init, plain, fast
@@ -152,14 +155,25 @@ def test_cpu_fast_path_losses_match_in_float32(dataset, soft_targets):
 
 
 def test_selection_is_made_in_one_place():
-    assert select_fast_path("plain", CPU).name == "plain" and not select_fast_path("plain", CPU).channels_last
     cuda = torch.device("cuda")
-    assert select_fast_path("auto", cuda).resident and not select_fast_path("auto", cuda).compile
-    assert select_fast_path("compile", cuda).compile
+    # `auto`: the fastest path measured on each device type (fastpath.AUTO says where the numbers are)
+    assert (select_fast_path("auto", CPU).name, select_fast_path("auto", cuda).name) == ("channels_last", "compile")
+    assert set(AUTO.values()) <= set(FAST_PATHS) - {"auto"}
+    # What every job ran when the profiles named 'compile' (a CPU falls back to NHWC, short jobs run uncompiled):
+    # `auto` runs the same, for every device, epoch count and grouping.
+    for device in (CPU, cuda):
+        for epochs, group in ((1, False), (COMPILE_MIN_EPOCHS, False), (50, True)):
+            auto, named = (
+                dataclasses.replace(job_fast_path(r, device, epochs, group), reason="") for r in ("auto", "compile")
+            )
+            assert auto == named, (device, epochs, group)
+    assert select_fast_path("compile", cuda).compile and select_fast_path("compile", cuda).resident
     assert not select_fast_path("compile", CPU).compile, "compile is for CUDA only"
-    with pytest.raises(ValueError, match="unknown fast path"):
-        select_fast_path("fastest", CPU)
-    assert set(FAST_PATHS) >= {"auto", "plain"}
+    assert select_fast_path("auto", torch.device("meta")).name == "plain", "no measurement: the plain loop"
+    for name in ("fastest", "plain"):  # the plain loop is the tests' reference, no configuration choice
+        with pytest.raises(ValueError, match="unknown fast path"):
+            select_fast_path(name, CPU)
+    assert not (PLAIN.channels_last or PLAIN.compile)
 
 
 def test_short_jobs_do_not_compile_and_groups_use_nhwc_on_cuda():
@@ -175,4 +189,4 @@ def test_short_jobs_do_not_compile_and_groups_use_nhwc_on_cuda():
     # What a job runs (and its metrics name): the same composition in one place.
     assert job_fast_path("compile", cuda, 50, group=True) == grouped
     assert job_fast_path("compile", cuda, 1) == short and job_fast_path(compiled, cuda, 50) is compiled
-    assert for_groups(select_fast_path("plain", CPU), CPU) == select_fast_path("plain", CPU), "CPU: as chosen"
+    assert for_groups(PLAIN, CPU) == PLAIN, "CPU: as chosen"

@@ -18,6 +18,7 @@ import pytest
 import torch
 
 from distillbench.data import TensorDataset
+from distillbench.fastpath import PLAIN, FastPath
 from distillbench.group_training import check_group, train_group
 from distillbench.models import build_model
 from distillbench.training import TrainSpec, softmax_t, train
@@ -50,9 +51,9 @@ def _distance(a: torch.nn.Module, b: torch.nn.Module) -> float:
     return float(sum(((p - q) ** 2).sum() for p, q in pairs) ** 0.5)
 
 
-@pytest.mark.parametrize("group_path", ["plain", "channels_last"], ids=["nchw", "nhwc"])
+@pytest.mark.parametrize("group_path", [PLAIN, "channels_last"], ids=["nchw", "nhwc"])
 @pytest.mark.parametrize("soft", [False, True], ids=["teachers", "students"])
-def test_each_network_of_a_group_trains_as_alone(soft: bool, group_path: str) -> None:
+def test_each_network_of_a_group_trains_as_alone(soft: bool, group_path: str | FastPath) -> None:
     """Against the plain loop alone; the group also in NHWC (what groups run on CUDA, fastpath.for_groups)."""
     data, test = _data(260, 0), _data(60, 1)
     specs = [_spec(1.0, 11, "student" if soft else "teacher"), _spec(20.0, 12), _spec(100.0, 13)]
@@ -61,7 +62,7 @@ def test_each_network_of_a_group_trains_as_alone(soft: bool, group_path: str) ->
     targets = [softmax_t(torch.randn(len(data), 10, generator=g) * 5, 1.0) for _ in specs] if soft else None
     grouped = train_group(specs, data, test, CPU, soft_targets=targets, fast_path=group_path)
     for j, spec in enumerate(specs):
-        alone, history = train(spec, data, test, CPU, soft_targets=targets[j] if targets else None, fast_path="plain")
+        alone, history = train(spec, data, test, CPU, soft_targets=targets[j] if targets else None, fast_path=PLAIN)
         start = build_model("mnist", dropout=0.0, seed=spec.seed)
         moved = _distance(alone, start)
         assert moved > 1e-4, "the training moved the weights"
@@ -78,13 +79,13 @@ def test_a_group_resumes_after_an_interruption(tmp_path, caplog) -> None:
     data, test = _data(300, 0), _data(30, 1)
     specs = [dataclasses.replace(_spec(t, 5), dropout=0.5) for t in (1.0, 50.0)]
     torch.manual_seed(0)
-    whole = train_group(specs, data, test, CPU, fast_path="plain")
+    whole = train_group(specs, data, test, CPU, fast_path=PLAIN)
     resume = tmp_path / ".group.resume"
     torch.manual_seed(0)
     _interrupt_after_first_epoch(specs, data, test, resume)
     torch.manual_seed(123)  # the resumed run must take its random state from the file
     with caplog.at_level("INFO", logger="distillbench.group_training"):
-        resumed = train_group(specs, data, test, CPU, resume_path=resume, fast_path="plain")
+        resumed = train_group(specs, data, test, CPU, resume_path=resume, fast_path=PLAIN)
     assert "resuming the group from" in caplog.text and "after epoch 1" in caplog.text
     assert "epoch 1/2" not in caplog.text and "epoch 2/2" in caplog.text
     for (net_w, hist_w), (net_r, hist_r) in zip(whole, resumed, strict=True):
@@ -105,7 +106,7 @@ def _interrupt_after_first_epoch(specs, data, test, resume) -> None:
     gt.save_resume = save_then_stop
     try:
         with pytest.raises(KeyboardInterrupt):
-            train_group(specs, data, test, CPU, resume_path=resume, fast_path="plain")
+            train_group(specs, data, test, CPU, resume_path=resume, fast_path=PLAIN)
     finally:
         gt.save_resume = real
 

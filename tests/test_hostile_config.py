@@ -92,7 +92,7 @@ def test_strings_stay_strings_where_the_schema_wants_strings(paper_cfg):
 def test_every_problem_is_reported_at_once(paper_cfg):
     cfg = copy.deepcopy(paper_cfg)
     cfg["datasets"]["mnist"]["training"]["lr"] = "fast"  # a schema error
-    cfg["datasets"]["mnist"]["attack"]["max_features"] = 113  # a data-aware one (odd budget)
+    cfg["datasets"]["mnist"]["max_features"] = 113  # a data-aware one (odd budget)
     cfg["run_name"] = ".."
     cfg["report"] = {"x": 1}
     msg = _problems(cfg)

@@ -169,8 +169,9 @@ def test_registry_lists_the_three_papers():
 
 def test_reproductions_default_to_all(repo_root):
     from distillbench.config import read_config_file
+    from distillbench.config_profiles import read_profile
 
-    raw = read_config_file(repo_root / "config" / "smoke.yaml")
+    raw = read_profile(repo_root / "config" / "smoke.yaml", read_config_file)  # over config.yaml, as Snakemake
     raw.pop("reproductions")
     cfg = validate_config(raw, check_device=False)
     assert cfg["reproductions"] == ["papernot2016", "hinton2015", "ba_caruana2014"]
@@ -193,8 +194,9 @@ def test_reproductions_default_to_all(repo_root):
 )
 def test_bad_paper_config_names_the_field(repo_root, change, message):
     from distillbench.config import read_config_file
+    from distillbench.config_profiles import read_profile
 
-    raw = read_config_file(repo_root / "config" / "smoke.yaml")
+    raw = read_profile(repo_root / "config" / "smoke.yaml", read_config_file)  # over config.yaml, as Snakemake
     for key, value in change.items():
         if isinstance(value, dict) and isinstance(raw.get(key), dict):
             merged = copy.deepcopy(raw[key])
@@ -209,8 +211,9 @@ def test_bad_paper_config_names_the_field(repo_root, change, message):
 
 def test_papernot_alone_has_no_seam_jobs(repo_root):
     from distillbench.config import read_config_file
+    from distillbench.config_profiles import read_profile
 
-    raw = read_config_file(repo_root / "config" / "smoke.yaml")
+    raw = read_profile(repo_root / "config" / "smoke.yaml", read_config_file)  # over config.yaml, as Snakemake
     cfg = validate_config({**raw, "reproductions": ["papernot2016"]}, check_device=False)
     seam = Seam(cfg, "results/smoke", "work/smoke")
     assert seam.names == ["papernot2016"] and seam.seam_papers == []

@@ -11,7 +11,8 @@ import torch
 import yaml
 
 from distillbench.conclusion import FAILS, HOLDS, WEAKENS, conclusion_lines
-from distillbench.config import ConfigError, validate_config
+from distillbench.config import ConfigError, load_config, read_config_file, validate_config
+from distillbench.config_profiles import read_profile
 from distillbench.models import build_model
 from distillbench.papers.papernot2016.plan import Plan
 from distillbench.seeds import add_seed_columns, all_seeds, model_seed, seed_cells, seed_models
@@ -21,19 +22,7 @@ from distillbench.verdicts import VerdictRule
 
 @pytest.fixture(scope="module")
 def cpu_cfg(repo_root):
-    paper = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
-    cpu = yaml.safe_load((repo_root / "config" / "cpu.yaml").read_text())
-    merged = copy.deepcopy(paper)
-    for k, v in cpu.items():  # Snakemake's --configfile merge: mappings recursively
-        if isinstance(v, dict) and isinstance(merged.get(k), dict):
-            for k2, v2 in v.items():
-                if isinstance(v2, dict) and isinstance(merged[k].get(k2), dict):
-                    merged[k][k2].update(v2)
-                else:
-                    merged[k][k2] = v2
-        else:
-            merged[k] = v
-    return validate_config(merged, check_device=False)
+    return load_config(repo_root / "config" / "cpu.yaml", check_device=False)  # over config.yaml, as Snakemake
 
 
 def _errors(cfg):
@@ -265,7 +254,7 @@ def test_conclusion_with_and_without_adaptive_attacks():
 
 def test_command_line_overrides_are_read(repo_root):
     """`--config seeds=[1234,1]` and `--config length_study=null` arrive as strings from Snakemake."""
-    cfg = yaml.safe_load((repo_root / "config" / "smoke.yaml").read_text())
+    cfg = read_profile(repo_root / "config" / "smoke.yaml", read_config_file)
     cfg.update(seeds=["1234", "1"], length_study="null")
     out = validate_config(cfg, check_device=False)
     assert out["seeds"] == [1234, 1] and out["length_study"] is None

@@ -53,13 +53,14 @@ seeds: [1234]
 length_study: null
 reproductions: [papernot2016]
 datasets:
-  mnist: {train_subset: 200, test_subset: 100, attack: {samples: 2, max_features: 20, compare_numerics: []},
+  mnist: {max_features: 20, train_subset: 200, test_subset: 100, attack: {samples: 2, compare_numerics: []},
           adaptive: null, robustness: null}
-  cifar10: {train_subset: 200, test_subset: 100, attack: {samples: 1, max_features: 20, compare_numerics: []},
+  cifar10: {max_features: 20, train_subset: 200, test_subset: 100, attack: {samples: 1, compare_numerics: []},
             adaptive: null, robustness: null}
-resources:
-  train: {mem_mb: 500, runtime: 10, threads: 1}
-  attack: {mem_mb: 800, runtime: 10, threads: 1}
+execution:
+  resources:
+    train: {mem_mb: 500, runtime: 10, threads: 1}
+    attack: {mem_mb: 800, runtime: 10, threads: 1}
 """
 # Test-only executor settings: the test cluster has no accounting database (sacct fails), and a short
 # first status check keeps the test fast (the default, 40 s, suits real clusters).
@@ -155,7 +156,7 @@ def test_partition_account_and_gpu_model_come_from_the_environment(tmp_path):
         "--workflow-profile",
         PROFILE,
         "--config",
-        "train_in_groups=true",
+        "execution={train_in_groups: true}",
         env=run_env(DISTILLBENCH_SLURM_GPU_MODEL="a100"),
     )
     plain = dry_run(wd, "--configfile", "config/smoke.yaml", "--workflow-profile", PROFILE)

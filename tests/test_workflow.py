@@ -120,9 +120,9 @@ def parse_rule_counts(output: str) -> Counter:
 
 
 def test_default_config_plans_the_papers_jobs(repo_root, tmp_path):
-    """The paper profile trains in groups (`train_in_groups: true`); without them, one job per network."""
+    """The paper profile trains in groups (`execution.train_in_groups: true`); without, one job per network."""
     assert plan(repo_root, tmp_path) == grouped(PAPER_PLAN)
-    assert plan(repo_root, tmp_path, "--config", "train_in_groups=false") == PAPER_PLAN
+    assert plan(repo_root, tmp_path, "--config", "execution={train_in_groups: false}") == PAPER_PLAN
 
 
 def test_plain_snakemake_loads_the_default_profile(repo_root, tmp_path):
@@ -167,15 +167,11 @@ def test_train_arguments_parse_back_into_the_config(repo_root):
     import json
     import shlex
 
-    import yaml
-
     from distillbench.cli import build_parser
-    from distillbench.config import validate_config
+    from distillbench.config import load_config
     from distillbench.papers.papernot2016.plan import Plan
 
-    raw = yaml.safe_load((repo_root / "config" / "config.yaml").read_text())
-    raw.update(yaml.safe_load((repo_root / "config" / "cpu.yaml").read_text()))
-    plan = Plan(validate_config(raw))
+    plan = Plan(load_config(repo_root / "config" / "cpu.yaml"))  # over config.yaml, as --configfile is
     tail = ["--data-dir", "d", "--out", "o.pt", "--metrics", "m.json"]
 
     def parse(args: str):
@@ -211,7 +207,7 @@ def grouped(per_network: Counter) -> Counter:
 def test_train_in_groups_keeps_per_network_jobs_for_a_subset_of_seed_models(repo_root, tmp_path):
     """The smoke profile replicates two of MNIST's three models under its second seed: one job each."""
     counts = plan(repo_root, tmp_path, "--configfile", str(repo_root / "config" / "smoke.yaml"), "--config",
-                  "train_in_groups=true")  # fmt: skip
+                  "execution={train_in_groups: true}")  # fmt: skip
     assert counts["train_teachers_group"] == 2 and counts["train_students_group"] == 2  # the first seed's
     assert counts["train_teacher"] == 2 and counts["train_student"] == 1  # seed 7's: one job per network
     assert "soft_labels" in counts

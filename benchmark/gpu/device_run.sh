@@ -7,11 +7,12 @@
 # WHEELS: a folder of wheels for what the machine lacks (benchmark/gpu/fetch_wheels.sh makes it; "-" to skip);
 # DATA: torchvision's layout (MNIST/raw, cifar-10-batches-py); OUT: where results.tgz (refreshed every 20 s, so
 # a run cut off still leaves its finished jobs) and the logs go. Extra arguments go to snakemake (e.g.
-# `--configfile config/smoke.yaml`); extra config items in CONFIG (e.g. CONFIG="train_in_groups=false", or
+# `--configfile config/smoke.yaml`); extra config items in CONFIG (e.g. CONFIG="execution={train_in_groups: false}", or
 # CONFIG="run_datasets=[mnist]": one
-# `--config` only, since a second one replaces the first). The workflow runs with many jobs per GPU (`jobs_per_gpu=$JOBS`,
-# default 12, on `--resources gpu=$GPUS`, default all visible GPUs, and `--cores $CORES`, default nproc; see
-# docs/gpus-and-slurm.md), one CPU thread per training job and per attack (ATTACK_THREADS);
+# `--config` only, since a second one replaces the first; execution={...} items merge key by key). The workflow runs
+# with many jobs per GPU (`execution.jobs_per_gpu=$JOBS`, default 12, on `--resources gpu=$GPUS`, default all visible
+# GPUs, and `--cores $CORES`, default nproc; see docs/gpus-and-slurm.md), one CPU thread per training job and per
+# attack (ATTACK_THREADS);
 # benchmark/gpu/check.py runs beside it on the same GPU (CHECK=1), after it on the workflow's own MNIST
 # baseline and distilled T=100 networks (CHECK=after), or not (CHECK=0). Rerun with the same RUN_NAME and the previous
 # results and work folders in place and Snakemake continues from the finished jobs. A call cut off by its time limit
@@ -55,7 +56,7 @@ rm -rf .snakemake/locks  # left by a run the call's time limit killed; no other 
 start=$(date +%s)
 ( $PY -m snakemake --cores "$CORES" --resources gpu="$GPUS" \
     --set-threads warm_start=1 train_teacher=1 train_student=1 soft_labels=1 attack="$ATTACK_THREADS" \
-    --config data_dir="$DATA" download=false run_name="$RUN_NAME" gpu_lock_dir=/tmp/distillbench-locks jobs_per_gpu="$JOBS" ${CONFIG:-} \
+    --config data_dir="$DATA" download=false run_name="$RUN_NAME" "execution={gpu_lock_dir: /tmp/distillbench-locks, jobs_per_gpu: $JOBS}" ${CONFIG:-} \
     "$@" \
     > "$OUT/snakemake.log" 2>&1; echo $? > "$OUT/snakemake.rc"; echo "snakemake $(( $(date +%s) - start )) s" >> "$OUT/snakemake.log" ) &
 sm=$!

@@ -11,10 +11,11 @@ and prints samples/s, milliseconds per step, achieved FLOP/s (forward + backward
 multiply-adds x 2) and that as a share of a ceiling measured on the same device in the same run
 (a large float32 matrix product; on CUDA also with TF32, which cuDNN convolutions may use).
 
-Variants (the training code picks one through src/distillbench/fastpath.py, config `fast_path`):
-  plain          the plain loop (`fast_path: plain`)
+Variants (the training code picks one through src/distillbench/fastpath.py, config `execution.fast_path`):
+  plain          the plain loop (fastpath.PLAIN): the reference, no configuration choice
   channels_last  NHWC weights and activations (`fast_path: channels_last`; `auto` on the CPU)
-  compile        torch.compile(mode="reduce-overhead"): Inductor + CUDA graphs (CUDA only; `fast_path: compile`)
+  compile        torch.compile(mode="reduce-overhead"): Inductor + CUDA graphs (CUDA only; `fast_path: compile`;
+                 `auto` on CUDA)
   stacked<k>     k networks trained in one process as one batched computation (torch.func.vmap over
                  stacked weights; each network its own batch and dropout): measures whether training
                  several models per process beats several processes. Not used by the workflow.
@@ -47,7 +48,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 
 from distillbench.allocator import keep_freed_memory  # noqa: E402
-from distillbench.fastpath import FastPath, select_fast_path  # noqa: E402
+from distillbench.fastpath import PLAIN, FastPath, select_fast_path  # noqa: E402
 from distillbench.models import ARCHITECTURES, build_model  # noqa: E402
 from distillbench.stacked import StackedPapernotNet, stacked_losses  # noqa: E402
 from distillbench.training import StepRunner, compiled_forward, hard_label_loss  # noqa: E402
@@ -206,7 +207,7 @@ def grouped_step(
         logits = model(x)
         return logits, stacked_losses(logits, y, temps).sum()
 
-    fast = select_fast_path("compile" if compile else "plain", device)
+    fast = select_fast_path("compile", device) if compile else PLAIN
     run = StepRunner(compiled_forward(model, fast, forward_loss), forward_loss, fast.compile)
 
     def step(i: int) -> None:
@@ -316,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
                 if compiled:
                     warm = max(ds_warm, 20)
             else:
-                fast = select_fast_path(variant.removesuffix(HEAP), device)
+                path = variant.removesuffix(HEAP)
+                fast = PLAIN if path == "plain" else select_fast_path(path, device)
                 step = single_model_step(dataset, fast, device, n_data)
                 per_step = BATCH
                 if variant == "compile":
@@ -348,7 +350,6 @@ def main(argv: list[str] | None = None) -> int:
         if cuda:
             torch.cuda.empty_cache()
     auto = select_fast_path("auto", device).name
-    auto = "plain" if auto == "resident" else auto  # on CUDA `auto` is the plain loop's resident data
     if not cuda and (("mnist", auto + HEAP) in results):
         auto += HEAP  # every CPU job of the workflow sets the heap up before it trains
     best = {

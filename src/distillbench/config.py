@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from . import config_adaptive, settings
+from . import config_adaptive, config_execution, settings
 from .config_guards import coerce_numbers, run_name_problems, temperature_problems, unknown_keys
 from .dataspec import SPECS
 from .errors import UserError
@@ -68,31 +68,16 @@ def _describe(schema: Mapping[str, Any], error: jsonschema.ValidationError) -> s
     return msg
 
 
-# Several small jobs per GPU (measured on one H200, facts.md: 8 MNIST training jobs at once gave 2.8x the
-# throughput of one, 16 gave 3.3x): 8 takes most of the gain with half the processes.
-DEFAULT_JOBS_PER_GPU = 8
-
-
 def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
     cfg = copy.deepcopy(config)
     cfg.setdefault("profile", "custom")
     cfg.setdefault("download", True)
     cfg.setdefault("verify_checksums", True)
     cfg.setdefault("device", "auto")
-    cfg.setdefault("jobs_per_gpu", DEFAULT_JOBS_PER_GPU)
-    cfg.setdefault("fast_path", "auto")
-    cfg.setdefault("train_in_groups", False)
     cfg.setdefault("work_dir", f"work/{cfg.get('run_name', 'run')}")
-    cfg.setdefault("resources", {})
     cfg.setdefault("seeds", [cfg["seed"]] if "seed" in cfg else [])
     cfg.setdefault("length_study", None)
-    for kind, default in {
-        "train": {"mem_mb": 4000, "runtime": 120, "threads": 2},
-        "attack": {"mem_mb": 8000, "runtime": 120, "threads": 2},
-    }.items():
-        res = cfg["resources"].setdefault(kind, {})
-        for key, value in default.items():
-            res.setdefault(key, value)
+    config_execution.fill_defaults(cfg)
     for ds in cfg.get("datasets", {}).values():
         ds.setdefault("train_subset", None)
         ds.setdefault("test_subset", None)
@@ -107,7 +92,7 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
         at.setdefault("batch_size", 256)
         at.setdefault("numerics", "defined")
         at.setdefault("compare_numerics", [])
-        config_adaptive.fill_defaults(ds)  # the adaptive: and robustness: blocks (issue 9)
+        config_adaptive.fill_defaults(ds)  # the budget into attack:, adaptive: and robustness:
     return cfg
 
 
@@ -125,7 +110,10 @@ def validate_config(
     (``cuda_visible`` overrides the probe, for tests).
     """
     schema = load_schema() if schema is None else schema
-    config = _coerce_booleans(config)
+    moved = config_execution.moved_key_problems(config) + config_adaptive.moved_budget_problems(config)
+    if moved:
+        raise ConfigError("invalid configuration:\n  - " + "\n  - ".join(moved))
+    config = config_execution.coerce(_coerce_booleans(config))
     config = _coerce_study_values(config)
     config = coerce_numbers(config, schema)  # --config 'temperatures=[1,100]' passes strings
     # YAML mappings like {100: 6} arrive with int keys; the schema speaks JSON (string keys).
@@ -139,7 +127,7 @@ def validate_config(
         _reproduction_problems,
         data_aware_problems,
         _study_problems,
-        _group_problems,
+        config_execution.problems,
     ]
     if check_device:
         checks.append(lambda c: device_problems(c, cuda_visible))
@@ -163,19 +151,6 @@ def validate_config(
     return cfg
 
 
-def _group_problems(cfg: dict[str, Any]) -> list[str]:
-    """``train_in_groups`` trains every temperature of a dataset in one job: they must share their epochs."""
-    if not cfg.get("train_in_groups"):
-        return []
-    return [
-        f"datasets.{name}.training.epochs_by_temperature: with 'train_in_groups: true' every temperature of a "
-        f"dataset trains for the same epochs (one job trains them together); fix: remove "
-        f"'epochs_by_temperature' or set 'train_in_groups: false'"
-        for name, ds in cfg.get("datasets", {}).items()
-        if ds.get("training", {}).get("epochs_by_temperature")
-    ]
-
-
 def _reproduction_problems(cfg: dict[str, Any]) -> list[str]:
     """``reproductions:`` and the paper blocks (hinton2015, ba_caruana2014, ...): defaults from each paper's
     module in src/distillbench/papers/, then its names and blocks checked there."""
@@ -190,18 +165,7 @@ def data_aware_problems(cfg: Mapping[str, Any]) -> list[str]:
     out = []
     for name, ds in cfg["datasets"].items():
         spec = SPECS[name]
-        budget = ds["attack"]["max_features"]
-        if budget > spec.input_size:
-            out.append(
-                f"config field 'datasets.{name}.attack.max_features': {budget} is more than the {spec.input_size} "
-                f"input elements of a {spec.title} image ({'x'.join(map(str, spec.image_shape))}); fix: use at most "
-                f"{spec.input_size - spec.input_size % 2}, e.g. 112 (the paper's budget)"
-            )
-        if budget % 2:
-            out.append(
-                f"config field 'datasets.{name}.attack.max_features': {budget} is odd; "
-                "fix: use an even number (JSMA changes features in pairs), e.g. 112"
-            )
+        out += config_adaptive.budget_problems(name, ds, spec)
         samples = ds["attack"]["samples"]
         if samples > spec.n_test:
             out.append(
@@ -215,7 +179,7 @@ def data_aware_problems(cfg: Mapping[str, Any]) -> list[str]:
                     f"config field 'datasets.{name}.{key}': {value} is more than the {limit} images of the "
                     f"{spec.title} {split} set; fix: use at most {limit}, or null for all of them"
                 )
-        out += config_adaptive.problems(name, ds, cfg["temperatures"], spec.input_size, spec.n_test)
+        out += config_adaptive.problems(name, ds, cfg["temperatures"], spec.n_test)
     return out
 
 
@@ -284,7 +248,7 @@ def _restrict_datasets(cfg: dict[str, Any]) -> list[str]:
     return []
 
 
-BOOLEAN_FIELDS = ("download", "verify_checksums", "train_in_groups")
+BOOLEAN_FIELDS = ("download", "verify_checksums")
 
 
 def _as_bool(value: Any) -> Any:
@@ -412,5 +376,8 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def load_config(path: str | Path, **checks: Any) -> dict[str, Any]:
-    """Read and validate one config file (``checks``: :func:`validate_config`'s keyword arguments)."""
-    return validate_config(read_config_file(path), **checks)
+    """Read and validate one config file as the workflow reads it: merged over config/config.yaml, as
+    ``--configfile`` is (``checks``: :func:`validate_config`'s keyword arguments)."""
+    from .config_profiles import read_profile
+
+    return validate_config(read_profile(path, read_config_file), **checks)

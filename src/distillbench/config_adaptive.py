@@ -1,4 +1,9 @@
-"""Defaults and checks of the per-dataset ``adaptive:`` and ``robustness:`` blocks (issue 9).
+"""Defaults and checks of each dataset's attack budget and of its ``adaptive:`` and ``robustness:`` blocks.
+
+``datasets.<name>.max_features`` is the dataset's one L0 budget (input elements an attack may change): the
+Fig. 7 attack uses it (:func:`fill_defaults` copies it into ``attack``, whose commands carry it), and the
+adaptive and robustness blocks inherit it unless they set their own. :func:`budget_problems` checks every
+budget of a dataset in one place; :func:`moved_budget_problems` refuses the old ``attack.max_features``.
 
 ``adaptive`` (absent or null: no adaptive attacks for that dataset; with Snakemake, a profile inherits
 config/config.yaml's block unless it sets its own or null)::
@@ -6,7 +11,7 @@ config/config.yaml's block unless it sets its own or null)::
     adaptive:
       samples: 100              # default: attack.samples (the Fig. 7 targets)
       targets_per_sample: 9     # default: attack.targets_per_sample
-      max_features: 112         # the L0 budget; default: attack.max_features
+      max_features: 112         # the L0 budget; default: the dataset's max_features
       attacks:                  # registry names (src/distillbench/attacks/registry.py) and settings
         - {name: jsma_f_t}
         - {name: l0_fmn, steps: 1000}
@@ -19,9 +24,11 @@ network at the highest temperature); the registry entry gives the default.
 Settings missing from the config get the registry's defaults here, so a job's recorded parameters are
 complete. ``robustness`` (absent: none): rho_adv, JSMA with no budget cap::
 
-    robustness: {samples: 100, targets_per_sample: 9, variant: jsma_f, numerics: defined, batch_size: 900}
+    robustness: {samples: 100, targets_per_sample: 9, variant: jsma_f, numerics: defined, batch_size: 900,
+                 max_features: null}
 
-``robustness.max_features`` (default null: every element may change) caps JSMA for quick runs (smoke).
+``robustness.max_features``: null lets every element change (rho_adv as the paper defines it, what
+config/config.yaml sets); a number caps JSMA for quick runs (smoke); absent, the dataset's budget.
 """
 
 from __future__ import annotations
@@ -31,18 +38,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from .attacks.registry import HIGHEST_T, REGISTRY, settings_problems
+from .dataspec import DatasetSpec
 
 DEFAULT_ATTACKS = ("jsma_f_t", "jsma_z", "l0_fmn", "cw_l2")
 
 
 def fill_defaults(ds: dict[str, Any]) -> None:
-    """Fill one dataset's ``adaptive`` and ``robustness`` blocks in place (after ``attack``'s defaults)."""
+    """Fill one dataset's budget into ``attack`` and its ``adaptive`` and ``robustness`` blocks in place (after
+    ``attack``'s defaults)."""
     at = ds["attack"]
+    at["max_features"] = ds["max_features"]
     ad = ds.get("adaptive")
     if ad is not None:
         ad.setdefault("samples", at["samples"])
         ad.setdefault("targets_per_sample", at.get("targets_per_sample", 9))
-        ad.setdefault("max_features", at["max_features"])
+        ad.setdefault("max_features", ds["max_features"])
         listed = ad.get("attacks")
         if listed is None:
             listed = [{"name": name} for name in DEFAULT_ATTACKS]
@@ -68,7 +78,45 @@ def fill_defaults(ds: dict[str, Any]) -> None:
         rb.setdefault("variant", "jsma_f")
         rb.setdefault("numerics", "defined")
         rb.setdefault("batch_size", at.get("batch_size", 256))
-        rb.setdefault("max_features", None)  # no cap
+        rb.setdefault("max_features", ds["max_features"])  # null: no cap
+
+
+def moved_budget_problems(config: Mapping[str, Any]) -> list[str]:
+    """The budget used to be set per attack block: ``attack.max_features`` is refused with its new place."""
+    datasets = config.get("datasets")
+    if not isinstance(datasets, Mapping):
+        return []
+    return [
+        f"config field 'datasets.{name}.attack.max_features' has moved: the dataset's one budget is now "
+        f"'datasets.{name}.max_features' (the adaptive and robustness blocks inherit it unless they set their "
+        f"own); fix: write 'max_features: {ds['attack']['max_features']}' under 'datasets.{name}:' and remove it "
+        "from 'attack:'"
+        for name, ds in datasets.items()
+        if isinstance(ds, Mapping) and isinstance(ds.get("attack"), Mapping) and "max_features" in ds["attack"]
+    ]
+
+
+def budget_problems(name: str, ds: Mapping[str, Any], spec: DatasetSpec) -> list[str]:
+    """Every L0 budget of one dataset (its own, and an adaptive or robustness block's that differs) must be
+    even and at most its input elements."""
+    largest = spec.input_size - spec.input_size % 2
+    budgets = [("max_features", ds["max_features"], "e.g. 112 (the paper's budget)")]
+    for block, example in (("adaptive", "e.g. 112"), ("robustness", "null (no cap, the paper's rho_adv) or e.g. 200")):
+        value = (ds.get(block) or {}).get("max_features")
+        if value is not None and value != ds["max_features"]:
+            budgets.append((f"{block}.max_features", value, example))
+    out = []
+    for field, value, example in budgets:
+        where = f"config field 'datasets.{name}.{field}': {value}"
+        if value > spec.input_size:
+            shape = "x".join(map(str, spec.image_shape))
+            out.append(
+                f"{where} is more than the {spec.input_size} input elements of a {spec.title} image ({shape}); "
+                f"fix: use at most {largest}, {example}"
+            )
+        elif value % 2:
+            out.append(f"{where} is odd; fix: use an even number (JSMA changes features in pairs), {example}")
+    return out
 
 
 def deployed_models(temperatures: list[Any]) -> list[str]:
@@ -89,19 +137,13 @@ def resolve_models(models: Any, temperatures: list[Any]) -> list[str]:
     return [m for m in deployed if m in wanted]
 
 
-def problems(name: str, ds: Mapping[str, Any], temperatures: list[Any], input_size: int, n_test: int) -> list[str]:
-    """Checks the schema cannot express: attack names and settings (from the registry), model names,
-    budgets and sample counts against the dataset."""
+def problems(name: str, ds: Mapping[str, Any], temperatures: list[Any], n_test: int) -> list[str]:
+    """Checks the schema cannot express: attack names and settings (from the registry), model names and sample
+    counts against the dataset (its budgets: :func:`budget_problems`)."""
     out: list[str] = []
     ad = ds.get("adaptive")
     if ad is not None:
         where = f"datasets.{name}.adaptive"
-        budget = ad["max_features"]
-        if budget > input_size or budget % 2:
-            out.append(
-                f"config field '{where}.max_features': {budget} must be even and at most the {input_size} input "
-                "elements; fix: e.g. 112 (the paper's budget)"
-            )
         if ad["samples"] > n_test:
             out.append(f"config field '{where}.samples': {ad['samples']} is more than the {n_test} test images; fix: "
                        "e.g. 100")  # fmt: skip
@@ -134,12 +176,6 @@ def problems(name: str, ds: Mapping[str, Any], temperatures: list[Any], input_si
                     f"use 'all' or names among {', '.join(deployed)}, or {HIGHEST_T} (the highest temperature)"
                 )
     rb = ds.get("robustness")
-    cap = None if rb is None else rb.get("max_features")
-    if cap is not None and (cap > input_size or cap % 2):
-        out.append(
-            f"config field 'datasets.{name}.robustness.max_features': {cap} must be even and at most the "
-            f"{input_size} input elements; fix: null (no cap, the paper's rho_adv) or e.g. 200"
-        )
     if rb is not None and rb["samples"] > n_test:
         out.append(
             f"config field 'datasets.{name}.robustness.samples': {rb['samples']} is more than the {n_test} test "

@@ -135,7 +135,9 @@ def select_device(
         base = Path(base) / f"slurm-{slurm_job}"
     where = f"{slurm}: " if slurm else ""
     if jobs_per_gpu < 1:
-        raise DeviceError(f"jobs_per_gpu must be at least 1, got {jobs_per_gpu}; fix: set 'jobs_per_gpu: 1' or more")
+        raise DeviceError(
+            f"jobs_per_gpu must be at least 1, got {jobs_per_gpu}; fix: set 'execution.jobs_per_gpu: 1' or more"
+        )
     slots = cuda_count * jobs_per_gpu
     got = claim_gpu_slot(cuda_count, Path(base), jobs_per_gpu=jobs_per_gpu)
     if got is None:

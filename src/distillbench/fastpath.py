@@ -14,9 +14,11 @@ batches in the same order); it changes where the data lives and how the kernels 
   2.5 ms steps of these 0.3-1.2 M-parameter networks. Falls back to eager, with the reason logged,
   when compiling fails.
 
-``select_fast_path`` maps the config's ``fast_path`` (``auto`` | ``plain`` | a variant name) and the
-device to a ``FastPath``. ``auto`` takes what measurement supports on each device; ``plain`` is the
-plain loop (data on the host for the CPU, resident on CUDA as before, contiguous weights, eager).
+``select_fast_path`` maps the config's ``execution.fast_path`` (``auto`` | ``channels_last`` | ``compile``)
+and the device to a ``FastPath``. ``auto`` takes the fastest path measured on each device type
+(:data:`AUTO`). The plain loop (:data:`PLAIN`: data on the host for the CPU, resident on CUDA,
+contiguous weights, eager) is not a configuration choice: it was the fastest on no device measured, and
+stays as the reference that the tests and ``benchmark/perf/train.py`` compare the fast paths with.
 """
 
 from __future__ import annotations
@@ -32,7 +34,19 @@ if TYPE_CHECKING:  # torch is imported where it is used: the CLI reads FAST_PATH
 
 log = logging.getLogger(__name__)
 
-FAST_PATHS = ("auto", "plain", "channels_last", "compile")
+FAST_PATHS = ("auto", "channels_last", "compile")
+
+# What ``auto`` runs on each device type: the fastest training step measured there (benchmark/perf/README.md,
+# "Training-step speed"; samples/s over the plain loop, MNIST / CIFAR-10, batch 128, benchmark/perf/runs/):
+# - cpu: channels_last, 1.18x / 1.15x at 1 thread (2026-11-26-quick-cpu1.txt) and 1.14x / 1.17x at 2 threads on
+#   an idle machine (2026-11-26-quick-cpu2-heap.txt); compile is for CUDA only.
+# - cuda: compile, 2.26x / 1.47x on one H200 (2026-11-26-full-h200.txt; channels_last there: 1.14x / 0.99x) and
+#   1.51x / 1.80x on one H100 (2026-11-26-grouped-h100.txt). Jobs shorter than COMPILE_MIN_EPOCHS run uncompiled
+#   (for_epochs), their data still resident on the GPU.
+# The plain loop was the fastest nowhere: only single rows on a loaded CPU put it ahead, by 2% at most
+# (2026-11-26-quick-cpu2.txt, MNIST, load average 9.5; 2026-11-26-step-variants-cpu1.txt, CIFAR-10's first pair,
+# whose repeat has channels_last 1.29x ahead), so it is no configuration choice.
+AUTO = {"cpu": "channels_last", "cuda": "compile"}
 
 # Compiling costs about 20 s once (measured on one H100: the CIFAR-10 warm start's one epoch took 20.6 s compiled,
 # CHANGELOG.md, 2026-11-26; uncompiled the plain loop runs that epoch in ~1.1 s at 45,307
@@ -64,6 +78,11 @@ class FastPath:
 
             model.to(memory_format=torch.contiguous_format)
         return model
+
+
+# The plain loop: no speed-up. The reference the fast paths are checked against (tests, benchmark/perf/train.py);
+# ``resident`` only matters on CUDA (the CPU's data is already where the step runs).
+PLAIN = FastPath("plain", True, False, False, "the plain loop (the reference the fast paths are checked against)")
 
 
 def for_epochs(fast: FastPath, epochs: int) -> FastPath:
@@ -101,21 +120,16 @@ def select_fast_path(requested: str, device: torch.device) -> FastPath:
     if requested not in FAST_PATHS:
         raise ValueError(f"unknown fast path {requested!r}; use one of {', '.join(FAST_PATHS)}")
     cuda = device.type == "cuda"
-    if requested == "plain":
-        return FastPath("plain", cuda, False, False, "the plain loop (config 'fast_path: plain')")
+    why = "config 'execution.fast_path: {}'"
+    if requested == "auto":
+        if device.type not in AUTO:
+            return replace(PLAIN, reason=f"auto on {device.type}: no measurement for this device, the plain loop")
+        requested, why = AUTO[device.type], f"auto on {device.type}: the fastest measured there ({{}})"
     if requested == "channels_last":
-        return FastPath("channels_last", cuda, True, False, "NHWC weights (config 'fast_path: channels_last')")
-    if requested == "compile":
-        if not cuda:
-            return FastPath(
-                "channels_last", False, True, False, "'fast_path: compile' is for CUDA; on the CPU: NHWC weights"
-            )
-        return FastPath("compile", True, False, True, "torch.compile reduce-overhead (config 'fast_path: compile')")
-    if cuda:
-        # Measured on CPU only here; on CUDA the step is launch-bound: data resident on the device is the
-        # proven win. `fast_path: compile` after benchmark/perf/train.py shows it pays on the GPU at hand.
-        return FastPath("resident", True, False, False, "auto on CUDA: training set resident on the device")
-    return FastPath("channels_last", False, True, False, "auto on the CPU: NHWC weights (oneDNN), ~1.3-1.5x")
+        return FastPath("channels_last", cuda, True, False, "NHWC weights (" + why.format("channels_last") + ")")
+    if not cuda:
+        return FastPath("channels_last", False, True, False, "'compile' is for CUDA; on the CPU: NHWC weights")
+    return FastPath("compile", True, False, True, "torch.compile reduce-overhead (" + why.format("compile") + ")")
 
 
 def compiled_forward(

@@ -55,7 +55,7 @@ def check_group(specs: Sequence[TrainSpec]) -> None:
                 raise ValueError(
                     f"networks trained as one group must share '{name}': T={specs[0].temperature:g} has "
                     f"{first[name]!r}, T={spec.temperature:g} has {other[name]!r}; fix: give every temperature the "
-                    "same training settings (e.g. no 'epochs_by_temperature') or set 'train_in_groups: false'"
+                    "same training settings (e.g. no 'epochs_by_temperature') or set 'execution.train_in_groups: false'"
                 )
 
 

@@ -194,7 +194,7 @@ def train(
     """Train a fresh network at ``spec.temperature``; hard labels, or ``soft_targets`` when given, or what
     ``recipe`` says (another paper's network, loss, teacher logits, augmentation; :class:`Recipe`).
 
-    ``fast_path`` (see fastpath.py) says how the steps run, never what they compute: ``plain`` is the
+    ``fast_path`` (see fastpath.py) says how the steps run, never what they compute: ``fastpath.PLAIN`` is the
     plain loop, ``auto`` the measured choice for the device.
 
     With ``resume_path`` the optimiser, model and RNG states (shuffling and dropout) are saved after

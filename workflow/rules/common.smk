@@ -7,10 +7,12 @@ import sys
 R = PLAN.results
 W = PLAN.work
 DATA = config["data_dir"]
-LOCK = f"--gpu-lock-dir {config['gpu_lock_dir']}" if config.get("gpu_lock_dir") else ""
-# How a job runs, not what it computes: GPU slots per GPU (devices.py) and the training fast path (fastpath.py).
-LOCK += f" --jobs-per-gpu {int(config['jobs_per_gpu'])}"
-FAST = f"--fast-path {config['fast_path']}"
+# How a job runs, not what it computes (the config's `execution:` block, src/distillbench/config_execution.py):
+# GPU slot locks and slots per GPU (devices.py), the training fast path (fastpath.py), resources per job kind.
+EXECUTION = config["execution"]
+LOCK = f"--gpu-lock-dir {shlex.quote(str(EXECUTION['gpu_lock_dir']))}" if EXECUTION["gpu_lock_dir"] else ""
+LOCK += f" --jobs-per-gpu {int(EXECUTION['jobs_per_gpu'])}"
+FAST = f"--fast-path {EXECUTION['fast_path']}"
 SRC = Path(workflow.basedir) / "src"
 # The interpreter running Snakemake, with the package importable even without `pip install -e .`.
 PY = f"PYTHONPATH={shlex.quote(str(SRC))}${{PYTHONPATH:+:$PYTHONPATH}} {shlex.quote(sys.executable)} -m distillbench"
@@ -18,14 +20,14 @@ PY = f"PYTHONPATH={shlex.quote(str(SRC))}${{PYTHONPATH:+:$PYTHONPATH}} {shlex.qu
 # ahead of it (a warm start gates every network of its dataset; an attack ends its chain). The order of jobs only:
 # no output depends on it.
 STAGE_PRIORITY = {"warm_start": 40, "teacher": 30, "soft_labels": 20, "student": 10, "attack": 0}
-TRAIN_RES = config["resources"]["train"]
-ATTACK_RES = config["resources"]["attack"]
+TRAIN_RES = EXECUTION["resources"]["train"]
+ATTACK_RES = EXECUTION["resources"]["attack"]
 # One command for the warm start, teachers and students; PLAN.train_args gives what differs.
 TRAIN_SHELL = (
     "{params.py} train {params.args} --data-dir {params.data:q} --device {params.device} {params.lock} {params.fast}"
     " --threads {threads} --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"
 )
-# `train_in_groups`: one command for a group of networks (one per temperature), the same files as TRAIN_SHELL's.
+# `execution.train_in_groups`: one command for a group of networks (one per temperature), the same files as TRAIN_SHELL's.
 GROUP_TRAIN_SHELL = (
     "{params.py} train-group {params.args} --data-dir {params.data:q} --device {params.device} {params.lock}"
     " {params.fast} --threads {threads} --out {output.ckpt} --metrics {output.metrics} > {log} 2>&1"

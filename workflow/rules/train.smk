@@ -112,8 +112,8 @@ rule train_student:
 
 # `train_in_groups: true` (GPU profiles): a seed's teachers of a dataset train as one group in one process and
 # write their soft labels, then its distilled networks train as another (src/distillbench/group_training.py;
-# README "GPUs"); the same files as the rules above. PLAN.training_groups says which datasets and seeds group.
-for _i, (_datasets, _seeds) in enumerate(PLAN.training_groups() if config["train_in_groups"] else []):
+# docs/gpus-and-slurm.md); the same files as the rules above. PLAN.training_groups says which datasets and seeds group.
+for _i, (_datasets, _seeds) in enumerate(PLAN.training_groups() if config["execution"]["train_in_groups"] else []):
     _suffix = f"_{_i + 1}" if _i else ""
 
     rule:

@@ -13,6 +13,7 @@ from torch import nn
 
 from ..checkpoints import CheckpointError, load_checkpoint, save_checkpoint
 from ..data import TensorDataset, load_split
+from ..fastpath import PLAIN
 from ..losses import LOSSES
 from ..models import build_arch
 from ..training import Recipe, TrainingDiverged, TrainSpec, train
@@ -122,7 +123,7 @@ def train_job(
         test_data,
         device,
         resume_path=resume_path,
-        fast_path="plain",
+        fast_path=PLAIN,
         recipe=recipe,
     )
 
