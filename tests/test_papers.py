@@ -212,7 +212,7 @@ def test_papernot_alone_has_no_seam_jobs(repo_root):
     cfg = validate_config({**raw, "reproductions": ["papernot2016"]}, check_device=False)
     seam = Seam(cfg, "results/smoke", "work/smoke")
     assert seam.papernot_enabled and seam.seam_papers == [] and seam.section_files() == []
-    assert "results/smoke/attacks/mnist/defined/baseline.json" in seam.targets("papernot2016")
+    assert "results/smoke/attacks/mnist/exact/baseline.json" in seam.targets("papernot2016")
 
 
 # --- the generic loop --------------------------------------------------------------------------------------------

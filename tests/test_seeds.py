@@ -97,7 +97,7 @@ def test_first_seed_paths_unchanged_and_further_seeds_apart(cpu_cfg):
     assert plan.seed_warm_start("mnist", 2) == ["work/cpu/mnist/seed2/warm_start.pt"]  # a warm start per seed
     summaries = plan.seed_attack_summaries()
     assert len(summaries) == 4 and all(s.startswith("results/cpu/seeds/seed") for s in summaries)
-    assert all("/defined/" in s for s in summaries)  # main numerics only
+    assert all("/exact/" in s for s in summaries)  # main numerics only
     # train_args: the first seed's arguments as before; another seed only changes --seed.
     first = plan.train_args("mnist", "teacher", "20", init="w.pt")
     other = plan.train_args("mnist", "teacher", "20", init="w.pt", seed="2")
@@ -131,11 +131,11 @@ def test_fig7_columns_over_seeds(tmp_path, cpu_cfg):
     cfg = {**cpu_cfg, "temperatures": [2], "datasets": {"mnist": {**cpu_cfg["datasets"]["mnist"]}}}
     cfg["datasets"]["mnist"]["seed_models"] = ["distilled_T2"]
     res = tmp_path / "results"
-    _summary(res / "attacks/mnist/defined/baseline.json", 850, 900, 0.99)
-    _summary(res / "attacks/mnist/defined/distilled_T2.json", 801, 900, 0.99)
-    _summary(res / "seeds/seed1/attacks/mnist/defined/distilled_T2.json", 720, 900, 0.985)
-    _summary(res / "seeds/seed2/attacks/mnist/defined/distilled_T2.json", 765, 900, 0.99)
-    cells = seed_cells(cfg, res, "mnist", "defined")
+    _summary(res / "attacks/mnist/exact/baseline.json", 850, 900, 0.99)
+    _summary(res / "attacks/mnist/exact/distilled_T2.json", 801, 900, 0.99)
+    _summary(res / "seeds/seed1/attacks/mnist/exact/distilled_T2.json", 720, 900, 0.985)
+    _summary(res / "seeds/seed2/attacks/mnist/exact/distilled_T2.json", 765, 900, 0.99)
+    cells = seed_cells(cfg, res, "mnist", "exact")
     assert list(cells.seed[cells.model == "distilled_T2"]) == [1234, 1, 2]
     assert list(cells.seed[cells.model == "baseline"]) == [1234]
     table = pd.DataFrame(
@@ -266,11 +266,11 @@ def test_a_run_reported_again_without_its_further_seeds_counts_what_it_has(tmp_p
     cfg = {**cpu_cfg, "temperatures": [2], "datasets": {"mnist": {**cpu_cfg["datasets"]["mnist"]}}}
     cfg["datasets"]["mnist"]["seed_models"] = "all"
     res = tmp_path / "results"
-    _summary(res / "attacks/mnist/defined/baseline.json", 850, 900, 0.99)
-    _summary(res / "attacks/mnist/defined/distilled_T2.json", 801, 900, 0.99)
-    cells = seed_cells(cfg, res, "mnist", "defined")
+    _summary(res / "attacks/mnist/exact/baseline.json", 850, 900, 0.99)
+    _summary(res / "attacks/mnist/exact/distilled_T2.json", 801, 900, 0.99)
+    cells = seed_cells(cfg, res, "mnist", "exact")
     assert list(cells.seed) == [1234, 1234]
     # The first seed's summary is never optional.
-    (res / "attacks/mnist/defined/baseline.json").unlink()
+    (res / "attacks/mnist/exact/baseline.json").unlink()
     with pytest.raises(FileNotFoundError):
-        seed_cells(cfg, res, "mnist", "defined")
+        seed_cells(cfg, res, "mnist", "exact")

@@ -61,4 +61,4 @@ wildcard_constraints:
     dataset="mnist|cifar10",
     T=r"[0-9]+(\.[0-9]+)?",
     model=PLAN.model_wildcard(),
-    numerics="defined|float32",
+    numerics="exact|float32",
