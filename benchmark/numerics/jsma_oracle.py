@@ -153,6 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes, one thread each")
     p.add_argument("--threads", type=int, default=1, help="torch threads for the package's batched run")
     p.add_argument("--out", type=Path, default=None, help="write the results here (JSON)")
+    p.add_argument("--note", default="", help="how the model was made (config, run name), kept in the JSON")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
@@ -222,6 +223,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     report = {
         "model": str(args.model),
+        "note": args.note,
         "model_spec": {k: spec[k] for k in sorted(spec) if isinstance(spec[k], str | int | float | bool)},
         "test_accuracy": ckpt.get("test_accuracy"),
         "commit": commit,
