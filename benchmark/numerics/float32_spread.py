@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -41,8 +42,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("a", type=Path)
     p.add_argument("b", type=Path)
     p.add_argument("--out", type=Path, default=None)
+    p.add_argument("--note", default="", help="what ran (model, commands), kept in the JSON")
     args = p.parse_args(argv)
-    out = {"a": str(args.a), "b": str(args.b), **spread(pd.read_csv(args.a), pd.read_csv(args.b))}
+    repo = Path(__file__).resolve().parents[2]
+    commit = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
+    out = {
+        "a": str(args.a),
+        "b": str(args.b),
+        "note": args.note,
+        "commit": commit.strip(),
+        **spread(pd.read_csv(args.a), pd.read_csv(args.b)),
+    }
     print(
         f"{out['targets']} targets: success differs on {out['success_differs']}, some decision on "
         f"{out['any_decision_differs']}; success {out['success_pct_a']:.2f}% vs {out['success_pct_b']:.2f}%"
