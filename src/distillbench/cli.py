@@ -385,6 +385,7 @@ def cmd_attack(a: argparse.Namespace) -> None:
         summarize(results, int(attack_cfg["max_features"])),
         variant=attack_cfg["variant"],
         numerics=attack_cfg.get("numerics", "exact"),
+        arithmetic_order=attack_cfg.get("arithmetic_order", "batched"),
         n_features=m.n_features,
     )
     log.info("success %d/%d = %.2f%%", summary["successes"], summary["targets"], summary["success_rate_pct"])
