@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", type=Path, required=True, help="a distillbench checkpoint (MNIST)")
     p.add_argument("--data-dir", type=Path, required=True, help="torchvision layout (MNIST/raw)")
     p.add_argument("--samples", type=int, default=34, help="first test images, 9 targets each")
+    p.add_argument("--skip-samples", type=int, default=0, help="leave out the first N of those images")
     p.add_argument("--max-features", type=int, default=112)
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes, one thread each")
     p.add_argument("--threads", type=int, default=1, help="torch threads for the package's batched run")
@@ -161,6 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     spec = ckpt["spec"]
     test = load_split(spec["dataset"], args.data_dir, train=False)
     plan = attack_targets(test, args.samples, 9)
+    plan = plan[plan.sample_index >= args.skip_samples].reset_index(drop=True)
     x = test.images[torch.as_tensor(plan.sample_index.to_numpy().copy())]
     t = torch.as_tensor(plan.target.to_numpy().copy())
     m64 = model.double().eval().requires_grad_(False)
@@ -232,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
         "platform": platform.platform(),
         "targets": n,
         "samples": args.samples,
+        "skip_samples": args.skip_samples,
         "max_features": args.max_features,
         "median_top2_logit_gap": float(gap.median()),
         "min_top2_logit_gap": float(gap.min()),
