@@ -158,6 +158,17 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
+    # the code that runs: the commit at the start, and whether tracked sources differ from it
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = bool(
+        subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "src", "tests", "benchmark"],
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    )
     model, ckpt = load_checkpoint(args.model, "cpu")
     spec = ckpt["spec"]
     test = load_split(spec["dataset"], args.data_dir, train=False)
@@ -212,16 +223,6 @@ def main(argv: list[str] | None = None) -> None:
     log(
         f"squared-score float64 rule vs oracle: identical runs on {int(old_agree.sum())}/{n} targets "
         f"(its success {100 * sum(o['success'] for o in old) / n:.2f}%, {t_old:.0f} s)"
-    )
-    commit = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    dirty = bool(
-        subprocess.run(
-            ["git", "-C", str(REPO), "status", "--porcelain", "src", "tests", "benchmark"],
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
     )
     report = {
         "model": str(args.model),
