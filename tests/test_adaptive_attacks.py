@@ -107,7 +107,7 @@ def test_settings_are_checked_by_field():
     assert "'x.cw_l2.stepz': not a setting of cw_l2" in msg
     assert "'x.cw_l2.steps': 0 is not valid; fix: expected a positive integer" in msg
     assert "'x.cw_l2.abort_early'" in msg and "true or false" in msg
-    assert "defined or float32" in settings_problems("jsma_z", {"numerics": "float16"}, "y")[0]
+    assert "exact or float32" in settings_problems("jsma_z", {"numerics": "float16"}, "y")[0]
     with pytest.raises(ValueError, match="not a setting of l0_fmn"):
         parse_settings("l0_fmn", {"binary_search_steps": 3})
 
@@ -115,7 +115,11 @@ def test_settings_are_checked_by_field():
 def test_registry_numerics_match_jsma():
     from distillbench.attacks import registry
 
-    assert registry.NUMERICS == importlib.import_module("distillbench.attacks.jsma").NUMERICS
+    jsma = importlib.import_module("distillbench.attacks.jsma")
+    assert registry.NUMERICS == jsma.NUMERICS
+    assert registry.ARITHMETIC_ORDERS == jsma.ARITHMETIC_ORDERS
+    assert "arithmetic_order" in settings_problems("jsma_f", {"arithmetic_order": "reversed"}, "z")[0]
+    assert "replaced by 'exact'" in settings_problems("jsma_f", {"numerics": "defined"}, "z")[0]
 
 
 def test_registry_imports_without_torch(repo_root):

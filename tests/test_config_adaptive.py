@@ -49,12 +49,12 @@ def test_defaults_fill_an_empty_block(paper_raw):
     assert ad["max_features"] == out["datasets"]["mnist"]["max_features"] == 112  # the dataset's budget
     assert list(ad["attacks"]) == ["jsma_f_t", "jsma_z", "l0_fmn", "cw_l2"]
     assert ad["attacks"]["cw_l2"]["models"] == ["baseline", "highest_T"] and ad["attacks"]["jsma_z"]["models"] == "all"
-    assert ad["attacks"]["cw_l2"]["steps"] == 1000 and ad["attacks"]["jsma_f_t"]["numerics"] == "defined"
+    assert ad["attacks"]["cw_l2"]["steps"] == 1000 and ad["attacks"]["jsma_f_t"]["numerics"] == "exact"
     assert rb == {
         "samples": 100,
         "targets_per_sample": 9,
         "variant": "jsma_f",
-        "numerics": "defined",
+        "numerics": "exact",
         "batch_size": 900,
         "max_features": 112,  # absent: the dataset's budget (config.yaml sets null, the paper's uncapped rho_adv)
     }

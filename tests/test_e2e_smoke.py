@@ -79,7 +79,7 @@ def test_report_has_every_row(smoke_run):
     assert "![Fig. 7 replica](fig7.png)" in report
     assert (smoke_run / "results" / "smoke" / "fig7.png").stat().st_size > 10_000
     assert "## Wall time per rule" in report and "| attack" in report
-    # The float32 numerics ran beside the defined ones, and the report says how far each cell moved.
+    # The float32 numerics ran beside the exact ones, and the report says how far each cell moved.
     numerics = report.split("## Attack numerics: how far the cells move")[1].split("##")[0]
     numerics_rows = [line for line in numerics.splitlines() if line.startswith(("| MNIST", "| CIFAR10"))]
     assert len(numerics_rows) == 6
@@ -89,7 +89,7 @@ def test_report_has_every_row(smoke_run):
 
 def test_per_target_tables_and_summaries(smoke_run):
     table = pd.read_csv(
-        smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "seed1234" / "distilled_T20.csv"
+        smoke_run / "results" / "smoke" / "attacks" / "mnist" / "exact" / "seed1234" / "distilled_T20.csv"
     )
     assert list(table.columns) == COLUMNS
     assert len(table) == 4 * 9
@@ -97,14 +97,14 @@ def test_per_target_tables_and_summaries(smoke_run):
     assert (table.target != table.true_label).all()
     assert (table.features_changed == 2 * table.iterations).all()
     assert (table.success == (table.final_prediction == table.target)).all()
-    attacks = smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "seed1234"
+    attacks = smoke_run / "results" / "smoke" / "attacks" / "mnist" / "exact" / "seed1234"
     summary = json.loads((attacks / "distilled_T20.json").read_text())
-    assert summary["numerics"] == "defined"
+    assert summary["numerics"] == "exact"
     assert summary["targets"] == 36 and summary["successes"] == int(table.success.sum())
     fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")
     assert len(fig7) == 6
     # The smoke profile attacks in several batches (12 targets each), so a killed attack resumes mid-table.
-    log = (smoke_run / "results" / "smoke" / "logs" / "attack" / "mnist_defined_distilled_T20_seed1234.log").read_text()
+    log = (smoke_run / "results" / "smoke" / "logs" / "attack" / "mnist_exact_distilled_T20_seed1234.log").read_text()
     assert all(f"targets {k}/36 " in log for k in (12, 24, 36))
 
 
@@ -164,7 +164,7 @@ def test_adaptive_attacks_robustness_and_accuracy_sections(smoke_run):
 
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):
     logs = sorted((smoke_run / "results" / "smoke" / "logs").rglob("*.log"))
-    # attacks: defined and float32; gradients; seed 7's chain (2 teachers, soft labels, student, 2 attacks); the
+    # attacks: exact and float32; gradients; seed 7's chain (2 teachers, soft labels, student, 2 attacks); the
     # length study (2 training jobs, 4 attacks, 4 gradients); issue 9: 14 adaptive attacks, 6 robustness jobs; the
     # seam: 11 models, 2 teachers' logits, 2 report sections
     assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1 + 6 + 10 + 14 + 6 + 11 + 2 + 2
@@ -193,7 +193,7 @@ def test_seeds_length_study_and_conclusion(smoke_run):
         "cifar10/distilled_T20": 1,
     }
     base = fig7[(fig7.dataset == "mnist") & (fig7.model == "baseline")].iloc[0]
-    other = json.loads((run / "attacks" / "mnist" / "defined" / "seed7" / "baseline.json").read_text())
+    other = json.loads((run / "attacks" / "mnist" / "exact" / "seed7" / "baseline.json").read_text())
     assert base.pooled_targets == 36 + other["targets"]
     assert base.pooled_successes == base.successes + other["successes"]
     assert base.mean_pct == pytest.approx((base.ours_pct + other["success_rate_pct"]) / 2)
@@ -343,7 +343,7 @@ def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_f
     per-network checkpoints (MNIST's Fig. 7 jobs, and its replicas under the second seed with every model
     replicated)."""
     work = tmp_path_factory.mktemp("grouped")
-    seed_attacks = [f"results/smoke/attacks/mnist/defined/seed7/{m}.json" for m in MNIST_MODELS]
+    seed_attacks = [f"results/smoke/attacks/mnist/exact/seed7/{m}.json" for m in MNIST_MODELS]
     proc = snakemake(
         repo_root, work, tiny_data_dir, "execution={train_in_groups: true}", "run_datasets=[mnist]",
         "datasets={mnist: {seed_models: all}}", "--rerun-incomplete", "papernot2016", *seed_attacks,
@@ -379,7 +379,7 @@ def test_train_in_groups_runs_the_fig7_jobs(repo_root, tiny_data_dir, tmp_path_f
         main(["soft-labels", "--teacher", teacher, "--data-dir", str(tiny_data_dir), "--temperature", t,
               "--train-subset", rows, "--device", "cpu", "--out", str(alone)])  # fmt: skip
         assert torch.equal(in_group, torch.load(alone)), f"soft labels at T={t}"
-    for numerics in ("defined", "float32"):
+    for numerics in ("exact", "float32"):
         for model in MNIST_MODELS:
             assert (
                 json.loads((run / "attacks" / "mnist" / numerics / "seed1234" / f"{model}.json").read_text())["targets"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib
 
 import foolbox as fb
@@ -16,7 +17,7 @@ best_pairs, best_pairs_full = J.best_pairs, J.best_pairs_full
 
 
 def jsma(*args, **kwargs):
-    """The package's JSMA in its float32 numerics (these small float32 models; ``defined`` has its own tests)."""
+    """The package's JSMA in its float32 numerics (these small float32 models; ``exact`` has its own tests)."""
     kwargs.setdefault("numerics", "float32")
     return J.jsma(*args, **kwargs)
 
@@ -237,10 +238,10 @@ def test_foolbox_attack_matches_function():
 
 
 # ----------------------------------------------------------------------------------------------
-# numerics="defined": float64 network, closed-form beta for the softmax variants
+# numerics="exact": float64 network, pairs ranked by the gradient of log F_t for the softmax variants
 def _confident_case(seed: int, b: int = 12, scale: float = 40.0):
-    """A random conv net whose logits are scaled up: top-2 gaps of tens, like a 50-epoch network,
-    where float32 beta = -alpha + noise as large as alpha."""
+    """A random net whose logits are scaled up: top-2 gaps of tens (like a 50-epoch network) or, with a
+    large ``scale``, of thousands (like a distilled network at T=1)."""
     model, x, target = _random_case(seed, b=b)
     confident = nn.Sequential(model, _Scale(scale)).eval().requires_grad_(False)
     return confident, x, target
@@ -255,29 +256,64 @@ class _Scale(nn.Module):
         return z * self.s
 
 
-def test_defined_refuses_a_float32_model():
+def _gaps(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    with torch.no_grad():
+        top2 = model(x.double()).topk(2, dim=1).values
+    return top2[:, 0] - top2[:, 1]
+
+
+def test_exact_refuses_a_float32_model():
     model, x, target = _random_case(7)
     with pytest.raises(TypeError, match="float64"):
-        J.jsma(model, x, target, max_features=10)  # numerics="defined" is the default
+        J.jsma(model, x, target, max_features=10)  # numerics="exact" is the default
 
 
-def test_defined_beta_is_minus_alpha_for_softmax():
-    model, x, target = _confident_case(21, scale=12.0)  # median top-2 logit gap 27, like 50 epochs of MNIST
+def test_defined_names_its_replacement():
+    with pytest.raises(ValueError, match="replaced by 'exact'"):
+        J.SaliencyMapAttack(numerics="defined")
+
+
+def test_top_two_is_the_first_best_ordered_pair():
+    """top_two on g equals the full search on (alpha, beta) = (g, -g), whose score is (g_p + g_q)^2: the
+    same pair, ties included (small integers: exact sums, many ties), and the same 'no pair'."""
+    g = torch.Generator().manual_seed(5)
+    for n in (2, 3, 7, 40):
+        a = torch.randint(-3, 4, (64, n), generator=g).double()
+        dom = torch.rand(64, n, generator=g) > 0.3
+        dom[0] = True
+        dom[1] = False
+        a[2] = -1.0  # no positive sum
+        p, q, found = J.top_two(a, dom)
+        fp, fq, ffound = best_pairs_full(a, -a, dom)
+        assert torch.equal(found, ffound)
+        assert torch.equal(p[found], fp[found]) and torch.equal(q[found], fq[found])
+
+
+def test_exact_ranks_as_the_softmax_gradient_where_that_does_not_underflow():
+    """Where dF_t/dx is representable (gaps of tens), the pair of top_two on d log F_t/dx is the best
+    pair of the full search on dF_t/dx with beta = -alpha."""
+    model, x, target = _confident_case(21, scale=12.0)
     m64 = model.double()
-    ga, gb, _ = J._saliency_grads(m64, J.output_fn("jsma_f"), x.double(), target, closed_form_beta=True)
-    assert torch.equal(gb, -ga)
+    g, _ = J._log_target_grads(m64, x.double(), target, 1.0)
+    a, _, _ = J._saliency_grads(m64, J.output_fn("jsma_f"), x.double(), target)
+    dom = x.reshape(len(x), -1) < 1.0
+    p, q, found = J.top_two(g, dom)
+    fp, fq, ffound = best_pairs_full(a, -a, dom)
+    assert torch.equal(found, ffound) and found.any()
+    assert torch.equal(p[found], fp[found]) and torch.equal(q[found], fq[found])
+
+
+def test_autograd_beta_is_rounding_noise_in_float32():
+    """Why beta is not differentiated for the exact numerics: autograd's beta is -alpha plus rounding of
+    1 - F_t, noise ~ eps / F_t relative to alpha, as large as alpha in float32 once F_t < ~1e-7."""
+    model, x, target = _confident_case(21, scale=12.0)
 
     def noise(dtype: torch.dtype) -> torch.Tensor:
-        """Per target, max |alpha + beta| / max |alpha| with beta differentiated by autograd."""
         a, b, _ = J._saliency_grads(model.to(dtype), J.output_fn("jsma_f"), x.to(dtype), target)
         return ((a + b).abs().amax(1) / a.abs().amax(1)).double()
 
-    # Autograd's beta is -alpha plus rounding of 1 - F_t, i.e. noise ~ eps / F_t relative to alpha:
-    # float32 decides by noise as soon as F_t < ~1e-7, float64 as soon as F_t < ~1e-16. Hence the
-    # closed form: float64 alone only moves the threshold.
-    # (Targets the network already predicts stop before any pair is chosen: left out.)
     with torch.no_grad():
-        z = m64(x.double())
+        z = model.double()(x.double())
     f_t = torch.softmax(z, 1).gather(1, target[:, None]).squeeze(1)
     attacked = z.argmax(1) != target
     n64, n32 = noise(torch.float64), noise(torch.float32)
@@ -285,37 +321,76 @@ def test_defined_beta_is_minus_alpha_for_softmax():
     tiny = ~moderate & attacked & torch.isfinite(n32)  # (nan: float32 alpha underflowed to exactly 0)
     assert moderate.any() and tiny.any()
     assert float(n64[moderate].max()) < 1e-6
-    assert float(n32[tiny].min()) > 1e-2  # as large as alpha itself: the last bits decide
+    assert float(n32[tiny].min()) > 1e-2
 
 
 @pytest.mark.parametrize("variant", J.VARIANTS)
-def test_defined_does_not_depend_on_the_batch(variant):
+@pytest.mark.parametrize("order", J.ARITHMETIC_ORDERS)
+def test_exact_does_not_depend_on_the_batch(variant, order):
     """Each target alone and all of them in one batch: identical adversarials (float32 rounds a batch
-    and a single sample differently, which swaps near-equal pairs; defined numerics must not)."""
+    and a single sample differently, which swaps near-equal pairs; exact numerics must not)."""
     model, x, target = _confident_case(33, b=16)
     m64 = model.double()
-    whole = J.jsma(m64, x, target, max_features=16, variant=variant, temperature=5.0)
+    whole = J.jsma(m64, x, target, max_features=16, variant=variant, temperature=5.0, arithmetic_order=order)
     for i in range(len(x)):
         one = J.jsma(m64, x[i : i + 1], target[i : i + 1], max_features=16, variant=variant, temperature=5.0)
         assert torch.equal(one.adversarials[0], whole.adversarials[i])
         assert bool(one.success[0]) == bool(whole.success[i])
 
 
-@pytest.mark.parametrize("variant", J.VARIANTS)
-def test_defined_equals_reference(variant):
-    model, x, target = _confident_case(44, b=10)
-    m64 = model.double()
-    r = J.jsma(m64, x, target, max_features=12, variant=variant, temperature=5.0)
-    assert r.adversarials.dtype == torch.float64
-    for i in range(len(x)):
-        ref = reference_jsma(
-            m64, x[i], int(target[i]), max_features=12, variant=variant, temperature=5.0, numerics="defined"
+def _assert_every_decision_as_oracle(m64, x, target, budget, variant, temperature):
+    """Each target: the package's adversarial after k iterations (budget 2k) is the oracle's after its
+    first k pairs, for every k, and both stop alike. Returns the oracle's results."""
+    refs = [
+        reference_jsma(
+            m64, x[i], int(target[i]), max_features=budget, variant=variant, temperature=temperature, numerics="exact"
         )
-        assert ref.success == bool(r.success[i]) and ref.no_pair == bool(r.no_pair[i])
-        assert torch.equal(ref.adversarial, r.adversarials[i])
+        for i in range(len(x))
+    ]
+    for k in range(1, budget // 2 + 1):
+        r = J.jsma(m64, x, target, max_features=2 * k, variant=variant, temperature=temperature)
+        for i, ref in enumerate(refs):
+            want = x[i].double().clone().reshape(-1)
+            for p, q in ref.pairs[:k]:
+                want[p] = want[q] = 1.0
+            assert torch.equal(r.adversarials[i].reshape(-1), want), (i, k, ref.pairs)
+            assert int(r.iterations[i]) == min(k, ref.iterations)
+    assert [bool(v) for v in r.success] == [ref.success for ref in refs]
+    assert [bool(v) for v in r.no_pair] == [ref.no_pair for ref in refs]
+    return refs
 
 
-def test_foolbox_attack_defined_mode():
+@pytest.mark.parametrize("variant", J.VARIANTS)
+def test_exact_equals_oracle(variant):
+    """Gaps of tens: every decision as the arbitrary-precision oracle's (tests/reference_jsma.py)."""
+    model, x, target = _confident_case(44, b=10)
+    _assert_every_decision_as_oracle(model.double(), x, target, 12, variant, 5.0)
+
+
+def _old_squared_score(m64, x, target, budget):
+    """The rule the exact numerics replaced: dF_t/dx in float64, pairs scored (alpha_p + alpha_q)^2."""
+    return [
+        reference_jsma(m64, x[i].double(), int(target[i]), max_features=budget, beta_from="closed_form")
+        for i in range(len(x))
+    ]
+
+
+def test_exact_equals_oracle_at_logit_gaps_in_the_thousands():
+    """A distilled network's regime (gaps 1000-3000, far beyond float64's exp range): the exact numerics
+    take every decision as the oracle does, and make progress; dF_t/dx in float64 is exactly 0 there, so the
+    squared-score float64 rule finds no admissible pair and decides differently."""
+    model, x, target = _confident_case(46, b=12, scale=300.0)
+    m64 = model.double()
+    gaps = _gaps(m64, x)
+    print(f"top-2 logit gaps: min {float(gaps.min()):.0f} median {float(gaps.median()):.0f}")
+    assert float(gaps.min()) > 745 and float(gaps.median()) > 1000  # exp(-745) is below float64's range
+    refs = _assert_every_decision_as_oracle(m64, x, target, 12, "jsma_f", 1.0)
+    assert sum(len(r.pairs) for r in refs) > len(refs)
+    old = _old_squared_score(m64, x, target, 12)
+    assert [o.pairs for o in old] != [r.pairs for r in refs]
+
+
+def test_foolbox_attack_exact_mode():
     model, x, target = _confident_case(55)
     fmodel = fb.PyTorchModel(model.double(), bounds=(0.0, 1.0))
     attack = J.SaliencyMapAttack(max_features=10, variant="jsma_f")
@@ -325,3 +400,33 @@ def test_foolbox_attack_defined_mode():
     assert not hasattr(attack, "last_result")  # stateless, as Foolbox attacks are
     with pytest.raises(ValueError, match="numerics"):
         J.SaliencyMapAttack(numerics="float16")
+    with pytest.raises(ValueError, match="arithmetic order"):
+        J.SaliencyMapAttack(arithmetic_order="reversed")
+
+
+# ----------------------------------------------------------------------------------------------
+# arithmetic orders: how far float32's decisions move with rounding alone
+def test_arithmetic_orders_change_float32_rounding_but_not_exact_decisions():
+    """The network on the whole batch or on each target alone: some float32 logits and gradients differ
+    in their last bits (the orders round differently: this is what the float32 spread measures), while
+    the exact numerics take the same decisions under both."""
+    from distillbench.models import build_model
+
+    torch.manual_seed(0)
+    net = build_model("mnist", dropout=0.0, init="pytorch_default").eval().requires_grad_(False)
+    x = torch.rand(8, 1, 28, 28)
+    x[x > 0.8] = 1.0
+    target = torch.randint(0, 10, (8,))
+    f = J.output_fn("jsma_f")
+    batched = J._saliency_grads(net, f, x, target, "batched")
+    alone = J._saliency_grads(net, f, x, target, "per_target")
+    differ = [int((a != b).sum()) for a, b in zip(batched, alone, strict=True)]
+    print(f"float32 values that differ between the orders (alpha, beta, logits): {differ}")
+    assert sum(differ) > 0
+    for a, b in zip(batched, alone, strict=True):  # rounding, not another computation
+        assert torch.allclose(a, b, rtol=1e-3, atol=1e-6 * float(a.abs().max()))
+    m64 = copy.deepcopy(net).double()
+    runs = [J.jsma(m64, x, target, max_features=8, arithmetic_order=o) for o in J.ARITHMETIC_ORDERS]
+    assert torch.equal(runs[0].adversarials, runs[1].adversarials)
+    assert torch.equal(runs[0].success, runs[1].success)
+    assert int(runs[0].iterations.sum()) > 0

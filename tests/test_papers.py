@@ -217,10 +217,10 @@ def test_papernot_alone_has_no_seam_jobs(repo_root):
     cfg = validate_config({**raw, "reproductions": ["papernot2016"]}, check_device=False)
     seam = Seam(cfg, "results/smoke", "work/smoke")
     assert seam.names == ["papernot2016"] and seam.seam_papers == []
-    assert "results/smoke/attacks/mnist/defined/seed1234/baseline.json" in seam.targets("papernot2016")
+    assert "results/smoke/attacks/mnist/exact/seed1234/baseline.json" in seam.targets("papernot2016")
     # The report rule writes Papernot's files alone, and reads its attack summaries.
     assert sorted(seam.report_files()) == sorted(REPORT_FILES)
-    assert "results/smoke/attacks/mnist/defined/seed1234/baseline.json" in seam.report_inputs()
+    assert "results/smoke/attacks/mnist/exact/seed1234/baseline.json" in seam.report_inputs()
 
 
 # --- a reproduction's job on the one training loop ----------------------------------------------------------------

@@ -19,7 +19,7 @@ MNIST_TRAINING = {
     "lr_decay": None, "dropout": 0.5, "init": "glorot_uniform", "warm_start_epochs": 0,
 }  # fmt: skip
 CIFAR_TRAINING = {**MNIST_TRAINING, "lr": 0.01, "momentum": 0.9, "lr_decay": {"factor": 0.95, "after_epoch": 10}}
-ATTACK = {"variant": "jsma_f", "numerics": "defined", "compare_numerics": ["float32"], "samples": 100,
+ATTACK = {"variant": "jsma_f", "numerics": "exact", "compare_numerics": ["float32"], "samples": 100,
           "targets_per_sample": 9, "max_features": 112, "batch_size": 30}  # fmt: skip
 
 
@@ -71,7 +71,7 @@ def test_jobs_and_paths_live_under_the_runs_recipe_folders():
     assert plan.checkpoint("mnist", "init", "baseline") == "work/r/recipe/mnist/init/teacher_T1.pt"
     at = json.loads(plan.attack_json("mnist", "float32", "draw2"))
     assert (at["numerics"], at["samples"], at["draw_seed"]) == ("float32", 50, 2) and "compare_numerics" not in at
-    assert "draw_seed" not in json.loads(plan.attack_json("mnist", "defined", "first"))
+    assert "draw_seed" not in json.loads(plan.attack_json("mnist", "exact", "first"))
     args = plan.train_args("mnist", "input_range", "student", "5", soft_labels="work/r/x.pt")
     assert "--temperature 5 --epochs 4" in args and "--train-subset 1000" in args
     assert '"input_range": "centered"' in args and "--soft-labels work/r/x.pt" in args

@@ -16,17 +16,17 @@ CONFIG = {
     "temperatures": [1, 100],
     "datasets": {
         "mnist": {
-            "attack": {"numerics": "defined", "samples": 10, "targets_per_sample": 9, "max_features": 112},
+            "attack": {"numerics": "exact", "samples": 10, "targets_per_sample": 9, "max_features": 112},
             "adaptive": {
                 "samples": 10,
                 "targets_per_sample": 9,
                 "max_features": 112,
                 "attacks": {
-                    "jsma_f_t": {"models": "all", "numerics": "defined", "batch_size": 90},
+                    "jsma_f_t": {"models": "all", "numerics": "exact", "batch_size": 90},
                     "cw_l2": {"models": ["baseline", "highest_T"], "steps": 10, "batch_size": 90},
                 },
             },
-            "robustness": {"samples": 10, "targets_per_sample": 9, "variant": "jsma_f", "numerics": "defined"},
+            "robustness": {"samples": 10, "targets_per_sample": 9, "variant": "jsma_f", "numerics": "exact"},
         }
     },
 }
@@ -55,7 +55,7 @@ def _summary(successes: int, acc: float, **extra) -> dict:
 def fake_run(root: Path, t100_accuracy: float = 0.99) -> Path:
     acc = {"baseline": 0.99, "distilled_T1": 0.99, "distilled_T100": t100_accuracy}
     for m, a in acc.items():
-        _write(root / "attacks/mnist/defined/seed1234" / f"{m}.json", _summary(80, a, max_features=112))
+        _write(root / "attacks/mnist/exact/seed1234" / f"{m}.json", _summary(80, a, max_features=112))
         _write(
             root / "adaptive/mnist/jsma_f_t/seed1234" / f"{m}.json", _summary(85, a, budget=112, mean_l0_success=30.0)
         )
@@ -119,7 +119,7 @@ def test_sections_write_tables_figures_and_markdown(tmp_path):
 
 
 def test_a_run_without_the_blocks_gets_placeholders_and_no_sections(tmp_path):
-    cfg = {"seed": 1234, "temperatures": [1], "datasets": {"mnist": {"attack": {"numerics": "defined"}}}}
+    cfg = {"seed": 1234, "temperatures": [1], "datasets": {"mnist": {"attack": {"numerics": "exact"}}}}
     lines = sections(cfg, tmp_path, tmp_path / "fig7.csv", load_paper(), tmp_path)
     assert "## Adaptive attacks" not in "\n".join(lines) and "## Robustness rho_adv" not in "\n".join(lines)
     assert (tmp_path / "adaptive.png").exists() and (tmp_path / "robustness.csv").exists()

@@ -83,9 +83,7 @@ def test_every_seed_has_its_seed_in_its_paths(cpu_cfg):
     assert plan.checkpoint("mnist", "baseline", 1) == "work/cpu/mnist/seed1/teacher_T1.pt"
     assert plan.checkpoint("mnist", "distilled_T20", 2) == "work/cpu/mnist/seed2/distilled_T20.pt"
     assert plan.warm_start("mnist", 2) == ["work/cpu/mnist/seed2/warm_start.pt"]  # a warm start per seed
-    assert (
-        plan.attack_file("mnist", "defined", "baseline", 1) == "results/cpu/attacks/mnist/defined/seed1/baseline.json"
-    )
+    assert plan.attack_file("mnist", "exact", "baseline", 1) == "results/cpu/attacks/mnist/exact/seed1/baseline.json"
     assert plan.metrics_file("mnist", "teacher_T1") == "results/cpu/models/mnist/seed1234/teacher_T1.json"
     # A Snakemake pattern comes from the same method.
     assert plan.attack_file("{dataset}", "{numerics}", "{model}", "{seed}", ext="csv") == (
@@ -93,7 +91,7 @@ def test_every_seed_has_its_seed_in_its_paths(cpu_cfg):
     )
     summaries = plan.seed_attack_summaries()
     assert sorted(summaries) == sorted(
-        f"results/cpu/attacks/mnist/defined/seed{s}/{m}.json" for s in (1, 2) for m in ("baseline", "distilled_T100")
+        f"results/cpu/attacks/mnist/exact/seed{s}/{m}.json" for s in (1, 2) for m in ("baseline", "distilled_T100")
     )  # main numerics only
     # train_args: the first seed's arguments as before; another seed only changes --seed.
     first = plan.train_args("mnist", "teacher", "20", init="w.pt")
@@ -126,18 +124,18 @@ def _summary(path, successes, targets, acc):
 
 def _attack_files(cfg, res):
     plan = Plan(cfg, str(res))
-    return lambda model, seed: plan.attack_file("mnist", "defined", model, seed)
+    return lambda model, seed: plan.attack_file("mnist", "exact", model, seed)
 
 
 def test_fig7_columns_over_seeds(tmp_path, cpu_cfg):
     cfg = {**cpu_cfg, "temperatures": [2], "datasets": {"mnist": {**cpu_cfg["datasets"]["mnist"]}}}
     cfg["datasets"]["mnist"]["seed_models"] = ["distilled_T2"]
     res = tmp_path / "results"
-    _summary(res / "attacks/mnist/defined/seed1234/baseline.json", 850, 900, 0.99)
-    _summary(res / "attacks/mnist/defined/seed1234/distilled_T2.json", 801, 900, 0.99)
-    _summary(res / "attacks/mnist/defined/seed1/distilled_T2.json", 720, 900, 0.985)
-    _summary(res / "attacks/mnist/defined/seed2/distilled_T2.json", 765, 900, 0.99)
-    cells = seed_cells(cfg, _attack_files(cfg, res), "mnist", "defined")
+    _summary(res / "attacks/mnist/exact/seed1234/baseline.json", 850, 900, 0.99)
+    _summary(res / "attacks/mnist/exact/seed1234/distilled_T2.json", 801, 900, 0.99)
+    _summary(res / "attacks/mnist/exact/seed1/distilled_T2.json", 720, 900, 0.985)
+    _summary(res / "attacks/mnist/exact/seed2/distilled_T2.json", 765, 900, 0.99)
+    cells = seed_cells(cfg, _attack_files(cfg, res), "mnist", "exact")
     assert list(cells.seed[cells.model == "distilled_T2"]) == [1234, 1, 2]
     assert list(cells.seed[cells.model == "baseline"]) == [1234]
     table = pd.DataFrame(
@@ -268,11 +266,11 @@ def test_a_run_reported_again_without_its_further_seeds_counts_what_it_has(tmp_p
     cfg = {**cpu_cfg, "temperatures": [2], "datasets": {"mnist": {**cpu_cfg["datasets"]["mnist"]}}}
     cfg["datasets"]["mnist"]["seed_models"] = "all"
     res = tmp_path / "results"
-    _summary(res / "attacks/mnist/defined/seed1234/baseline.json", 850, 900, 0.99)
-    _summary(res / "attacks/mnist/defined/seed1234/distilled_T2.json", 801, 900, 0.99)
-    cells = seed_cells(cfg, _attack_files(cfg, res), "mnist", "defined")
+    _summary(res / "attacks/mnist/exact/seed1234/baseline.json", 850, 900, 0.99)
+    _summary(res / "attacks/mnist/exact/seed1234/distilled_T2.json", 801, 900, 0.99)
+    cells = seed_cells(cfg, _attack_files(cfg, res), "mnist", "exact")
     assert list(cells.seed) == [1234, 1234]
     # The first seed's summary is never optional.
-    (res / "attacks/mnist/defined/seed1234/baseline.json").unlink()
+    (res / "attacks/mnist/exact/seed1234/baseline.json").unlink()
     with pytest.raises(FileNotFoundError):
-        seed_cells(cfg, _attack_files(cfg, res), "mnist", "defined")
+        seed_cells(cfg, _attack_files(cfg, res), "mnist", "exact")

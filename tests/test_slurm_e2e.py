@@ -44,7 +44,7 @@ CONF_MARKER = "# written by distillbench tests/slurm/up.sh"
 PROFILE_ENV = ("DISTILLBENCH_SLURM_PARTITION", "DISTILLBENCH_SLURM_ACCOUNT", "DISTILLBENCH_SLURM_GPU_MODEL")
 
 # The smoke profile on the tiny data, smaller still (one distillation temperature, fewer samples and
-# features, the defined attack numerics only, one seed, no adaptive attacks, robustness, length study or other
+# features, the exact attack numerics only, one seed, no adaptive attacks, robustness, length study or other
 # papers) so that its 12 SLURM jobs fit
 # in a few minutes on 2 cores.
 OVERLAY = """\
@@ -503,12 +503,12 @@ def test_rerun_does_nothing(e2e):
 def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e2e):
     wd = e2e.slurm
     mnist = [
-        "results/smoke/attacks/mnist/defined/distilled_T20.csv",
-        "results/smoke/attacks/mnist/defined/distilled_T20.json",
+        "results/smoke/attacks/mnist/exact/distilled_T20.csv",
+        "results/smoke/attacks/mnist/exact/distilled_T20.json",
     ]
     cifar = [
-        "results/smoke/attacks/cifar10/defined/distilled_T20.csv",
-        "results/smoke/attacks/cifar10/defined/distilled_T20.json",
+        "results/smoke/attacks/cifar10/exact/distilled_T20.csv",
+        "results/smoke/attacks/cifar10/exact/distilled_T20.json",
     ]
     report = ["results/smoke/fig7.csv", "results/smoke/fig7.png", "results/smoke/REPORT.md"]
     # Two attacks and the report still to do (as after an interrupted run); everything else finished.
@@ -525,8 +525,8 @@ def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e
     run = Run(wd, e2e.slurm_cmd("--retries", "0"), run_env(), "slurm_fail")
     try:
         run.kill_job_when_running(
-            "rule_attack_wildcards_mnist_defined_distilled_T20",
-            "results/smoke/logs/attack/mnist_defined_distilled_T20.log",
+            "rule_attack_wildcards_mnist_exact_distilled_T20",
+            "results/smoke/logs/attack/mnist_exact_distilled_T20.log",
         )
         rc, out = run.wait()
     finally:
@@ -534,8 +534,8 @@ def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e
     assert run.killed, f"never saw the attack job running:\n{out[-3000:]}"
     assert rc != 0, "a killed job with no retries left must fail the run"
     assert f"SLURM-job '{run.killed}' failed" in out
-    assert f".snakemake/slurm_logs/rule_attack/mnist_defined_distilled_T20/{run.killed}.log" in out
-    assert "results/smoke/logs/attack/mnist_defined_distilled_T20.log" in out
+    assert f".snakemake/slurm_logs/rule_attack/mnist_exact_distilled_T20/{run.killed}.log" in out
+    assert "results/smoke/logs/attack/mnist_exact_distilled_T20.log" in out
     assert "Trying to restart job" not in out
     assert not (wd / mnist[1]).exists() and not (wd / report[0]).exists()
     assert all((wd / rel).exists() for rel in cifar), "keep-going: the independent cifar10 attack still finished"
@@ -560,6 +560,6 @@ def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e
     assert not changed, f"finished outputs were redone: {changed}"
     new = {k: v for k, v in slurm_jobs(wd).items() if k not in before}
     resumed = [j for j in new.values() if j.state == "COMPLETED" and j.comment.startswith("rule_attack_")]
-    assert [j.comment for j in resumed] == ["rule_attack_wildcards_mnist_defined_distilled_T20"], new
+    assert [j.comment for j in resumed] == ["rule_attack_wildcards_mnist_exact_distilled_T20"], new
     assert resumed[0].partition == "batch" and resumed[0].tres == "gres:gpu:fakegpu:1", resumed[0]
     assert (wd / "results/smoke/fig7.csv").read_text() == (e2e.local / "results/smoke/fig7.csv").read_text()

@@ -33,7 +33,7 @@ def plan(repo_root, tmp_path, *args):
 
 # What `snakemake -n` plans per profile (also checked on a fresh clone: tests/test_fresh_clone.py). Per dataset:
 # a teacher and a distilled network for each of the 9 temperatures (the T=1 teacher is the undistilled baseline),
-# soft labels per temperature, two attacks (defined and float32 numerics) and a gradient job per deployed model
+# soft labels per temperature, two attacks (exact and float32 numerics) and a gradient job per deployed model
 # (10), one data check; the paper profile warm-starts CIFAR-10 only, the cpu profile both datasets. Issue 9 adds
 # a robustness job per deployed model (20; cpu: MNIST only, 10) and the adaptive attacks: paper, per dataset,
 # jsma_f_t, jsma_z and l0_fmn on the 10 deployed models and cw_l2 on all 10 (MNIST) or 2 (CIFAR-10): 40 + 32;

@@ -1,17 +1,19 @@
-"""GPU check: are JSMA's decisions defined, on a paper-scale network, on CUDA and on the CPU?
+"""GPU check: are JSMA's exact decisions the same, on a paper-scale network, on CUDA and on the CPU?
 
-One command, on a machine that has only CUDA and PyTorch (bring the rest as wheels: README.md,
-"GPU check"). It
+One command, on a machine that has only CUDA and PyTorch (bring the rest as wheels, mpmath included:
+README.md, "GPU check"). It
 
 1. trains, at the paper profile's MNIST settings (config/config.yaml), the undistilled baseline (the
    T=1 teacher) and a distilled T=100 network (a T=100 teacher, its soft labels at T=100, a student at
    T=100), 50 epochs each, or loads them (``--models DIR`` holding baseline.pt and distilled_T100.pt,
    e.g. a workflow run's ``work/<run>/mnist/{teacher_T1,distilled_T100}.pt`` copied there);
-2. attacks both with the package's JSMA-F on the 900 Fig. 7 targets in the ``defined`` numerics
-   (float64, closed-form beta) on the device (CUDA when there is one) and on the CPU (another batch
-   size and thread count), and with the plain per-sample reference (tests/reference_jsma.py) in the same
-   numerics on the CPU, over ``--reference-targets`` of them;
-3. does the same in the paper's ``float32`` numerics, for comparison (no goal);
+2. attacks both with the package's JSMA-F on the 900 Fig. 7 targets in the ``exact`` numerics
+   (pairs ranked by the gradient of log F_t in float64) on the device (CUDA when there is one) and on
+   the CPU (another batch size and thread count), and with the arbitrary-precision oracle of the plain
+   per-sample reference (tests/reference_jsma.py, ``numerics="exact"``: softmax derivatives and pair
+   scores recomputed from the float64 logit Jacobian; no code shared with the package) on the CPU,
+   over ``--reference-targets`` of them;
+3. does the same in the ``float32`` numerics (float32 softmax Jacobian), for comparison (no goal);
 4. prints one line per comparison, writes everything to ``--out`` (JSON), and last
    ``check agreement_cuda_cpu=<x> agreement_reference=<y> device=<name>``: the share of targets with
    identical decisions (success and elements changed), the worst of the two networks. Goal: >= 0.99.
@@ -151,7 +153,7 @@ def _ref_one(job: tuple[torch.Tensor, int]) -> tuple[bool, int]:
 
     x, target = job
     assert _REF_MODEL is not None
-    r = reference_jsma(_REF_MODEL, x, target, max_features=BUDGET, variant="jsma_f", numerics="defined")
+    r = reference_jsma(_REF_MODEL, x, target, max_features=BUDGET, variant="jsma_f", numerics="exact")
     return r.success, int((r.adversarial.reshape(-1) != x.double().reshape(-1)).sum())
 
 
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
             "test_accuracy": accuracy(model, test, cpu),
             "median_logit_gap_attacked": median_logit_gap(model, x),
         }
-        for numerics in ("defined", "float32"):
+        for numerics in ("exact", "float32"):
             t0 = time.perf_counter()
             on_dev = run_package(model, x, t, device, numerics, batch=len(x))
             t_dev = time.perf_counter() - t0
@@ -247,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"cpu {row[numerics]['success_cpu_pct']:.2f}%, identical decisions {100 * a:.2f}% "
                 f"({t_dev:.1f} s / {t_cpu:.1f} s)"
             )
-            if numerics == "defined":
+            if numerics == "exact":
                 worst["cuda_cpu"] = min(worst["cuda_cpu"], a)
                 n = min(ref_n, len(x))
                 t0 = time.perf_counter()
@@ -263,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
                 )
                 worst["reference"] = min(worst["reference"], r)
                 log(
-                    f"{mname} defined: reference on {n} targets: identical decisions {100 * r:.2f}% "
+                    f"{mname} exact: oracle on {n} targets: identical decisions {100 * r:.2f}% "
                     f"({time.perf_counter() - t0:.1f} s, {workers} processes)"
                 )
         report["models"][mname] = row

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-dir", required=True, help="the run's data_dir (torchvision layout)")
     p.add_argument("--samples", type=int, default=30, help="test images; 9 targets each (default 30: 270 targets)")
     p.add_argument("--batches", default="30,100,300", help="comma-separated batch sizes")
-    p.add_argument("--numerics", default="defined", choices=["defined", "float32"])
+    p.add_argument("--numerics", default="exact", choices=["exact", "float32"])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", default=None, help="also write the printed lines to this file")
     a = p.parse_args(argv)

@@ -157,7 +157,7 @@ def decisions(model: nn.Module, x: torch.Tensor, adv: torch.Tensor, target: torc
 
 def run_ours(model, x, t, variant, temperature, batch):
     # float32 numerics: the libraries compared here all differentiate in float32 (the package's default,
-    # numerics="defined", runs a float64 network; see README "The attack and its checks")
+    # numerics="exact", runs a float64 network; see README "The attack and its checks")
     outs = []
     for i in range(0, len(x), batch):
         r = J.jsma(

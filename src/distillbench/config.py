@@ -90,7 +90,7 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
         at = ds.setdefault("attack", {})
         at.setdefault("targets_per_sample", 9)
         at.setdefault("batch_size", 256)
-        at.setdefault("numerics", "defined")
+        at.setdefault("numerics", "exact")
         at.setdefault("compare_numerics", [])
         config_adaptive.fill_defaults(ds)  # the budget into attack:, adaptive: and robustness:
     return cfg

@@ -24,7 +24,7 @@ network at the highest temperature); the registry entry gives the default.
 Settings missing from the config get the registry's defaults here, so a job's recorded parameters are
 complete. ``robustness`` (absent: none): rho_adv, JSMA with no budget cap::
 
-    robustness: {samples: 100, targets_per_sample: 9, variant: jsma_f, numerics: defined, batch_size: 900,
+    robustness: {samples: 100, targets_per_sample: 9, variant: jsma_f, numerics: exact, batch_size: 900,
                  max_features: null}
 
 ``robustness.max_features``: null lets every element change (rho_adv as the paper defines it, what
@@ -76,7 +76,7 @@ def fill_defaults(ds: dict[str, Any]) -> None:
         rb.setdefault("samples", at["samples"])
         rb.setdefault("targets_per_sample", at.get("targets_per_sample", 9))
         rb.setdefault("variant", "jsma_f")
-        rb.setdefault("numerics", "defined")
+        rb.setdefault("numerics", "exact")
         rb.setdefault("batch_size", at.get("batch_size", 256))
         rb.setdefault("max_features", ds["max_features"])  # null: no cap
 

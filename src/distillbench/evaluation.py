@@ -133,16 +133,18 @@ def run_attack(
 ) -> pd.DataFrame:
     """JSMA on every target; results of finished batches survive an interruption in ``partial_path``.
 
-    ``attack_cfg["numerics"]`` (default ``defined``) picks the dtype the network runs in for the attack
-    (a float64 copy for ``defined``) and how beta is computed; see :mod:`distillbench.attacks.jsma`.
+    ``attack_cfg["numerics"]`` (default ``exact``) picks the dtype the network runs in for the attack
+    (a float64 copy for ``exact``) and how pairs are ranked, ``attack_cfg["arithmetic_order"]`` (default
+    ``batched``) whether the network sees the batch or each target alone; see :mod:`distillbench.attacks.jsma`.
     """
-    numerics = str(attack_cfg.get("numerics", "defined"))
+    numerics = str(attack_cfg.get("numerics", "exact"))
     max_features = int(attack_cfg["max_features"])
     attack = SaliencyMapAttack(
         max_features=max_features,
         variant=str(attack_cfg["variant"]),
         temperature=temperature,
         numerics=numerics,
+        arithmetic_order=str(attack_cfg.get("arithmetic_order", "batched")),
     )
 
     def run_batch(fmodel: fb.PyTorchModel, x: torch.Tensor, target: torch.Tensor) -> dict[str, Any]:

@@ -297,7 +297,7 @@ def report_section(
         f"({', '.join(str(s) for s in st['seeds'])}) from a **cold start** (no warm start, whatever Fig. 7's "
         f"profile uses: the paper names none), SGD lr {tr['lr']}, momentum {tr['momentum']}, batch "
         f"{tr['batch_size']}, dropout {tr['dropout']}, with a snapshot after {', '.join(map(str, st['epochs']))} "
-        f"epoch(s); each snapshot attacked with `{at['variant']}` (numerics `{at.get('numerics', 'defined')}`) on "
+        f"epoch(s); each snapshot attacked with `{at['variant']}` (numerics `{at.get('numerics', 'exact')}`) on "
         f"the first {st['samples']} test samples x {at.get('targets_per_sample', 9)} targets, and its median top-2 "
         "logit gap measured on the same targets. Mean and spread over the seeds; pooled 95% Wilson interval of all "
         "their targets."

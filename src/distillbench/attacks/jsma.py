@@ -13,16 +13,26 @@ budget is spent (at most budget // 2 iterations) or when no pair qualifies (fail
 Ties go to the smallest flat index p * n + q (torch.argmax returns the first maximum).
 
 Numerics (``numerics``):
-  * ``defined`` (default) - the network runs in float64 for the attack, and for the softmax variants
-    beta comes from its closed form. sum_j F_j = 1, so sum_j dF_j/dx = 0 and beta = -alpha exactly;
-    a backward pass of sum_{j != t} F_j gives -alpha plus rounding noise that, on a confident network
-    (F_t ~ 1e-12), is as large as alpha itself in float32, so the admissibility test and the score were
-    decided by the last bits (two correct float32 implementations agreed on 82% of targets on a
-    50-epoch MNIST network). With beta = -alpha the score is fl(alpha_p + alpha_q)^2 and only alpha
-    (float64) decides. For ``jsma_z`` beta = sum_{j != t} dZ_j/dx has no such cancellation; it is
-    differentiated in float64.
-  * ``float32`` - what the paper's (and most public) implementations do: float32 network, beta from
-    a backward pass of sum_{j != t} F_j. Kept to measure how far the cells move.
+  * ``exact`` (default) - pairs ranked by the gradient of log F_t in float64, equal to exact-arithmetic
+    JSMA on a softmax. For a softmax, sum_j F_j = 1, so beta = -alpha and the score alpha * |beta| is
+    alpha^2: the best pair is the two largest dF_t/dx_i in the search domain, admissible when their sum
+    is positive. dF_t/dx = F_t * d(log F_t)/dx with F_t > 0, so d(log F_t)/dx (a log-softmax, computed
+    stably) has the same order, the same signs and neither underflows nor loses precision where F_t
+    does: dF_t/dx itself is exactly 0 in float64 beyond logit gaps of about 745 (in float32 about 100).
+    Ties go to the smaller feature index (the largest component first, then the largest of the rest),
+    which is the first maximum over ordered pairs in row-major order. For ``jsma_z`` (no softmax, no
+    cancellation) alpha and beta are differentiated in float64 and scored as below.
+  * ``float32`` - float32 network, beta from a backward pass of sum_{j != t} F_j, scored as below: the
+    softmax Jacobian as the frameworks of 2016 computed it. Its decisions depend on the order of the
+    floating-point operations (see ``arithmetic_order``).
+
+Scoring (``float32``, and ``exact`` for ``jsma_z``): each pair's alpha * |beta| in the attack's dtype,
+first maximum in row-major order (:func:`best_pairs`).
+
+Arithmetic order (``arithmetic_order``): ``batched`` (default) evaluates the network on the whole batch of
+targets at once; ``per_target`` on each target alone. The two round differently in float32 on the CPU
+(other matrix-kernel blocking), so running the ``float32`` attack under both measures how far its
+decisions move with rounding alone; ``exact`` decisions do not move.
 """
 
 from __future__ import annotations
@@ -39,17 +49,24 @@ from foolbox.distances import l0
 from foolbox.models import Model
 
 VARIANTS = ("jsma_f", "jsma_z", "jsma_f_t")
-NUMERICS = ("defined", "float32")
+NUMERICS = ("exact", "float32")
+ARITHMETIC_ORDERS = ("batched", "per_target")
 SOFTMAX_VARIANTS = ("jsma_f", "jsma_f_t")
 
 
 def attack_dtype(numerics: str) -> torch.dtype:
     """The dtype the network and the inputs are cast to for the attack."""
-    if numerics == "defined":
+    if numerics == "exact":
         return torch.float64
     if numerics == "float32":
         return torch.float32
-    raise ValueError(f"unknown JSMA numerics {numerics!r}; use one of {NUMERICS}")
+    raise ValueError(unknown_numerics(numerics))
+
+
+def unknown_numerics(numerics: object) -> str:
+    """The error for a numerics not in :data:`NUMERICS`; names the replacement of a retired one."""
+    retired = " ('defined' was replaced by 'exact': pairs ranked by the gradient of log F_t)"
+    return f"unknown JSMA numerics {numerics!r}; use one of {NUMERICS}" + (retired if numerics == "defined" else "")
 
 
 class deterministic_kernels:
@@ -94,20 +111,8 @@ class JSMAResult:
     no_pair: torch.Tensor  # bool (B,): stopped because no admissible pair existed
 
 
-def _saliency_grads(
-    logits_fn: Callable[[torch.Tensor], torch.Tensor],
-    out_fn: Callable[[torch.Tensor], torch.Tensor],
-    x: torch.Tensor,
-    target: torch.Tensor,
-    closed_form_beta: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Return (alpha_grad, beta_grad, logits) with the gradients flattened to (B, n).
-
-    alpha_grad = dF_t/dx and beta_grad = sum_{j != t} dF_j/dx, from two vector-Jacobian products
-    (the batch rows are independent, so summing over the batch gives per-sample gradients), or, with
-    ``closed_form_beta`` (softmax outputs only), beta_grad = -alpha_grad from one.
-    """
-    x = x.detach().requires_grad_(True)
+def _check_dtype(logits_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+    """``logits_fn(x)``, refused with a TypeError when the network does not compute in ``x``'s dtype."""
     hint = f"the attack runs in {x.dtype}: cast the model with .to({x.dtype}) (or use numerics='float32')"
     try:
         z = logits_fn(x)
@@ -117,17 +122,75 @@ def _saliency_grads(
         raise
     if z.dtype != x.dtype:
         raise TypeError(f"{hint}; the model returned {z.dtype} logits")
+    return z
+
+
+def _logits(logits_fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, arithmetic_order: str) -> torch.Tensor:
+    """The logits of the batch ``x``, the network evaluated on the whole batch or on each row alone."""
+    if arithmetic_order == "per_target":
+        return torch.cat([_check_dtype(logits_fn, x[i : i + 1]) for i in range(x.shape[0])])
+    return _check_dtype(logits_fn, x)
+
+
+def _saliency_grads(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    out_fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+    arithmetic_order: str = "batched",
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return (alpha_grad, beta_grad, logits) with the gradients flattened to (B, n).
+
+    alpha_grad = dF_t/dx and beta_grad = sum_{j != t} dF_j/dx, from two vector-Jacobian products
+    (the batch rows are independent, so summing over the batch gives per-sample gradients).
+    """
+    x = x.detach().requires_grad_(True)
+    z = _logits(logits_fn, x, arithmetic_order)
     out = out_fn(z)
     onehot = torch.nn.functional.one_hot(target, out.shape[-1]).to(out.dtype)
     f_t = (out * onehot).sum()
-    b = x.shape[0]
-    if closed_form_beta:
-        g_t = torch.autograd.grad(f_t, x)[0].reshape(b, -1)
-        return g_t, g_t.neg(), z.detach()
     f_other = (out * (1 - onehot)).sum()
+    b = x.shape[0]
     g_t = torch.autograd.grad(f_t, x, retain_graph=True)[0]
     g_other = torch.autograd.grad(f_other, x)[0]
     return g_t.reshape(b, -1), g_other.reshape(b, -1), z.detach()
+
+
+def _log_target_grads(
+    logits_fn: Callable[[torch.Tensor], torch.Tensor],
+    x: torch.Tensor,
+    target: torch.Tensor,
+    temperature: float,
+    arithmetic_order: str = "batched",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return (d log F_t / dx flattened to (B, n), logits), F = softmax(Z / temperature).
+
+    log_softmax is computed stably (log F_t = z_t/T - logsumexp(z/T)), and its derivative with respect to
+    the logits is onehot(t) - F: neither underflows however large the logit gaps.
+    """
+    x = x.detach().requires_grad_(True)
+    z = _logits(logits_fn, x, arithmetic_order)
+    log_f = torch.log_softmax(z / temperature, dim=-1)
+    (g,) = torch.autograd.grad(log_f.gather(1, target[:, None]).sum(), x)
+    return g.reshape(x.shape[0], -1), z.detach()
+
+
+def top_two(g: torch.Tensor, domain: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The pair rule of JSMA on a softmax in exact arithmetic, on g = d log F_t / dx (B, n).
+
+    The pair is the two largest components of g in the domain; it is admissible when their sum is positive
+    (a float64 sum has the sign of the exact sum). Ties go to the smaller index: the first maximum, then the
+    first maximum of the rest, which is the first maximum over ordered pairs (p, q) in row-major order.
+    Returns p < q and found, each (B,).
+    """
+    neg_inf = torch.tensor(float("-inf"), dtype=g.dtype, device=g.device)
+    masked = torch.where(domain, g, neg_inf)
+    first = masked.argmax(dim=1)  # torch.argmax returns the first maximum
+    rest = masked.scatter(1, first[:, None], float("-inf"))
+    second = rest.argmax(dim=1)
+    top = masked.gather(1, first[:, None]).squeeze(1) + rest.gather(1, second[:, None]).squeeze(1)
+    found = (domain.sum(dim=1) >= 2) & (top > 0)
+    return torch.minimum(first, second), torch.maximum(first, second), found
 
 
 def _row_scores(
@@ -280,15 +343,20 @@ def jsma(
     temperature: float = 1.0,
     bounds: tuple[float, float] = (0.0, 1.0),
     max_pair_elements: int = 1 << 25,
-    numerics: str = "defined",
+    numerics: str = "exact",
+    arithmetic_order: str = "batched",
 ) -> JSMAResult:
     """Run JSMA on a batch; ``logits_fn`` maps inputs to logits. Finished targets leave the batch.
 
-    ``x`` is cast to the dtype of ``numerics`` (float64 for ``defined``); ``logits_fn`` must compute
+    ``x`` is cast to the dtype of ``numerics`` (float64 for ``exact``); ``logits_fn`` must compute
     in that dtype (a model cast with ``.to(attack_dtype(numerics))``), else a TypeError says so.
+    ``arithmetic_order``: see the module docstring.
     """
     out_fn = output_fn(variant, temperature)
-    closed_form_beta = numerics == "defined" and variant in SOFTMAX_VARIANTS
+    if arithmetic_order not in ARITHMETIC_ORDERS:
+        raise ValueError(f"unknown arithmetic order {arithmetic_order!r}; use one of {ARITHMETIC_ORDERS}")
+    log_ranked = numerics == "exact" and variant in SOFTMAX_VARIANTS
+    log_temperature = temperature if variant == "jsma_f_t" else 1.0
     lo, hi = bounds
     x0 = x.detach().to(attack_dtype(numerics))
     bsz = x0.shape[0]
@@ -306,7 +374,10 @@ def jsma(
     while active.numel() > 0:
         xa = adv[active].reshape(-1, *shape)
         ta = target[active]
-        ga, gb, z = _saliency_grads(logits_fn, out_fn, xa, ta, closed_form_beta)
+        if log_ranked:
+            ga, z = _log_target_grads(logits_fn, xa, ta, log_temperature, arithmetic_order)
+        else:
+            ga, gb, z = _saliency_grads(logits_fn, out_fn, xa, ta, arithmetic_order)
         pa = z.argmax(1)
         pred[active] = pa
         done = pa == ta
@@ -314,7 +385,7 @@ def jsma(
         if it >= max_iter:
             break
         dom = domain[active]
-        p, q, found = best_pairs(ga, gb, dom, max_pair_elements)
+        p, q, found = top_two(ga, dom) if log_ranked else best_pairs(ga, gb, dom, max_pair_elements)
         no_pair[active] = ~found & ~done
         step = found & ~done
         rows = active[step]
@@ -334,7 +405,7 @@ class SaliencyMapAttack(MinimizationAttack):
     """JSMA as a Foolbox 3 attack: targeted, L0, pairwise, increasing; stateless.
 
     Foolbox models return logits; ``variant`` picks what the saliency map is computed on and
-    ``numerics`` how it is computed (see the module docstring). For ``numerics="defined"`` wrap a
+    ``numerics`` how it is computed (see the module docstring). For ``numerics="exact"`` wrap a
     float64 copy of the network (``foolbox.PyTorchModel(model.double(), ...)``): the inputs are cast
     to float64 and a model that returns float32 logits is refused. Call :meth:`run` (Foolbox's
     interface: the adversarials) or :meth:`run_detailed` (a :class:`JSMAResult` with per-sample
@@ -350,12 +421,15 @@ class SaliencyMapAttack(MinimizationAttack):
         variant: str = "jsma_f",
         temperature: float = 1.0,
         max_pair_elements: int = 1 << 25,
-        numerics: str = "defined",
+        numerics: str = "exact",
+        arithmetic_order: str = "batched",
     ) -> None:
         if variant not in VARIANTS:
             raise ValueError(f"unknown JSMA variant {variant!r}; use one of {VARIANTS}")
         if numerics not in NUMERICS:
-            raise ValueError(f"unknown JSMA numerics {numerics!r}; use one of {NUMERICS}")
+            raise ValueError(unknown_numerics(numerics))
+        if arithmetic_order not in ARITHMETIC_ORDERS:
+            raise ValueError(f"unknown arithmetic order {arithmetic_order!r}; use one of {ARITHMETIC_ORDERS}")
         if max_features < 2:
             raise ValueError("max_features must be at least 2 (JSMA changes features in pairs)")
         self.max_features = int(max_features)
@@ -363,6 +437,7 @@ class SaliencyMapAttack(MinimizationAttack):
         self.temperature = float(temperature)
         self.max_pair_elements = int(max_pair_elements)
         self.numerics = numerics
+        self.arithmetic_order = arithmetic_order
 
     def run_detailed(self, model: Model, inputs: Any, criterion: Any) -> JSMAResult:
         x, _ = ep.astensor_(inputs)
@@ -388,6 +463,7 @@ class SaliencyMapAttack(MinimizationAttack):
                 bounds=model.bounds,
                 max_pair_elements=self.max_pair_elements,
                 numerics=self.numerics,
+                arithmetic_order=self.arithmetic_order,
             )
 
     def run(self, model: Model, inputs: Any, criterion: Any, *, early_stop: float | None = None, **kwargs: Any) -> Any:

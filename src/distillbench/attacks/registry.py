@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # torch and Foolbox load only when an attack is built, not wh
 
     from .foolbox_attacks import AttackOutcome
 
-NUMERICS = ("defined", "float32")  # as attacks/jsma.py
+NUMERICS = ("exact", "float32")  # as attacks/jsma.py
+ARITHMETIC_ORDERS = ("batched", "per_target")  # as attacks/jsma.py
 
 HIGHEST_T = "highest_T"  # in a ``models`` list: the distilled network at the highest configured temperature
 # Keys every attack's config mapping may hold besides its settings: which deployed models it runs on, and how
@@ -37,7 +38,8 @@ COMMON_KEYS = ("models", "samples")
 
 @dataclass(frozen=True)
 class JSMASettings:
-    numerics: str = "defined"  # defined | float32 (see attacks/jsma.py)
+    numerics: str = "exact"  # exact | float32 (see attacks/jsma.py)
+    arithmetic_order: str = "batched"  # batched | per_target: how the network is evaluated (attacks/jsma.py)
     batch_size: int = 256
 
 
@@ -84,7 +86,11 @@ def _jsma(variant: str) -> Callable[[Any, int, float], Runner]:
         from .jsma import SaliencyMapAttack
 
         attack = SaliencyMapAttack(
-            max_features=max_features, variant=variant, temperature=temperature, numerics=s.numerics
+            max_features=max_features,
+            variant=variant,
+            temperature=temperature,
+            numerics=s.numerics,
+            arithmetic_order=s.arithmetic_order,
         )
 
         def run(fmodel: fb.Model, x: torch.Tensor, target: torch.Tensor) -> AttackOutcome:
@@ -211,7 +217,10 @@ def settings_problems(name: str, values: Mapping[str, Any], where: str) -> list[
             want = "a string"
         if key == "numerics":
             ok = value in NUMERICS
-            want = " or ".join(NUMERICS)
+            want = " or ".join(NUMERICS) + (" ('defined' was replaced by 'exact')" if value == "defined" else "")
+        if key == "arithmetic_order":
+            ok = value in ARITHMETIC_ORDERS
+            want = " or ".join(ARITHMETIC_ORDERS)
         if not ok:
             out.append(f"config field '{where}.{key}': {value!r} is not valid; fix: expected {want}, e.g. {default!r}")
     return out

@@ -66,7 +66,7 @@ def cmd_attack(a: argparse.Namespace) -> None:
         m.temperature,
         m.ckpt["test_accuracy"],
         attack_cfg["variant"],
-        attack_cfg.get("numerics", "defined"),
+        attack_cfg.get("numerics", "exact"),
         attack_cfg["max_features"],
     )
     results = run_attack(m.model, m.test, attack_cfg, m.device, temperature=m.temperature, partial_path=m.partial)
@@ -74,7 +74,8 @@ def cmd_attack(a: argparse.Namespace) -> None:
         results,
         summarize(results, int(attack_cfg["max_features"])),
         variant=attack_cfg["variant"],
-        numerics=attack_cfg.get("numerics", "defined"),
+        numerics=attack_cfg.get("numerics", "exact"),
+        arithmetic_order=attack_cfg.get("arithmetic_order", "batched"),
         n_features=m.n_features,
     )
     log.info("success %d/%d = %.2f%%", summary["successes"], summary["targets"], summary["success_rate_pct"])

@@ -82,7 +82,7 @@ def adaptive_table(
         ad = config["datasets"][d].get("adaptive")
         if not ad:
             continue
-        fig7_num = str(config["datasets"][d]["attack"].get("numerics", "defined"))
+        fig7_num = str(config["datasets"][d]["attack"].get("numerics", "exact"))
         for m in _models(config, d):
             model, t = m.name, _temperature(m)
             kind = "baseline" if t is None else "distilled"

@@ -103,7 +103,7 @@ class Plan:
     def numerics(self, dataset: str) -> list[str]:
         """The attack numerics this dataset runs: the one the Fig. 7 table uses first, then the others."""
         at = self.config["datasets"][dataset]["attack"]
-        main = str(at.get("numerics", "defined"))
+        main = str(at.get("numerics", "exact"))
         return [main] + [n for n in at.get("compare_numerics", []) if n != main]
 
     def attack_json(self, dataset: str, numerics: str | None = None) -> str:

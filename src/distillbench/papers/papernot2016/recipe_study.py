@@ -30,7 +30,7 @@ from ...settings import format_temperature
 
 # The two attack numerics the study runs, by the names the attack block takes today; one line to rename.
 FLOAT32 = "float32"
-EXACT = "defined"
+EXACT = "exact"
 NUMERICS = (FLOAT32, EXACT)
 REFERENCE = "configured"
 FIRST = "first"

@@ -30,7 +30,7 @@ def ordered_datasets(config: Mapping[str, Any]) -> list[str]:
 
 
 def main_numerics(config: Mapping[str, Any], dataset: str) -> str:
-    return str(config["datasets"][dataset]["attack"].get("numerics", "defined"))
+    return str(config["datasets"][dataset]["attack"].get("numerics", "exact"))
 
 
 def compared_numerics(config: Mapping[str, Any], dataset: str) -> list[str]:

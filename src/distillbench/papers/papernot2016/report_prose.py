@@ -35,10 +35,10 @@ from .report_tables import (
 )
 
 NUMERICS_TEXT = {
-    "defined": "float64 network and inputs, and for the softmax variants beta = -alpha from its closed form "
-    "(sum_j F_j = 1), so the pair choice depends only on alpha = dF_t/dx",
-    "float32": "float32 network, beta differentiated by autograd (as the paper's and most public implementations "
-    "do); on a confident network that beta is -alpha plus rounding noise as large as alpha, so the last "
+    "exact": "pairs ranked by the gradient of log F_t in float64, equal to exact-arithmetic JSMA-F (beta = -alpha, "
+    "so the best pair is the two largest dF_t/dx_i; F_t > 0 is a common factor): no underflow at any logit gap",
+    "float32": "float32 network, beta differentiated by autograd (the softmax Jacobian as the frameworks of 2016 "
+    "computed it); on a confident network that beta is -alpha plus rounding noise as large as alpha, so the last "
     "bits choose the pairs, and F_t underflows to exactly 0 sooner than in float64",
 }
 
@@ -219,7 +219,7 @@ def _dataset_settings(config: Mapping[str, Any], data: ReportData, d: str, temps
             '"Test accuracy of the deployed models" below.'
         )
     add(
-        f"  - attack: `{at['variant']}`, numerics `{at.get('numerics', 'defined')}`"
+        f"  - attack: `{at['variant']}`, numerics `{at.get('numerics', 'exact')}`"
         + (
             f" (also run: {', '.join(f'`{n}`' for n in compared_numerics(config, d))})"
             if compared_numerics(config, d)
