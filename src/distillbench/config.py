@@ -92,6 +92,7 @@ def _with_defaults(config: dict[str, Any]) -> dict[str, Any]:
         at.setdefault("batch_size", 256)
         at.setdefault("numerics", "exact")
         at.setdefault("compare_numerics", [])
+        at.setdefault("spread_orders", [])
         config_adaptive.fill_defaults(ds)  # the budget into attack:, adaptive: and robustness:
     return cfg
 

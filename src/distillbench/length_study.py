@@ -69,6 +69,7 @@ def attack_json(config: Mapping[str, Any]) -> str:
     assert st is not None
     at = dict(config["datasets"][st["dataset"]]["attack"])
     at.pop("compare_numerics", None)
+    at.pop("spread_orders", None)
     at["samples"] = int(st["samples"])
     at["batch_size"] = min(int(at.get("batch_size", 256)), int(st["samples"]) * int(at.get("targets_per_sample", 9)))
     return json.dumps(at, sort_keys=True)

@@ -63,5 +63,5 @@ wildcard_constraints:
     dataset="mnist|cifar10",
     T=r"[0-9]+(\.[0-9]+)?",
     model=PLAN.model_wildcard(),
-    numerics="exact|float32",
+    numerics="exact|float32|float32_per_target",
     seed="[0-9]+",

@@ -104,11 +104,23 @@ class Plan:
         """The attack numerics this dataset runs: the one the Fig. 7 table uses first, then the others."""
         at = self.config["datasets"][dataset]["attack"]
         main = str(at.get("numerics", "exact"))
-        return [main] + [n for n in at.get("compare_numerics", []) if n != main]
+        names = [main] + [n for n in at.get("compare_numerics", []) if n != main]
+        return names + self.spread_numerics(dataset)
+
+    def spread_numerics(self, dataset: str) -> list[str]:
+        """The float32 attack again under each further arithmetic order (``attack.spread_orders``), named
+        ``float32_<order>``: where float32 runs, these measure how far its decisions move with rounding alone."""
+        at = self.config["datasets"][dataset]["attack"]
+        if "float32" not in [at.get("numerics", "exact"), *at.get("compare_numerics", [])]:
+            return []
+        return [f"float32_{order}" for order in at.get("spread_orders", [])]
 
     def attack_json(self, dataset: str, numerics: str | None = None) -> str:
         at = dict(self.config["datasets"][dataset]["attack"])
         at.pop("compare_numerics", None)
+        at.pop("spread_orders", None)
+        if numerics is not None and numerics.startswith("float32_"):
+            numerics, at["arithmetic_order"] = "float32", numerics.removeprefix("float32_")
         if numerics is not None:
             at["numerics"] = numerics
         return json.dumps(at, sort_keys=True)

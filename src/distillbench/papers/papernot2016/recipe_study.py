@@ -218,6 +218,7 @@ class RecipePlan:
         """The dataset's attack block with the study's numerics, images and draw."""
         at = dict(self.config["datasets"][dataset]["attack"])
         at.pop("compare_numerics", None)
+        at.pop("spread_orders", None)
         at["numerics"] = numerics
         at["samples"] = int(block(self.config)["samples"])
         seed = draw_seed(protocol)
