@@ -2,7 +2,7 @@
 at what cost in accuracy.
 
 Rule (stated in the report): against an attack, distillation *holds* on a dataset when the highest-temperature
-distilled model (not under-trained) has a success rate whose 95% upper bound lies below ``holds_below_pct``
+distilled model (not near chance) has a success rate whose 95% upper bound lies below ``holds_below_pct``
 and below the baseline's lower bound; it *weakens* the attack when only the second is true; otherwise it
 *does not hold*. The accuracy cost is the seeds' mean test accuracy of the baseline minus the distilled
 models'.
@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from .stats import UNDER_TRAINED, UNTRAINED, wilson_interval
+from .stats import NOT_MEASURED, UNDER_TRAINED, UNTRAINED, wilson_interval
 
 HOLDS = "holds"
 WEAKENS = "weakens the attack but does not stop it"
 FAILS = "does not hold"
-UNKNOWN = "cannot be judged (model under-trained)"
+UNKNOWN = "cannot be judged (model near chance)"
 UNJUDGED = (UNDER_TRAINED, UNTRAINED)  # verdicts that leave a model out of the conclusion
 
 ADAPTIVE_COLUMNS = (
@@ -111,6 +111,7 @@ def conclusion_lines(
     held: list[str] = []
     failed: list[str] = []
     unjudged: list[str] = []
+    unmeasured: list[str] = []
     for d in list(dict.fromkeys(table.dataset)):
         t = table[table.dataset == d]
         title = titles.get(d, d)
@@ -123,6 +124,10 @@ def conclusion_lines(
         counts = t.verdict.value_counts()
         verdicts = ", ".join(f"{v}: {n}" for v, n in counts.items())
         out.append(f"- **{title}**, Fig. 7 ({len(t)} cells): {verdicts}.")
+        if NOT_MEASURED in (base.verdict, top.verdict):
+            out.append("  - JSMA-F under the table's numerics: not measured in this run, so not judged here.")
+            unmeasured.append(f"JSMA-F on {title}")
+            continue
         b_rate, d_rate = _fig7_rate(base), _fig7_rate(top)
         if top.verdict in UNJUDGED or base.verdict in UNJUDGED:
             res = UNKNOWN
@@ -175,7 +180,9 @@ def conclusion_lines(
     if failed:
         parts.append(f"does not hold (or only weakens the attack) against {', '.join(failed)}")
     if unjudged:
-        parts.append(f"cannot be judged for {', '.join(unjudged)} (under-trained models)")
+        parts.append(f"cannot be judged for {', '.join(unjudged)} (models near chance)")
+    if unmeasured:
+        parts.append(f"was not measured for {', '.join(unmeasured)}")
     out.append("**In short**: defensive distillation " + ("; ".join(parts) or "was not measured") + ".")
     if length_sentence:
         out.append("")
