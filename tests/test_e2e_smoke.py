@@ -79,12 +79,12 @@ def test_report_has_every_row(smoke_run):
     assert "![Fig. 7 replica](fig7.png)" in report
     assert (smoke_run / "results" / "smoke" / "fig7.png").stat().st_size > 10_000
     assert "## Wall time per rule" in report and "| attack" in report
-    # The float32 numerics ran beside the defined ones, and the report says how far each cell moved.
+    # The exact-arithmetic numerics ran beside the float32 ones, and the report says how far each cell moved.
     numerics = report.split("## Attack numerics: how far the cells move")[1].split("##")[0]
     numerics_rows = [line for line in numerics.splitlines() if line.startswith(("| MNIST", "| CIFAR10"))]
     assert len(numerics_rows) == 6
     comp = pd.read_csv(smoke_run / "results" / "smoke" / "numerics.csv")
-    assert set(comp.other) == {"float32"} and (comp.targets_compared > 0).all()
+    assert set(comp.main) == {"float32"} and set(comp.other) == {"defined"} and (comp.targets_compared > 0).all()
 
 
 def test_per_target_tables_and_summaries(smoke_run):
@@ -99,7 +99,7 @@ def test_per_target_tables_and_summaries(smoke_run):
     assert (table.success == (table.final_prediction == table.target)).all()
     attacks = smoke_run / "results" / "smoke" / "attacks" / "mnist" / "defined" / "seed1234"
     summary = json.loads((attacks / "distilled_T20.json").read_text())
-    assert summary["numerics"] == "defined"
+    assert summary["numerics"] == "defined"  # the exact-arithmetic diagnostic, run beside the float32 attack
     assert summary["targets"] == 36 and summary["successes"] == int(table.success.sum())
     fig7 = pd.read_csv(smoke_run / "results" / "smoke" / "fig7.csv")
     assert len(fig7) == 6

@@ -84,9 +84,8 @@ PAPER_PLAN.update(
     length_attack=21,
     length_gradients=21,
 )
-CPU_PLAN["attack"] = 30  # CIFAR-10 without the float32 comparison
 # cpu: MNIST baseline and T=100 under seeds 1 and 2 (teachers T1, T100; the student T100; a warm start per seed),
-# 5 snapshots of one seed in the study. CIFAR-10 has no float32 comparison: 10 attacks fewer.
+# 5 snapshots of one seed in the study.
 CPU_PLAN.update(
     warm_start=2,
     train_teacher=4,
@@ -97,6 +96,17 @@ CPU_PLAN.update(
     length_attack=5,
     length_gradients=5,
 )
+# The recipe-sensitivity study (recipe.smk), in `all` where enabled: per studied dataset and recipe variant (the
+# configured one and each contested choice) a teacher at T=1 and at the study's T, soft labels, a student, the two
+# deployed models' logits, and 2 numerics x protocols attacks per model. Paper: MNIST 6 variants, CIFAR-10 7 (its
+# lr decay), 3 protocols; cpu and smoke: MNIST 6 variants, 2 protocols.
+PAPER_PLAN.update(
+    recipe_train_teacher=26, recipe_soft_labels=13, recipe_train_student=13, recipe_logits=26, recipe_attack=156
+)
+for _plan in (CPU_PLAN, SMOKE_PLAN):
+    _plan.update(
+        recipe_train_teacher=12, recipe_soft_labels=6, recipe_train_student=6, recipe_logits=12, recipe_attack=48
+    )
 # smoke: MNIST baseline and T=20 under seed 7; 2 snapshots x 2 seeds.
 SMOKE_PLAN.update(
     train_teacher=2,
