@@ -36,7 +36,9 @@ NUMERICS_TEXT = {
     "of about 100",
     EXACT_NUMERICS: "exact-arithmetic diagnostic: pairs ranked in float64 with beta = -alpha from its closed form "
     "(sum_j F_j = 1), so the choice depends only on alpha = dF_t/dx; F_t and its gradient stay non-zero up to logit "
-    "gaps of about 700, which removes most of the softmax saturation that the float32 attack meets",
+    "gaps of about 700, which removes most of the softmax saturation that the float32 attack meets. Not exact at "
+    "every scale: its pair score alpha*alpha, in float64, loses precision at logit gaps of about 375 and is 0 for "
+    "every pair beyond about 745 (the first pair then wins the tie)",
 }
 # Test images per dataset and classes, for the near-chance check (both Fig. 7 datasets have 10 classes).
 N_CLASSES = 10
