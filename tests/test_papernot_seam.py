@@ -29,7 +29,7 @@ BEFORE = REPO / "tests" / "fixtures" / "cpu-2026-11-26b"
 TABLES = ["fig7.csv", "numerics.csv", "gradients.csv", "adaptive.csv", "robustness.csv", "accuracy.csv"]
 # The Fig. 7 table's numerics moved since (the run's main `defined` to the float32 attack, which it ran beside):
 # these two are checked as that swap, the others byte for byte.
-MOVED_HEADLINE = ["fig7.csv", "numerics.csv"]
+MOVED_HEADLINE = ["fig7.csv", "numerics.csv", "adaptive.csv"]
 
 
 def test_report_tables_unchanged_by_the_move(tmp_path):
@@ -67,6 +67,14 @@ def _assert_headline_swapped(run: Path) -> None:
     assert (f.ours_pct == f.other_pct).all()  # the first seed's float32 rate, as the old comparison read it
     assert (f.ours_pct_defined == f.main_pct).all()
     assert {"clustered_low_pct", "diff_low_pp", "mdd_higher_pp", "correct_pct"} <= set(new_t.columns)
+    # The adaptive table's "Fig. 7 run" rows follow the table's numerics; its adaptive rows are unchanged.
+    old_a, new_a = pd.read_csv(BEFORE / "adaptive.csv"), pd.read_csv(run / "adaptive.csv")
+    pd.testing.assert_frame_equal(
+        old_a[old_a.attack != "jsma_f"].reset_index(drop=True), new_a[new_a.attack != "jsma_f"].reset_index(drop=True)
+    )
+    fig7_rows = new_a[new_a.attack == "jsma_f"].merge(old_c, on=key)
+    assert len(fig7_rows) == len(old_a[old_a.attack == "jsma_f"])
+    assert (fig7_rows.success_rate_pct == fig7_rows.other_pct).all()
 
 
 def test_deployed_models_and_their_files_come_from_model_ids():

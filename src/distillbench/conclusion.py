@@ -89,6 +89,28 @@ def _adaptive_rate(rows: pd.DataFrame) -> Rate:
     return Rate(100 * k / n if n else float("nan"), 100 * lo, 100 * hi, n)
 
 
+def _diagnostic_lines(
+    dataset: str, tmax: str, diagnostics: Mapping[str, pd.DataFrame], holds_below_pct: float
+) -> list[str]:
+    """Per other numerics of the same cells: the same judgement, as a diagnostic (not in "In short")."""
+    out = []
+    for numerics, other in diagnostics.items():
+        o = other[(other.dataset == dataset)]
+        if "pooled_pct" in o:
+            o = o[o.pooled_pct.notna()]
+        base_rows, dist = o[o.model == "baseline"], o[o.model != "baseline"].sort_values("temperature")
+        if not len(base_rows) or not len(dist) or f"{float(dist.iloc[-1].temperature):g}" != tmax:
+            continue
+        b, top = _fig7_rate(base_rows.iloc[0]), _fig7_rate(dist.iloc[-1])
+        res = outcome(top, b, holds_below_pct)
+        out.append(
+            f"  - the same JSMA-F under `{numerics}` numerics (a diagnostic of how much of the defense is the "
+            f"softmax's saturation): {b.text()} without distillation, {top.text()} at T={tmax}; by the "
+            f"same rule: **{res}**."
+        )
+    return out
+
+
 def conclusion_lines(
     table: pd.DataFrame,
     adaptive: pd.DataFrame | None = None,
@@ -96,8 +118,10 @@ def conclusion_lines(
     titles: Mapping[str, str] | None = None,
     holds_below_pct: float = 10.0,
     length_sentence: str | None = None,
+    diagnostics: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[str]:
-    """The "Conclusion" section. ``table``: the Fig. 7 table (seed columns where present); ``adaptive``: rows of
+    """The "Conclusion" section. ``table``: the Fig. 7 table (seed columns where present); ``diagnostics``: the
+    same cells under other attack numerics (numerics -> table, e.g. the exact-arithmetic attack); ``adaptive``: rows of
     results/<run>/adaptive/<dataset>/<attack>/<model>.json (keys as ADAPTIVE_COLUMNS), or None."""
     titles = titles or {}
     out = ["## Conclusion", ""]
@@ -133,10 +157,12 @@ def conclusion_lines(
             res = UNKNOWN
         else:
             res = outcome(d_rate, b_rate, holds_below_pct)
+        num = f" (`{top.numerics}` numerics)" if "numerics" in t else ""
         out.append(
-            f"  - JSMA-F, the paper's attack: success {b_rate.text()} without distillation, {d_rate.text()} at "
+            f"  - JSMA-F, the paper's attack{num}: success {b_rate.text()} without distillation, {d_rate.text()} at "
             f"T={tmax}: distillation **{res}**."
         )
+        out += _diagnostic_lines(d, tmax, diagnostics or {}, holds_below_pct)
         (held if res == HOLDS else failed if res in (FAILS, WEAKENS) else unjudged).append(f"JSMA-F on {title}")
         b_acc = _accuracy(base)
         drops = [(float(r.temperature), b_acc - _accuracy(r)) for _, r in dist.iterrows()]

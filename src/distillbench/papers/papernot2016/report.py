@@ -121,7 +121,9 @@ def document(
         lines += [recipe]
     if adaptive is None:  # the adaptive attacks of this run (adaptive_report), for the conclusion
         adaptive = adaptive_rows(adaptive_table(config, results_dir, data.paper, load_references()))
-    lines += conclusion_lines(data.table, adaptive, titles=DATASET_TITLES, length_sentence=length_sentence)
+    lines += conclusion_lines(
+        data.table, adaptive, titles=DATASET_TITLES, length_sentence=length_sentence, diagnostics=data.others
+    )
     lines += wall_time_lines(data.walls)
     return "\n".join(lines) + "\n", data.table
 
