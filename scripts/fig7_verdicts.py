@@ -1,7 +1,7 @@
 """Print the Fig. 7 comparison (clustered intervals, difference from the paper, verdict) of committed runs from
 their per-target tables, one table per run, dataset and attack numerics.
 
-    python scripts/fig7_verdicts.py results/paper-mnist-h200-2026-11-26 results/paper-cifar10-h200-2026-11-26
+    python scripts/fig7_verdicts.py results/paper-h200-2026-11-26 results/cpu-2026-11-26e
 """
 
 from __future__ import annotations
@@ -32,14 +32,15 @@ def _order(path: Path) -> tuple[bool, float]:
 
 
 def cells_of(run: Path, dataset: str, numerics: str, paper) -> list[CellInput]:  # type: ignore[no-untyped-def]
-    """One CellInput per model with a per-target table under run/attacks/<dataset>/<numerics>/ (first seed) and
-    run/seeds/seed<s>/attacks/... (further seeds); the accuracy is the seeds' mean. MNIST and CIFAR-10: 10 classes,
-    10,000 test images."""
+    """One CellInput per model with a per-target table under run/attacks/<dataset>/<numerics>/seed<s>/ (the run's
+    first seed, then every further seed that has it); the accuracy is the seeds' mean. MNIST and CIFAR-10: 10
+    classes, 10,000 test images."""
     out = []
-    first = run / "attacks" / dataset / numerics
+    root = run / "attacks" / dataset / numerics
+    first = root / f"seed{json.loads((run / 'config.json').read_text())['seed']}"
     for csv in sorted(first.glob("*.csv"), key=_order):
-        seeds = [("first", csv)]
-        seeds += [(p.parts[-5], p) for p in sorted(run.glob(f"seeds/seed*/attacks/{dataset}/{numerics}/{csv.name}"))]
+        seeds = [(first.name, csv)]
+        seeds += [(p.parent.name, p) for p in sorted(root.glob(f"seed*/{csv.name}")) if p.parent != first]
         accuracies = [100 * float(json.loads(p.with_suffix(".json").read_text())["test_accuracy"]) for _, p in seeds]
         baseline = csv.stem == "baseline"
         temperature = None if baseline else float(csv.stem.split("_T")[-1])
@@ -92,7 +93,11 @@ def fmt_table(t: pd.DataFrame) -> str:
 
 def saturation_text(run: Path, dataset: str, models: list[str]) -> str:
     """The recorded logit scale of the run's models beside Carlini & Wagner's values."""
-    t = recorded_saturation(run, [(dataset, m) for m in models], {dataset: 10})
+
+    def path_of(d: str, m: str) -> Path:
+        return run / "gradients" / d / f"seed{json.loads((run / 'config.json').read_text())['seed']}" / f"{m}.json"
+
+    t = recorded_saturation(run, [(dataset, m) for m in models], {dataset: 10}, path_of)
     if t.logit_l1_sum.isna().all():
         return (
             f"Saturation diagnostics: not recorded for {dataset} in {run.name} (no gradient tables; the checkpoints "

@@ -33,8 +33,9 @@ def test_every_report_caption_is_valid_restructured_text(repo_root):
         ("results/smoke/REPORT.md", True),
         ("results/my-run/models/mnist/teacher_T1.json", True),
         (f"results/{KEPT_RUN}/REPORT.md", False),
-        ("results/paper-mnist-h200-2026-11-26/fig7.csv", False),
-        ("results/paper-cifar10-h200-2026-11-26/fig7.csv", False),
+        ("results/paper-h200-2026-11-26/fig7.csv", False),
+        ("results/paper-h200-2026-11-26/halves/mnist/machine.txt", False),
+        ("results/paper-mnist-h200-2026-11-26/fig7.csv", True),  # combined into the run above
         ("results/README.md", False),
         (f"results/{KEPT_RUN}/report.html", True),
         (f"results/{KEPT_RUN}/.run.lock", True),

@@ -16,7 +16,7 @@ CONFIG = {
     "temperatures": [1, 100],
     "datasets": {
         "mnist": {
-            "attack": {"numerics": "exact", "samples": 10, "targets_per_sample": 9, "max_features": 112},
+            "attack": {"numerics": "float32", "samples": 10, "targets_per_sample": 9, "max_features": 112},
             "adaptive": {
                 "samples": 10,
                 "targets_per_sample": 9,
@@ -55,7 +55,7 @@ def _summary(successes: int, acc: float, **extra) -> dict:
 def fake_run(root: Path, t100_accuracy: float = 0.99) -> Path:
     acc = {"baseline": 0.99, "distilled_T1": 0.99, "distilled_T100": t100_accuracy}
     for m, a in acc.items():
-        _write(root / "attacks/mnist/exact/seed1234" / f"{m}.json", _summary(80, a, max_features=112))
+        _write(root / "attacks/mnist/float32/seed1234" / f"{m}.json", _summary(80, a, max_features=112))
         _write(
             root / "adaptive/mnist/jsma_f_t/seed1234" / f"{m}.json", _summary(85, a, budget=112, mean_l0_success=30.0)
         )

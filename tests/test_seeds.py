@@ -10,13 +10,13 @@ import pytest
 import torch
 import yaml
 
-from distillbench.conclusion import FAILS, HOLDS, WEAKENS, conclusion_lines
+from distillbench.conclusion import FAILS, HOLDS, UNKNOWN, WEAKENS, conclusion_lines
 from distillbench.config import ConfigError, load_config, read_config_file, validate_config
 from distillbench.config_profiles import read_profile
 from distillbench.models import build_model
 from distillbench.papers.papernot2016.plan import Plan
 from distillbench.seeds import add_seed_columns, all_seeds, model_seed, seed_cells, seed_models
-from distillbench.stats import LOWER, REPRODUCED, UNDER_TRAINED
+from distillbench.stats import LOWER, REPRODUCED, UNTRAINED
 from distillbench.verdicts import VerdictRule
 
 
@@ -91,7 +91,7 @@ def test_every_seed_has_its_seed_in_its_paths(cpu_cfg):
     )
     summaries = plan.seed_attack_summaries()
     assert sorted(summaries) == sorted(
-        f"results/cpu/attacks/mnist/exact/seed{s}/{m}.json" for s in (1, 2) for m in ("baseline", "distilled_T100")
+        f"results/cpu/attacks/mnist/float32/seed{s}/{m}.json" for s in (1, 2) for m in ("baseline", "distilled_T100")
     )  # main numerics only
     # train_args: the first seed's arguments as before; another seed only changes --seed.
     first = plan.train_args("mnist", "teacher", "20", init="w.pt")
@@ -244,10 +244,10 @@ def test_conclusion_with_and_without_adaptive_attacks():
     assert "holds against JSMA-F on MNIST" in text and "`jsma_z` on MNIST" in text
     same = adaptive.assign(successes=[880, 875, 900, 899])
     assert f"**{FAILS}**" in "\n".join(conclusion_lines(table, same))
-    # an under-trained model says nothing about the defense, whatever the attack
-    untrained = table.assign(verdict=[REPRODUCED, UNDER_TRAINED])
+    # a model near chance says nothing about the defense, whatever the attack
+    untrained = table.assign(verdict=[REPRODUCED, UNTRAINED])
     text = "\n".join(conclusion_lines(untrained, same, titles={"mnist": "MNIST"}))
-    assert f"**{FAILS}**" not in text and text.count("cannot be judged (model under-trained)") == 3
+    assert f"**{FAILS}**" not in text and text.count(f"**{UNKNOWN}**") == 3
 
 
 def test_command_line_overrides_are_read(repo_root):

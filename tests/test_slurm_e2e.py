@@ -44,19 +44,20 @@ CONF_MARKER = "# written by distillbench tests/slurm/up.sh"
 PROFILE_ENV = ("DISTILLBENCH_SLURM_PARTITION", "DISTILLBENCH_SLURM_ACCOUNT", "DISTILLBENCH_SLURM_GPU_MODEL")
 
 # The smoke profile on the tiny data, smaller still (one distillation temperature, fewer samples and
-# features, the exact attack numerics only, one seed, no adaptive attacks, robustness, length study or other
-# papers) so that its 12 SLURM jobs fit
+# features, the exact attack numerics only, one seed, no adaptive attacks, robustness, length study, recipe study
+# or other papers) so that its 12 SLURM jobs fit
 # in a few minutes on 2 cores.
 OVERLAY = """\
 temperatures: [20]
 seeds: [1234]
 length_study: null
+recipe_study: {enabled: false}
 reproductions: [papernot2016]
 datasets:
-  mnist: {max_features: 20, train_subset: 200, test_subset: 100, attack: {samples: 2, compare_numerics: []},
-          adaptive: null, robustness: null}
-  cifar10: {max_features: 20, train_subset: 200, test_subset: 100, attack: {samples: 1, compare_numerics: []},
-            adaptive: null, robustness: null}
+  mnist: {max_features: 20, train_subset: 200, test_subset: 100,
+          attack: {samples: 2, numerics: exact, compare_numerics: []}, adaptive: null, robustness: null}
+  cifar10: {max_features: 20, train_subset: 200, test_subset: 100,
+            attack: {samples: 1, numerics: exact, compare_numerics: []}, adaptive: null, robustness: null}
 execution:
   resources:
     train: {mem_mb: 500, runtime: 10, threads: 1}

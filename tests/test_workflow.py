@@ -33,8 +33,9 @@ def plan(repo_root, tmp_path, *args):
 
 # What `snakemake -n` plans per profile (also checked on a fresh clone: tests/test_fresh_clone.py). Per dataset:
 # a teacher and a distilled network for each of the 9 temperatures (the T=1 teacher is the undistilled baseline),
-# soft labels per temperature, two attacks (exact and float32 numerics) and a gradient job per deployed model
-# (10), one data check; the paper profile warm-starts CIFAR-10 only, the cpu profile both datasets. Issue 9 adds
+# soft labels per temperature, three attacks (float32, float32 again under its second arithmetic order, exact) and
+# a gradient job per deployed model
+# (10), one data check; the paper profile warm-starts CIFAR-10 only, the cpu profile both datasets. Beside them:
 # a robustness job per deployed model (20; cpu: MNIST only, 10) and the adaptive attacks: paper, per dataset,
 # jsma_f_t, jsma_z and l0_fmn on the 10 deployed models and cw_l2 on all 10 (MNIST) or 2 (CIFAR-10): 40 + 32;
 # cpu, MNIST 3 x 10 + 2, CIFAR-10 3 x 2; smoke, MNIST 3 x 3 + 2, CIFAR-10 jsma_f_t x 3.
@@ -43,7 +44,7 @@ _SWEEP = {
     "train_teacher": 18,
     "soft_labels": 18,
     "train_student": 18,
-    "attack": 40,
+    "attack": 60,
     "gradients": 20,
     "report": 1,
     "all": 1,
@@ -60,7 +61,7 @@ SMOKE_PLAN = Counter(
     train_teacher=4,
     soft_labels=4,
     train_student=4,
-    attack=12,
+    attack=18,
     gradients=6,
     adaptive_attack=14,
     robustness=6,
@@ -84,9 +85,8 @@ PAPER_PLAN.update(
     length_attack=21,
     length_gradients=21,
 )
-CPU_PLAN["attack"] = 30  # CIFAR-10 without the float32 comparison
 # cpu: MNIST baseline and T=100 under seeds 1 and 2 (teachers T1, T100; the student T100; a warm start per seed),
-# 5 snapshots of one seed in the study. CIFAR-10 has no float32 comparison: 10 attacks fewer.
+# 5 snapshots of one seed in the study.
 CPU_PLAN.update(
     warm_start=2,
     train_teacher=4,
@@ -97,6 +97,17 @@ CPU_PLAN.update(
     length_attack=5,
     length_gradients=5,
 )
+# The recipe-sensitivity study (recipe.smk), in `all` where enabled: per studied dataset and recipe variant (the
+# configured one and each contested choice) a teacher at T=1 and at the study's T, soft labels, a student, the two
+# deployed models' logits, and 2 numerics x protocols attacks per model. Paper: MNIST 6 variants, CIFAR-10 7 (its
+# lr decay), 3 protocols; cpu and smoke: MNIST 6 variants, 2 protocols.
+PAPER_PLAN.update(
+    recipe_train_teacher=26, recipe_soft_labels=13, recipe_train_student=13, recipe_logits=26, recipe_attack=156
+)
+for _plan in (CPU_PLAN, SMOKE_PLAN):
+    _plan.update(
+        recipe_train_teacher=12, recipe_soft_labels=6, recipe_train_student=6, recipe_logits=12, recipe_attack=48
+    )
 # smoke: MNIST baseline and T=20 under seed 7; 2 snapshots x 2 seeds.
 SMOKE_PLAN.update(
     train_teacher=2,

@@ -2,7 +2,7 @@
 at what cost in accuracy.
 
 Rule (stated in the report): against an attack, distillation *holds* on a dataset when the highest-temperature
-distilled model (not under-trained) has a success rate whose 95% upper bound lies below ``holds_below_pct``
+distilled model (not near chance) has a success rate whose 95% upper bound lies below ``holds_below_pct``
 and below the baseline's lower bound; it *weakens* the attack when only the second is true; otherwise it
 *does not hold*. The accuracy cost is the seeds' mean test accuracy of the baseline minus the distilled
 models'.
@@ -16,12 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-from .stats import UNDER_TRAINED, UNTRAINED, wilson_interval
+from .stats import NOT_MEASURED, UNDER_TRAINED, UNTRAINED, wilson_interval
 
 HOLDS = "holds"
 WEAKENS = "weakens the attack but does not stop it"
 FAILS = "does not hold"
-UNKNOWN = "cannot be judged (model under-trained)"
+UNKNOWN = "cannot be judged (model near chance)"
 UNJUDGED = (UNDER_TRAINED, UNTRAINED)  # verdicts that leave a model out of the conclusion
 
 ADAPTIVE_COLUMNS = (
@@ -89,6 +89,28 @@ def _adaptive_rate(rows: pd.DataFrame) -> Rate:
     return Rate(100 * k / n if n else float("nan"), 100 * lo, 100 * hi, n)
 
 
+def _diagnostic_lines(
+    dataset: str, tmax: str, diagnostics: Mapping[str, pd.DataFrame], holds_below_pct: float
+) -> list[str]:
+    """Per other numerics of the same cells: the same judgement, as a diagnostic (not in "In short")."""
+    out = []
+    for numerics, other in diagnostics.items():
+        o = other[(other.dataset == dataset)]
+        if "pooled_pct" in o:
+            o = o[o.pooled_pct.notna()]
+        base_rows, dist = o[o.model == "baseline"], o[o.model != "baseline"].sort_values("temperature")
+        if not len(base_rows) or not len(dist) or f"{float(dist.iloc[-1].temperature):g}" != tmax:
+            continue
+        b, top = _fig7_rate(base_rows.iloc[0]), _fig7_rate(dist.iloc[-1])
+        res = outcome(top, b, holds_below_pct)
+        out.append(
+            f"  - the same JSMA-F under `{numerics}` numerics (a diagnostic of how much of the defense is the "
+            f"softmax's saturation): {b.text()} without distillation, {top.text()} at T={tmax}; by the "
+            f"same rule: **{res}**."
+        )
+    return out
+
+
 def conclusion_lines(
     table: pd.DataFrame,
     adaptive: pd.DataFrame | None = None,
@@ -96,8 +118,10 @@ def conclusion_lines(
     titles: Mapping[str, str] | None = None,
     holds_below_pct: float = 10.0,
     length_sentence: str | None = None,
+    diagnostics: Mapping[str, pd.DataFrame] | None = None,
 ) -> list[str]:
-    """The "Conclusion" section. ``table``: the Fig. 7 table (seed columns where present); ``adaptive``: rows of
+    """The "Conclusion" section. ``table``: the Fig. 7 table (seed columns where present); ``diagnostics``: the
+    same cells under other attack numerics (numerics -> table, e.g. the exact-arithmetic attack); ``adaptive``: rows of
     results/<run>/adaptive/<dataset>/<attack>/<model>.json (keys as ADAPTIVE_COLUMNS), or None."""
     titles = titles or {}
     out = ["## Conclusion", ""]
@@ -111,6 +135,7 @@ def conclusion_lines(
     held: list[str] = []
     failed: list[str] = []
     unjudged: list[str] = []
+    unmeasured: list[str] = []
     for d in list(dict.fromkeys(table.dataset)):
         t = table[table.dataset == d]
         title = titles.get(d, d)
@@ -123,15 +148,21 @@ def conclusion_lines(
         counts = t.verdict.value_counts()
         verdicts = ", ".join(f"{v}: {n}" for v, n in counts.items())
         out.append(f"- **{title}**, Fig. 7 ({len(t)} cells): {verdicts}.")
+        if NOT_MEASURED in (base.verdict, top.verdict):
+            out.append("  - JSMA-F under the table's numerics: not measured in this run, so not judged here.")
+            unmeasured.append(f"JSMA-F on {title}")
+            continue
         b_rate, d_rate = _fig7_rate(base), _fig7_rate(top)
         if top.verdict in UNJUDGED or base.verdict in UNJUDGED:
             res = UNKNOWN
         else:
             res = outcome(d_rate, b_rate, holds_below_pct)
+        num = f" (`{top.numerics}` numerics)" if "numerics" in t else ""
         out.append(
-            f"  - JSMA-F, the paper's attack: success {b_rate.text()} without distillation, {d_rate.text()} at "
+            f"  - JSMA-F, the paper's attack{num}: success {b_rate.text()} without distillation, {d_rate.text()} at "
             f"T={tmax}: distillation **{res}**."
         )
+        out += _diagnostic_lines(d, tmax, diagnostics or {}, holds_below_pct)
         (held if res == HOLDS else failed if res in (FAILS, WEAKENS) else unjudged).append(f"JSMA-F on {title}")
         b_acc = _accuracy(base)
         drops = [(float(r.temperature), b_acc - _accuracy(r)) for _, r in dist.iterrows()]
@@ -175,7 +206,9 @@ def conclusion_lines(
     if failed:
         parts.append(f"does not hold (or only weakens the attack) against {', '.join(failed)}")
     if unjudged:
-        parts.append(f"cannot be judged for {', '.join(unjudged)} (under-trained models)")
+        parts.append(f"cannot be judged for {', '.join(unjudged)} (models near chance)")
+    if unmeasured:
+        parts.append(f"was not measured for {', '.join(unmeasured)}")
     out.append("**In short**: defensive distillation " + ("; ".join(parts) or "was not measured") + ".")
     if length_sentence:
         out.append("")

@@ -21,7 +21,7 @@ classes. A run without gradient tables, whose checkpoints are gone, has none of 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,14 +71,18 @@ def logit_saturation(logits: Any) -> Saturation:
 
 
 def recorded_saturation(
-    results_dir: Path, models: Iterable[tuple[str, str]], n_classes: Mapping[str, int]
+    results_dir: Path,
+    models: Iterable[tuple[str, str]],
+    n_classes: Mapping[str, int],
+    path_of: Callable[[str, str], Path] | None = None,
 ) -> pd.DataFrame:
     """One row per (dataset, model) from the run's gradient tables, in the order given; a model without a table
     gets a row of nan whose ``source`` says so. ``n_classes``: classes per dataset (for the per-logit form);
-    ``images`` assumes the Fig. 7 protocol (each image attacked towards every other class)."""
+    ``images`` assumes the Fig. 7 protocol (each image attacked towards every other class). ``path_of(dataset,
+    model)``: the gradient table's path (default ``results_dir/gradients/<dataset>/<model>.json``)."""
     rows = []
     for dataset, model in models:
-        path = Path(results_dir) / "gradients" / dataset / f"{model}.json"
+        path = Path(path_of(dataset, model)) if path_of else Path(results_dir) / "gradients" / dataset / f"{model}.json"
         row: dict[str, Any] = {"dataset": dataset, "model": model}
         if not path.exists():
             row.update(
@@ -102,10 +106,17 @@ def recorded_saturation(
                 logit_l1_sum=l1,
                 logit_l1_per_logit=l1 / k,
                 median_top2_gap=float(g["median_logit_gap"]),
-                source=f"gradient table gradients/{dataset}/{path.name}",
+                source=f"gradient table {_relative(path, results_dir)}",
             )
         rows.append(row)
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def beside_carlini_wagner(table: pd.DataFrame) -> pd.DataFrame:

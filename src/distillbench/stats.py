@@ -25,6 +25,7 @@ UNDER_TRAINED = "model under-trained"
 # The clustered rule (cell_comparison.py): only a model near chance is left unjudged.
 UNTRAINED = "untrained (accuracy near chance)"
 NO_REFERENCE = "no paper value"
+NOT_MEASURED = "not measured"  # the run has no attack of this cell under the table's numerics
 
 
 def verdict(

@@ -27,6 +27,7 @@ from ..base import ModelId
 from . import models as papernot_models
 from .plan import Plan
 from .reference import PaperReference
+from .report_cells import HEADLINE_NUMERICS
 
 CARLINI_DIR = REPO_ROOT / "benchmark" / "carlini2017"
 DATASET_ORDER = ("mnist", "cifar10")
@@ -82,7 +83,7 @@ def adaptive_table(
         ad = config["datasets"][d].get("adaptive")
         if not ad:
             continue
-        fig7_num = str(config["datasets"][d]["attack"].get("numerics", "exact"))
+        fig7_num = HEADLINE_NUMERICS  # the Fig. 7 table's attack
         for m in _models(config, d):
             model, t = m.name, _temperature(m)
             kind = "baseline" if t is None else "distilled"
@@ -227,7 +228,10 @@ def plot_adaptive(table: pd.DataFrame, path: Path) -> None:
             c = colors[a]
             title = REGISTRY[a].title if a in REGISTRY else a
             if len(ta):
-                err = [ta.success_rate_pct - ta.ci95_low_pct, ta.ci95_high_pct - ta.success_rate_pct]
+                err = [
+                    (ta.success_rate_pct - ta.ci95_low_pct).clip(lower=0),
+                    (ta.ci95_high_pct - ta.success_rate_pct).clip(lower=0),
+                ]
                 ax.errorbar(ta.temperature, ta.success_rate_pct, yerr=err, color=c, marker="o", ms=4, capsize=2,
                             linewidth=1.4, label=f"{a}: {title}")  # fmt: skip
                 bad = ta[ta.verdict == UNDER_TRAINED]

@@ -22,8 +22,10 @@ from ...report import DATASET_TITLES, wall_time_lines, write_run_config
 from ..base import ReportContext, ReportFile, Section
 from .adaptive_report import adaptive_rows, adaptive_table, load_references
 from .adaptive_report import sections as adaptive_sections
+from .recipe_report import recipe_section
+from .recipe_study import datasets as recipe_datasets
 from .reference import PaperReference, load_paper
-from .report_data import ReportData, load
+from .report_data import ReportData, load, ordered_datasets
 from .report_figures import plot_fig7
 from .report_prose import (
     accuracy_section,
@@ -34,13 +36,16 @@ from .report_prose import (
     settings_section,
     title_lines,
 )
+from .report_saturation import saturation_section
 
 
 def report_inputs(config: Mapping[str, Any]) -> list[str]:
     """Every file this paper's part of the report reads (the report rule's inputs)."""
     from .plan import Plan
+    from .recipe_study import RecipePlan
 
     plan = Plan(config)
+    recipe = RecipePlan(config, plan.results, plan.work) if recipe_datasets(config) else None
     return [
         *plan.attack_summaries(),
         *plan.model_metrics(),
@@ -50,6 +55,7 @@ def report_inputs(config: Mapping[str, Any]) -> list[str]:
         *plan.data_manifests(),
         *plan.seed_attack_summaries(),  # further seeds
         *plan.length_outputs(),  # training-length study
+        *(recipe.outputs() if recipe else []),  # recipe-sensitivity study, where enabled
     ]
 
 
@@ -105,13 +111,19 @@ def document(
     lines += fig7_section(config, data, results_dir, figure, out)
     lines += numerics_section(data)
     lines += gradients_section(data)
+    lines += saturation_section(config, results_dir, ordered_datasets(config), data.labels)
     lines += adaptive_sections(config, results_dir, table_path, data.paper, out.parent)
     lines += accuracy_section(data)
     length_lines, length_sentence = length_report_section(config, results_dir, out, data.paper, DATASET_TITLES)
     lines += length_lines
+    recipe = recipe_section(config, results_dir)
+    if recipe:
+        lines += [recipe]
     if adaptive is None:  # the adaptive attacks of this run (adaptive_report), for the conclusion
         adaptive = adaptive_rows(adaptive_table(config, results_dir, data.paper, load_references()))
-    lines += conclusion_lines(data.table, adaptive, titles=DATASET_TITLES, length_sentence=length_sentence)
+    lines += conclusion_lines(
+        data.table, adaptive, titles=DATASET_TITLES, length_sentence=length_sentence, diagnostics=data.others
+    )
     lines += wall_time_lines(data.walls)
     return "\n".join(lines) + "\n", data.table
 

@@ -17,11 +17,11 @@ from ...report import (
     wall_times,
 )
 from ...seeds import add_seed_columns, seed_cells
-from ...stats import verdict
-from ...verdicts import SeedCell, VerdictRule, cell_verdict, load_rule
+from ...verdicts import VerdictRule, load_rule
 from . import models as papernot_models
 from .plan import Plan
 from .reference import PaperReference
+from .report_cells import HEADLINE_NUMERICS, clustered_table, measured
 
 
 def ordered_datasets(config: Mapping[str, Any]) -> list[str]:
@@ -30,12 +30,21 @@ def ordered_datasets(config: Mapping[str, Any]) -> list[str]:
 
 
 def main_numerics(config: Mapping[str, Any], dataset: str) -> str:
-    return str(config["datasets"][dataset]["attack"].get("numerics", "exact"))
+    """The Fig. 7 table's numerics: the float32 attack, whatever the run's attack block made its main numerics (a
+    run that never attacked under it reports its cells as not measured)."""
+    return HEADLINE_NUMERICS
+
+
+def run_numerics(config: Mapping[str, Any], dataset: str) -> list[str]:
+    """Every numerics the run attacked this dataset's models with: ``attack.numerics`` (under every seed), then
+    ``attack.compare_numerics`` (first seed)."""
+    at = config["datasets"][dataset]["attack"]
+    return list(dict.fromkeys([str(at.get("numerics", HEADLINE_NUMERICS)), *map(str, at.get("compare_numerics", []))]))
 
 
 def compared_numerics(config: Mapping[str, Any], dataset: str) -> list[str]:
-    at = config["datasets"][dataset]["attack"]
-    return [n for n in at.get("compare_numerics", []) if n != main_numerics(config, dataset)]
+    """The numerics run beside the table's (the exact-arithmetic diagnostic among them)."""
+    return [n for n in run_numerics(config, dataset) if n != main_numerics(config, dataset)]
 
 
 def collect(
@@ -49,10 +58,53 @@ def collect(
     rule = load_rule()
     for dataset in ordered_datasets(config):
         num = (numerics or {}).get(dataset) or main_numerics(config, dataset)
-        for m in papernot_models.deployed(config, dataset):
+        deployed = papernot_models.deployed(config, dataset)
+        if not measured(config, results_dir, dataset, num, [m.name for m in deployed]):
+            rows += [_unmeasured_row(config, results_dir, dataset, m, num, paper) for m in deployed]
+            continue
+        for m in deployed:
             s = read_json(Path(Plan(config, results_dir).attack_file(dataset, num, m.name)))
             rows.append(_cell_row(dataset, m.name, m.temperature, num, s, paper, rule))
     return pd.DataFrame(rows)
+
+
+def _unmeasured_row(
+    config: Mapping[str, Any], results_dir: Path, dataset: str, m: Any, num: str, paper: PaperReference
+) -> dict[str, Any]:
+    """A cell this run never attacked under ``num``: the paper's values and the model's accuracy (from its
+    training metrics, where recorded), no success rate."""
+    baseline = papernot_models.is_baseline(m.name)
+    temperature = None if baseline else m.temperature
+    kind = "baseline" if baseline else "distilled"
+    ref_acc, ref_src = paper.reference_accuracy(dataset, kind, temperature)
+    metrics = Path(Plan(config, results_dir).metrics_file(dataset, m.stem))
+    acc = 100 * float(read_json(metrics)["test_accuracy"]) if metrics.exists() else float("nan")
+    nan = float("nan")
+    return {
+        "dataset": dataset,
+        "model": m.name,
+        "temperature": temperature,
+        "paper_pct": paper.success_rate(dataset, kind, temperature),
+        "ours_pct": nan,
+        "ci95_low_pct": nan,
+        "ci95_high_pct": nan,
+        "delta_pp": None,
+        "targets": 0,
+        "samples": 0,
+        "successes": 0,
+        "test_accuracy_pct": acc,
+        "paper_accuracy_pct": ref_acc,
+        "paper_accuracy_source": ref_src,
+        "mean_features_changed_success": None,
+        "stopped_no_pair": 0,
+        "originally_misclassified_samples": 0,
+        "zero_change_successes": 0,
+        "variant": None,
+        "numerics": num,
+        "max_features": 0,
+        "n_features": 0,
+        "verdict": None,
+    }
 
 
 def _cell_row(
@@ -96,19 +148,7 @@ def _cell_row(
         "numerics": num,
         "max_features": int(s.get("max_features", 0)),
         "n_features": int(s.get("n_features", 0)),
-        # This seed alone, by the rule of verdicts.py (the report redoes it over all seeds).
-        "verdict": cell_verdict(
-            paper_sr,
-            SeedCell([int(s["successes"])], [int(s["targets"])]),
-            rule,
-            tolerance_pp=rule.tolerance_pp(dataset, model),
-            accuracy_pct=acc_pct,
-            reference_accuracy_pct=ref_acc,
-        ),
-        # The former rule (|ours - paper| <= 10 pp, or the paper's value in the interval), for comparison.
-        "verdict_10pp": verdict(
-            paper_sr, ours, ci, paper.success_tolerance_pp, acc_pct, ref_acc, paper.accuracy_shortfall_pp
-        ),
+        "verdict": None,  # the clustered comparison's (report_cells.clustered_table)
     }
 
 
@@ -134,6 +174,8 @@ def numerics_comparison(
             alt = others[other][others[other].dataset == dataset]
             for _, r in table[table.dataset == dataset].iterrows():
                 a = alt[alt.model == r.model].iloc[0]
+                if pd.isna(r.ours_pct) or pd.isna(a.ours_pct):  # one side not measured
+                    continue
                 ours = pd.read_csv(Plan(config, results_dir).attack_file(dataset, main, r.model, ext="csv"))
                 theirs = pd.read_csv(Plan(config, results_dir).attack_file(dataset, other, r.model, ext="csv"))
                 key = ["sample_index", "target"]
@@ -212,19 +254,33 @@ def load_models(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str,
     return out
 
 
-def seed_rows(config: Mapping[str, Any], results_dir: Path) -> pd.DataFrame:
-    """Every dataset's per-seed rows (seeds.seed_cells) under its main numerics."""
+def seed_rows(config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every dataset's per-seed rows (seeds.seed_cells) under its main numerics (only the datasets whose cells
+    ``table`` measured, when given)."""
     plan = Plan(config, results_dir)
+    done = None if table is None else set(table[table.ours_pct.notna()].dataset)
     parts = [
         seed_cells(config, partial(_attack_file, plan, d, main_numerics(config, d)), d, main_numerics(config, d))
         for d in ordered_datasets(config)
+        if done is None or d in done
     ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def with_seeds(config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame, rule: VerdictRule) -> pd.DataFrame:
-    """The Fig. 7 table with the seed columns and the verdicts over all seeds (seeds.add_seed_columns)."""
-    return add_seed_columns(table, seed_rows(config, results_dir), rule)
+    """The Fig. 7 table with the seed columns (seeds.add_seed_columns) on its measured rows; its ``verdict`` is
+    then the clustered comparison's (:func:`.report_cells.clustered_table`)."""
+    done = table.ours_pct.notna()
+    if not done.any():
+        return table
+    seeded = add_seed_columns(table[done], seed_rows(config, results_dir, table), rule).drop(columns="verdict_10pp")
+    return pd.concat([seeded, table[~done]]).loc[table.index]
+
+
+def with_test_samples(table: pd.DataFrame, models: Mapping[tuple[str, str], Mapping[str, Any]]) -> pd.DataFrame:
+    """``table`` with each model's number of test images (its training metrics' ``test_samples``; 0 unknown)."""
+    n = [int(models.get((r.dataset, r.model), {}).get("test_samples") or 0) for _, r in table.iterrows()]
+    return table.assign(test_samples=n)
 
 
 @dataclass
@@ -246,8 +302,13 @@ class ReportData:
 def load(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) -> ReportData:
     """Read the run's summaries and compute the tables every section uses."""
     rule = load_rule()
-    table = with_seeds(config, results_dir, collect(config, results_dir, paper), rule)
-    others = collect_compared(config, results_dir, paper)
+    models = load_models(config, results_dir)
+    table = with_test_samples(collect(config, results_dir, paper), models)
+    table = clustered_table(config, results_dir, with_seeds(config, results_dir, table, rule), paper)
+    others = {
+        n: clustered_table(config, results_dir, with_test_samples(t, models), paper)
+        for n, t in collect_compared(config, results_dir, paper).items()
+    }
     return ReportData(
         paper=paper,
         rule=rule,
@@ -255,7 +316,7 @@ def load(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) ->
         others=others,
         comp=numerics_comparison(config, results_dir, table, others),
         grads=gradient_table(config, results_dir),
-        models=load_models(config, results_dir),
+        models=models,
         manifests={d: read_json(results_dir / "data" / f"{d}.json") for d in ordered_datasets(config)},
         walls=wall_times(results_dir),
         labels=papernot_models.labels(config["temperatures"]),

@@ -13,7 +13,7 @@ from ...io import save_figure
 from ...report import (
     DATASET_TITLES,
 )
-from ...stats import UNDER_TRAINED
+from ...stats import UNTRAINED
 from . import models as papernot_models
 from .reference import PaperReference
 
@@ -22,7 +22,8 @@ def plot_fig7(
     table: pd.DataFrame, path: Path, paper: PaperReference, others: Mapping[str, pd.DataFrame] | None = None
 ) -> None:
     """Success rate against temperature (log axis): the paper's curve from all its points whatever the
-    run's temperatures, ours with 95% Wilson intervals; under-trained models drawn hollow and named in
+    run's temperatures, ours pooled over seeds with the image-clustered 95% intervals (cells not measured left
+    out); models near chance drawn hollow and named in
     the legend; other attack numerics (``others``: numerics -> table) dashed; undistilled baselines as
     horizontal lines."""
     import matplotlib
@@ -40,15 +41,17 @@ def plot_fig7(
     for d in datasets:
         c, title = colors[d], DATASET_TITLES.get(d, d)
         handles += _plot_paper_curve(ax, paper, d, c, title)
-        ours = table[(table.dataset == d) & (table.model != papernot_models.BASELINE)].sort_values("temperature")
+        table_d = table[(table.dataset == d) & table.pooled_pct.notna()]
+        ours = table_d[table_d.model != papernot_models.BASELINE].sort_values("temperature")
         if len(ours):
             handles += _plot_ours(ax, ours, c, title)
         for name, other in (others or {}).items():
-            o = other[(other.dataset == d) & (other.model != papernot_models.BASELINE)].sort_values("temperature")
+            o = other[(other.dataset == d) & (other.model != papernot_models.BASELINE) & other.pooled_pct.notna()]
+            o = o.sort_values("temperature")
             if len(o):
-                ax.plot(o.temperature, o.ours_pct, color=c, linestyle="--", marker="x", linewidth=1, alpha=0.8)
+                ax.plot(o.temperature, o.pooled_pct, color=c, linestyle="--", marker="x", linewidth=1, alpha=0.8)
                 handles.append(_line(color=c, linestyle="--", marker="x", label=f"{title}: ours ({name})"))
-        _plot_baselines(ax, table[(table.dataset == d) & (table.model == papernot_models.BASELINE)], c)
+        _plot_baselines(ax, table_d[table_d.model == papernot_models.BASELINE], c)
     _finish_axes(ax, table, paper, handles)
     fig.tight_layout()
     save_figure(path, fig, dpi=120)
@@ -72,20 +75,20 @@ def _plot_paper_curve(ax: Any, paper: PaperReference, d: str, c: Any, title: str
 
 
 def _plot_ours(ax: Any, ours: pd.DataFrame, c: Any, title: str) -> list[Any]:
-    """Our distilled networks with 95% intervals, the under-trained ones hollow, the seeds' spread."""
+    """Our distilled networks pooled over seeds with their image-clustered 95% intervals, those near chance
+    hollow, the seeds' spread."""
     num = str(ours.numerics.iloc[0]) if "numerics" in ours else ""
-    ax.plot(ours.temperature, ours.ours_pct, color=c, linewidth=1.6)
-    err = [ours.ours_pct - ours.ci95_low_pct, ours.ci95_high_pct - ours.ours_pct]
-    ax.errorbar(ours.temperature, ours.ours_pct, yerr=err, fmt="none", ecolor=c, elinewidth=1, capsize=3)
-    bad = ours.verdict == UNDER_TRAINED
-    ax.scatter(ours.temperature[~bad], ours.ours_pct[~bad], color=c, s=30, zorder=3)
-    ax.scatter(
-        ours.temperature[bad], ours.ours_pct[bad], facecolors="white", edgecolors=c, s=40, linewidths=1.5, zorder=3
-    )
-    handles = [_line(color=c, marker="o", label=f"{title}: ours ({num}), 95% CI")]
+    y = ours.pooled_pct
+    ax.plot(ours.temperature, y, color=c, linewidth=1.6)
+    err = [(y - ours.clustered_low_pct).clip(lower=0), (ours.clustered_high_pct - y).clip(lower=0)]
+    ax.errorbar(ours.temperature, y, yerr=err, fmt="none", ecolor=c, elinewidth=1, capsize=3)
+    bad = ours.verdict == UNTRAINED
+    ax.scatter(ours.temperature[~bad], y[~bad], color=c, s=30, zorder=3)
+    ax.scatter(ours.temperature[bad], y[bad], facecolors="white", edgecolors=c, s=40, linewidths=1.5, zorder=3)
+    handles = [_line(color=c, marker="o", label=f"{title}: ours ({num}), clustered 95% CI")]
     handles += _plot_seed_spread(ax, ours, c, title)
     if bad.any():
-        label = f"{title}: ours, model under-trained ({int(bad.sum())})"
+        label = f"{title}: ours, accuracy near chance ({int(bad.sum())})"
         handles.append(_line(color=c, marker="o", markerfacecolor="white", linestyle="none", label=label))
     return handles
 
@@ -93,7 +96,7 @@ def _plot_ours(ax: Any, ours: pd.DataFrame, c: Any, title: str) -> list[Any]:
 def _plot_baselines(ax: Any, baselines: pd.DataFrame, c: Any) -> None:
     """The undistilled baselines as horizontal lines: ours dashed (with the seeds' band), the paper's dotted."""
     for _, r in baselines.iterrows():
-        ax.axhline(r.ours_pct, color=c, linestyle="--", linewidth=1.0, alpha=0.6)
+        ax.axhline(r.pooled_pct, color=c, linestyle="--", linewidth=1.0, alpha=0.6)
         if int(r.get("seeds", 1) or 1) > 1:  # the baseline's seed range as a band
             ax.axhspan(r.min_pct, r.max_pct, color=c, alpha=0.08, linewidth=0)
         if r.paper_pct is not None and not pd.isna(r.paper_pct):

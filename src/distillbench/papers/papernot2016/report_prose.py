@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...cell_comparison import comparison_rule_text, load_comparison_rule
 from ...report import (
     CONFIG_LINE,
     DATASET_TITLES,
@@ -19,12 +20,11 @@ from ...report import (
     provenance_lines,
 )
 from ...seeds import seeds_markdown
-from ...seeds import settings_line as seeds_settings_line
 from ...settings import epochs_for, format_temperature
-from ...stats import HIGHER, LOWER, REPRODUCED, UNDER_TRAINED
-from ...verdicts import INCONCLUSIVE, rule_text
-from .reference import PaperReference
-from .report_data import ReportData, compared_numerics, ordered_datasets, seed_rows
+from ...stats import HIGHER, LOWER, NOT_MEASURED, REPRODUCED, UNTRAINED
+from .reference import PAPER_DIR, PaperReference
+from .report_cells import NUMERICS_TEXT
+from .report_data import ReportData, main_numerics, ordered_datasets, run_numerics, seed_rows
 from .report_tables import (
     accuracy_markdown,
     attack_detail_markdown,
@@ -33,14 +33,6 @@ from .report_tables import (
     misclassified_text,
     numerics_markdown,
 )
-
-NUMERICS_TEXT = {
-    "exact": "pairs ranked by the gradient of log F_t in float64, equal to exact-arithmetic JSMA-F (beta = -alpha, "
-    "so the best pair is the two largest dF_t/dx_i; F_t > 0 is a common factor): no underflow at any logit gap",
-    "float32": "float32 network, beta differentiated by autograd (the softmax Jacobian as the frameworks of 2016 "
-    "computed it); on a confident network that beta is -alpha plus rounding noise as large as alpha, so the last "
-    "bits choose the pairs, and F_t underflows to exactly 0 sooner than in float64",
-}
 
 
 def _cells(names: list[str]) -> str:
@@ -64,51 +56,47 @@ def headline(
 
 
 def _dataset_headline(d: str, table: pd.DataFrame, comp: pd.DataFrame, labels: Mapping[str, str]) -> str:
-    """One dataset's headline: what reproduced, what did not and why, and how far the other numerics move it."""
+    """One dataset's headline: what reproduced, what did not, and how far the other numerics move the cells."""
     t = table[table.dataset == d]
     title = DATASET_TITLES.get(d, d)
     n = len(t)
-    under = t[t.verdict == UNDER_TRAINED]
-    rep = t[t.verdict == REPRODUCED]
-    higher = t[t.verdict == HIGHER]
-    lower = t[t.verdict == LOWER]
     num = str(t.numerics.iloc[0]) if "numerics" in t else ""
-    if len(under) == n:
-        acc = _pct_range(t.test_accuracy_pct.min(), t.test_accuracy_pct.max(), 1)
-        ref = t.paper_accuracy_pct.dropna()
-        ref_txt = f"; the paper's: {_pct_range(ref.min(), ref.max(), 2)}" if len(ref) else ""
+    what = NUMERICS_TEXT.get(num, num).split(":")[0]
+    if (t.verdict == NOT_MEASURED).all():
         return (
-            f"- **{title}: not comparable.** All {n} models are under-trained (test accuracy {acc}"
-            f"{ref_txt}), so their attack numbers measure untrained networks, not the defense."
+            f"- **{title}: not measured** under `{num}` ({what}): this run has no such attack of its models, so "
+            "Fig. 7 has no verdict for it (other numerics, where run, are below)."
         )
-    parts = [f"{len(rep)} of {n} cells reproduce the paper's Fig. 7 with the `{num}` attack"]
+    untrained = t[t.verdict == UNTRAINED]
+    if len(untrained) == n:
+        acc = _pct_range(t.test_accuracy_pct.min(), t.test_accuracy_pct.max(), 1)
+        return f"- **{title}: not comparable.** All {n} models are near chance (test accuracy {acc})."
+    rep, higher, lower = (t[t.verdict == v] for v in (REPRODUCED, HIGHER, LOWER))
+    parts = [f"{len(rep)} of {n} cells reproduce the paper's Fig. 7 with the `{num}` attack ({what})"]
+    if len(rep):
+        parts[0] += f": {_cells([labels[m] for m in rep.model])}"
     if len(higher):
         parts.append(
             f"the attack succeeds more often than the paper reports at {_cells([labels[m] for m in higher.model])}"
         )
     if len(lower):
         parts.append(f"less often at {_cells([labels[m] for m in lower.model])}")
-    unsure = t[t.verdict == INCONCLUSIVE]
-    if len(unsure):
-        parts.append(f"inconclusive (seeds disagree) at {_cells([labels[m] for m in unsure.model])}")
-    if len(under):
-        names = _cells([labels[m] for m in under.model])
-        parts.append(f"{plural(len(under), 'model')} under-trained ({names})")
+    if len(untrained):
+        parts.append(f"{plural(len(untrained), 'model')} near chance ({_cells([labels[m] for m in untrained.model])})")
+    short = t.accuracy_shortfall_pp.dropna() if "accuracy_shortfall_pp" in t else pd.Series(dtype=float)
+    if len(short) and short.max() > 0:
+        parts.append(f"accuracy short of the paper's by up to {short.max():.1f} pp (shown beside each cell)")
     line = f"- **{title}**: " + "; ".join(parts) + "."
     c = comp[comp.dataset == d] if len(comp) else comp
     if len(c):
         other = str(c.other.iloc[0])
         c_rep = int((c.other_verdict == REPRODUCED).sum())
-        big = c[c.shift_pp.abs() > 10]
-        line += f" With the paper's `{other}` implementation instead, {c_rep} of {len(c)} reproduce"
-        if len(big):
-            worst = big.loc[big.shift_pp.abs().idxmax()]
-            line += (
-                f", and {plural(len(big), 'cell')} move by more than 10 pp (largest: "
-                f"{labels[worst.model]}, {worst.main_pct:.1f}% → {worst.other_pct:.1f}%): the "
-                f'measured defense depends on the attack\'s rounding (see "Attack numerics")'
-            )
-        line += "."
+        worst = c.iloc[int(c.shift_pp.abs().to_numpy().argmax())]
+        line += (
+            f" With the `{other}` attack ({NUMERICS_TEXT.get(other, other).split(':')[0]}) instead, {c_rep} of "
+            f"{len(c)} reproduce; the largest shift: {labels[worst.model]}, {worst.main_pct:.1f}% → "
+            f'{worst.other_pct:.1f}% (see "Attack numerics" and "Saturation").'
+        )
     return line
 
 
@@ -143,7 +131,8 @@ def provenance_section(
     lines += provenance_lines(config, results_dir, out, config_files)
     devices = sorted({str(m.get("device")) for m in data.models.values() if m.get("device")})
     add(f"- devices used by training jobs: {', '.join(devices) or '–'}")
-    add(library_line())
+    add(training_host_line(results_dir))
+    add(library_line().replace("- libraries:", "- libraries of the report host:"))
     add(CONFIG_LINE)
     for d, man in data.manifests.items():
         status = (
@@ -165,13 +154,47 @@ def provenance_section(
     return lines
 
 
+def training_host_line(results_dir: Path) -> str:
+    """The training host's torch, as the run's ``machine.txt`` recorded it (a combined run: each part's, under
+    ``halves/<dataset>/``); the metrics JSON record the device only."""
+    found = []
+    for path in sorted([Path(results_dir) / "machine.txt", *Path(results_dir).glob("halves/*/machine.txt")]):
+        if not path.exists():
+            continue
+        torch = [ln.strip() for ln in path.read_text().splitlines() if ln.startswith("torch ")]
+        where = os.path.relpath(path, results_dir)
+        found.append(f"{torch[0] if torch else 'torch not recorded'} (`{where}`)")
+    if not found:
+        return "- libraries of the training host: not recorded in this run (no `machine.txt`)"
+    return "- libraries of the training host: " + "; ".join(found)
+
+
+def seeds_run_line(config: Mapping[str, Any], table: pd.DataFrame) -> str:
+    """Settings' seeds line from the seeds that ran for each cell (the config may list seeds a run never ran)."""
+    listed = ", ".join(str(s) for s in (config.get("seeds") or [config["seed"]]))
+    parts = []
+    for d in list(dict.fromkeys(table.dataset)):
+        t = table[(table.dataset == d) & table.seed_list.notna()]
+        if not len(t):
+            continue
+        counts = t.seed_list.map(lambda v: len(str(v).split()))
+        ran = sorted({int(x) for v in t.seed_list for x in str(v).split()})
+        title = DATASET_TITLES.get(d, d)
+        if counts.max() == 1:
+            parts.append(f"{title}: one seed per cell ({', '.join(map(str, ran))})")
+        else:
+            multi = ", ".join(m for m, c in zip(t.model, counts, strict=True) if c > 1)
+            parts.append(f"{title}: seeds {', '.join(map(str, ran))}; more than one for {multi}, one for the rest")
+    return f"- seeds that ran: {'; '.join(parts) or 'none'} (the config lists {listed})"
+
+
 def settings_section(config: Mapping[str, Any], data: ReportData) -> list[str]:
     """``## Settings``: temperatures, seeds, the procedure, and each dataset's training and attack."""
     lines = ["## Settings", ""]
     add = lines.append
     temps = [format_temperature(t) for t in config["temperatures"]]
-    add(f"- temperatures: {', '.join(temps)}; seed {config['seed']}")
-    add(seeds_settings_line(config, DATASET_TITLES))
+    add(f"- temperatures: {', '.join(temps)}")
+    add(seeds_run_line(config, data.table))
     add(
         "- procedure: teacher trained at T on hard labels (cross-entropy of softmax(Z/T)); soft labels = teacher's "
         "softmax(Z/T) on the training set; distilled network (same architecture, fresh initialisation) trained at T "
@@ -219,12 +242,8 @@ def _dataset_settings(config: Mapping[str, Any], data: ReportData, d: str, temps
             '"Test accuracy of the deployed models" below.'
         )
     add(
-        f"  - attack: `{at['variant']}`, numerics `{at.get('numerics', 'exact')}`"
-        + (
-            f" (also run: {', '.join(f'`{n}`' for n in compared_numerics(config, d))})"
-            if compared_numerics(config, d)
-            else ""
-        )
+        f"  - attack: `{at['variant']}`, numerics run: {', '.join(f'`{n}`' for n in run_numerics(config, d))} "
+        f"(the table's: `{main_numerics(config, d)}`)"
         + f", first {at['samples']} test samples x {at.get('targets_per_sample', 9)} "
         f"target classes = {at['samples'] * at.get('targets_per_sample', 9)} targets per model "
         f"(paper: {data.paper.targets}), at most {at['max_features']} input elements changed"
@@ -237,31 +256,56 @@ def fig7_section(config: Mapping[str, Any], data: ReportData, results_dir: Path,
     table, paper, labels = data.table, data.paper, data.labels
     lines = ["## Fig. 7: success rate of JSMA adversarial samples", ""]
     add = lines.append
+    used = list(dict.fromkeys(table.numerics))
     add(
-        "*ours %*, *95% CI*, *Δ pp* and *targets*: the first seed; *seeds*, *mean %*, *sd pp*, *min–max %* and "
-        "*pooled 95% CI*: over every seed of the cell; *test acc %*: the first seed's; the verdict uses all seeds "
-        '(see "How verdicts are made" below).'
+        "The table's numbers and verdicts come from the attack with numerics "
+        + "; ".join(f"`{n}` ({NUMERICS_TEXT.get(n, n)})" for n in used)
+        + ". *ours %*: every target of every seed that ran (listed under *seeds*), pooled by image; *clustered 95% "
+        "CI*: its image-clustered interval; *ours − paper*: the difference with its 95% interval, which counts the "
+        "paper's own sampling error; *detectable*: the smallest true difference, upwards/downwards, that this "
+        "comparison detects with 80% power; *numerical spread*: the float32 attack's spread over arithmetic "
+        "orders, added to the interval where measured; *test acc %*: the seeds' mean, with its shortfall against "
+        "the paper's accuracy (the cell is judged anyway); *correctly classified only*: the success on targets "
+        'whose image the model classifies correctly; "not measured": the run has no attack of that cell under '
+        "these numerics."
     )
     add("")
     add(fig7_markdown(table, labels))
     add("")
     counts = table.verdict.value_counts()
     add("Verdicts: " + ", ".join(f"{v}: {n}" for v, n in counts.items()) + f" (of {len(table)} cells).")
-    if "verdict_10pp" in table:
-        changed = int((table.verdict != table.verdict_10pp).sum())
-        add(
-            f"The former rule (|ours − paper| ≤ {paper.success_tolerance_pp:g} pp, first seed only) would give a "
-            f"different verdict for {changed} of {len(table)} cells (`verdict_10pp` in fig7.csv)."
-        )
     add("")
+    lines += _diagnostic_table(data)
     add("### How verdicts are made")
     add("")
+    rule = load_comparison_rule(PAPER_DIR / "tolerances.yaml", paper_targets=paper.targets)
     add(
-        rule_text(data.rule)
-        + " Rule and numbers: `src/distillbench/verdicts.py`, `benchmark/papernot2016/tolerances.yaml`."
+        comparison_rule_text(rule)
+        + " Rule and numbers: `src/distillbench/cell_comparison.py`, `src/distillbench/clustered.py`, "
+        "`benchmark/papernot2016/tolerances.yaml`; every column in `fig7.csv`."
     )
     add("")
     lines += _seeds_and_targets(config, data, results_dir, figure, out)
+    return lines
+
+
+def _diagnostic_table(data: ReportData) -> list[str]:
+    """The same cells under each other numerics run (the exact-arithmetic attack: the saturation diagnostic),
+    compared with the paper by the same rule."""
+    lines: list[str] = []
+    for n, t in data.others.items():
+        if not len(t) or t.pooled_pct.isna().all():
+            continue
+        lines += [
+            f"### The same cells under `{n}` numerics (saturation diagnostic)",
+            "",
+            f"{NUMERICS_TEXT.get(n, n)}. Same columns and rule as above; the difference between the two tables is "
+            "what the float32 softmax's saturation does to the attack (first seed only where further seeds were "
+            "attacked with the table's numerics only).",
+            "",
+            fig7_markdown(t, data.labels, numerical=False),
+            "",
+        ]
     return lines
 
 
@@ -271,7 +315,7 @@ def _seeds_and_targets(
     """Fig. 7's cells under several seeds, how targets are counted, and the figure."""
     lines: list[str] = []
     add = lines.append
-    seed_md = seeds_markdown(seed_rows(config, results_dir), DATASET_TITLES, data.labels)
+    seed_md = seeds_markdown(seed_rows(config, results_dir, data.table), DATASET_TITLES, data.labels)
     if seed_md:
         add("### Cells under several seeds")
         add("")
@@ -288,7 +332,8 @@ def _seeds_and_targets(
     add(f"![Fig. 7 replica]({rel_fig})")
     add("")
     add(
-        "Dotted lines: the paper's values; solid: ours; dashed horizontal lines: undistilled baselines "
+        "Dotted lines: the paper's values; solid: ours, pooled over seeds, with image-clustered 95% intervals; "
+        "dashed horizontal lines: undistilled baselines "
         "(ours dashed, the paper's dotted)."
     )
     add("")

@@ -16,28 +16,62 @@ from ...report import (
 )
 
 
-def fig7_markdown(table: pd.DataFrame, labels: Mapping[str, str]) -> str:
+def _iv(lo: Any, hi: Any) -> str:
+    return "–" if lo is None or pd.isna(lo) else f"[{lo:.2f}, {hi:.2f}]"
+
+
+def _num(v: Any, spec: str = ".2f") -> str:
+    return "–" if v is None or pd.isna(v) else format(v, spec)
+
+
+def _numerical(r: Any) -> str:
+    if pd.isna(r.pooled_pct):
+        return "–"
+    n = int(r.numerical_orders) if not pd.isna(r.numerical_orders) else 0
+    return f"{r.numerical_sd_pp:.2f} pp sd ({n} orders)" if n >= 2 else "not measured"
+
+
+def _accuracy(r: Any) -> str:
+    """The seeds' mean test accuracy (the first seed's where no seed rows) and its shortfall against the paper."""
+    acc = r.get("test_accuracy_mean_pct")
+    acc = r.test_accuracy_pct if acc is None or pd.isna(acc) else acc
+    ref = r.paper_accuracy_pct
+    short = None if ref is None or pd.isna(ref) or pd.isna(acc) else ref - acc
+    return f"{_num(acc)} ({_num(short, '+.2f')})"
+
+
+def fig7_markdown(table: pd.DataFrame, labels: Mapping[str, str], numerical: bool = True) -> str:
+    """Fig. 7 compared with the paper (report_cells.clustered_table's columns); a cell not measured shows –.
+    ``numerical``: with the float32 attack's numerical spread column."""
     view = pd.DataFrame(
         {
             "dataset": table.dataset.map(lambda d: DATASET_TITLES.get(d, d)),
             "model": table.model.map(labels),
             "paper %": table.paper_pct.map(fmt),
-            "ours %": table.ours_pct.map(fmt),
-            "95% CI": [f"{fmt(lo)}–{fmt(hi)}" for lo, hi in zip(table.ci95_low_pct, table.ci95_high_pct, strict=True)],
-            "Δ pp": table.delta_pp.map(lambda v: "–" if v is None or pd.isna(v) else f"{v:+.2f}"),
-            "targets": table.targets.astype(str),
-            "test acc %": table.test_accuracy_pct.map(fmt),
+            "ours %": table.pooled_pct.map(_num),
+            "clustered 95% CI": [
+                _iv(a, b) for a, b in zip(table.clustered_low_pct, table.clustered_high_pct, strict=True)
+            ],
+            "ours − paper pp [95% CI]": [
+                "–" if pd.isna(d) else f"{d:+.2f} {_iv(a, b)}"
+                for d, a, b in zip(table.diff_pp, table.diff_low_pp, table.diff_high_pp, strict=True)
+            ],
+            "detectable ↑/↓ pp": [
+                "–" if pd.isna(p) else f"{_num(a, '.1f')}/{_num(b, '.1f')}"
+                for p, a, b in zip(table.pooled_pct, table.mdd_higher_pp, table.mdd_lower_pp, strict=True)
+            ],
+            "seeds": ["–" if pd.isna(p) else str(s) for p, s in zip(table.pooled_pct, table.seed_list, strict=True)],
+            "numerical spread": [_numerical(r) for _, r in table.iterrows()],
+            "test acc % (short pp)": [_accuracy(r) for _, r in table.iterrows()],
+            "correctly classified only %": [
+                "–" if pd.isna(v) else f"{v:.2f} {_iv(a, b)}"
+                for v, a, b in zip(table.correct_pct, table.correct_low_pct, table.correct_high_pct, strict=True)
+            ],
             "verdict": table.verdict,
         }
     )
-    if "seeds" in table:  # over the seeds (seeds.py): appended, so the columns above keep their places
-        view["seeds"] = table.seeds.astype(str)
-        view["mean %"] = table.mean_pct.map(fmt)
-        view["sd pp"] = table.sd_pp.map(fmt)
-        view["min–max %"] = [f"{fmt(a)}–{fmt(b)}" for a, b in zip(table.min_pct, table.max_pct, strict=True)]
-        view["pooled 95% CI"] = [
-            f"{fmt(a)}–{fmt(b)}" for a, b in zip(table.pooled_ci95_low_pct, table.pooled_ci95_high_pct, strict=True)
-        ]
+    if not numerical:
+        view = view.drop(columns="numerical spread")
     return md_table(view)
 
 
