@@ -51,3 +51,17 @@ def test_a_circle_between_siblings_breaks_the_contracts(tmp_path, repo_root):
     out = lint_imports(tree / "pyproject.toml", tree / "src")
     assert out.returncode != 0
     assert "No import circles" in out.stdout and "BROKEN" in out.stdout
+
+
+def test_every_module_of_the_package_has_a_layer(repo_root):
+    """A module missing from the layers contract would escape it: every top-level module and subpackage of
+    distillbench is named in one layer."""
+    import tomllib
+
+    contracts = tomllib.loads((repo_root / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    layers = next(c for c in contracts if c["type"] == "layers")["layers"]
+    named = {m.strip() for layer in layers for m in layer.split(":")}
+    package = repo_root / "src" / "distillbench"
+    modules = {f"distillbench.{p.stem}" for p in package.glob("*.py") if p.stem != "__init__"}
+    modules |= {f"distillbench.{p.parent.name}" for p in package.glob("*/__init__.py")}
+    assert not modules - named, f"modules in no layer of pyproject.toml's layers contract: {sorted(modules - named)}"

@@ -42,3 +42,17 @@ def test_an_unknown_order_is_refused(repo_root):
     cfg["datasets"]["mnist"]["attack"]["spread_orders"] = ["sideways"]
     with pytest.raises(ConfigError, match="spread_orders"):
         validate_config(cfg, check_device=False)
+
+
+def test_the_report_reads_each_cells_rates_under_both_orders(cpu_cfg, tmp_path):
+    from distillbench.papers.papernot2016.report_cells import numerical_rates
+
+    plan = Plan(cpu_cfg, str(tmp_path))
+    for numerics, rate in (("float32", 91.67), ("float32_per_target", 91.78)):
+        path = tmp_path.joinpath(plan.attack_file("mnist", numerics, "baseline").removeprefix(f"{tmp_path}/"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"success_rate_pct": rate}))
+    only_one = tmp_path.joinpath(plan.attack_file("mnist", "float32", "distilled_T2").removeprefix(f"{tmp_path}/"))
+    only_one.write_text(json.dumps({"success_rate_pct": 50.0}))
+    rates = numerical_rates(cpu_cfg, tmp_path)
+    assert rates == {("mnist", "baseline"): [91.67, 91.78]}  # a cell with one order measured has no spread

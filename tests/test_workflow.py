@@ -100,14 +100,16 @@ CPU_PLAN.update(
 # The recipe-sensitivity study (recipe.smk), in `all` where enabled: per studied dataset and recipe variant (the
 # configured one and each contested choice) a teacher at T=1 and at the study's T, soft labels, a student, the two
 # deployed models' logits, and 2 numerics x protocols attacks per model. Paper: MNIST 6 variants, CIFAR-10 7 (its
-# lr decay), 3 protocols; cpu and smoke: MNIST 6 variants, 2 protocols.
+# lr decay), 3 protocols; cpu: MNIST 6 variants, 2 protocols; smoke: MNIST 3 variants (two choices), 2 protocols.
 PAPER_PLAN.update(
     recipe_train_teacher=26, recipe_soft_labels=13, recipe_train_student=13, recipe_logits=26, recipe_attack=156
 )
-for _plan in (CPU_PLAN, SMOKE_PLAN):
-    _plan.update(
-        recipe_train_teacher=12, recipe_soft_labels=6, recipe_train_student=6, recipe_logits=12, recipe_attack=48
-    )
+CPU_PLAN.update(
+    recipe_train_teacher=12, recipe_soft_labels=6, recipe_train_student=6, recipe_logits=12, recipe_attack=48
+)
+SMOKE_PLAN.update(
+    recipe_train_teacher=6, recipe_soft_labels=3, recipe_train_student=3, recipe_logits=6, recipe_attack=24
+)
 # smoke: MNIST baseline and T=20 under seed 7; 2 snapshots x 2 seeds.
 SMOKE_PLAN.update(
     train_teacher=2,

@@ -15,6 +15,7 @@ Numerics, by what they compute (their names are the attack block's ``numerics`` 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,22 @@ def seeds_run(config: Mapping[str, Any], results_dir: Path, dataset: str, numeri
     """The seeds whose per-target table of this cell exists (a config may list seeds a committed run never ran)."""
     plan = Plan(config, results_dir)
     return [s for s in all_seeds(config) if Path(plan.attack_file(dataset, numerics, model, s, ext="csv")).exists()]
+
+
+def numerical_rates(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str, str], list[float]]:
+    """Per (dataset, model): the first seed's float32 success rate under the default arithmetic order and under
+    each further order the run measured (``attack.spread_orders``: the ``float32_<order>`` summaries), where at
+    least two orders ran; the spread of these rates is float32's numerical spread for the cell."""
+    plan = Plan(config, results_dir)
+    rates: dict[tuple[str, str], list[float]] = {}
+    for dataset in config["datasets"]:
+        orders = [HEADLINE_NUMERICS, *plan.spread_numerics(dataset)]
+        for model in plan.deployed_models():
+            paths = [Path(plan.attack_file(dataset, n, model)) for n in orders]
+            found = [float(json.loads(p.read_text())["success_rate_pct"]) for p in paths if p.exists()]
+            if len(found) >= 2:
+                rates[(dataset, model)] = found
+    return rates
 
 
 def clustered_table(

@@ -21,7 +21,7 @@ from ...verdicts import VerdictRule, load_rule
 from . import models as papernot_models
 from .plan import Plan
 from .reference import PaperReference
-from .report_cells import HEADLINE_NUMERICS, clustered_table, measured
+from .report_cells import HEADLINE_NUMERICS, clustered_table, measured, numerical_rates
 
 
 def ordered_datasets(config: Mapping[str, Any]) -> list[str]:
@@ -304,7 +304,9 @@ def load(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) ->
     rule = load_rule()
     models = load_models(config, results_dir)
     table = with_test_samples(collect(config, results_dir, paper), models)
-    table = clustered_table(config, results_dir, with_seeds(config, results_dir, table, rule), paper)
+    table = clustered_table(
+        config, results_dir, with_seeds(config, results_dir, table, rule), paper, numerical_rates(config, results_dir)
+    )
     others = {
         n: clustered_table(config, results_dir, with_test_samples(t, models), paper)
         for n, t in collect_compared(config, results_dir, paper).items()
