@@ -1,4 +1,4 @@
-"""The attack registry and the Foolbox wrappers (issue 9) on tiny hand-built models: real attacks, no data."""
+"""The attack registry and the Foolbox wrappers on tiny hand-built models: real attacks, no data."""
 
 from __future__ import annotations
 

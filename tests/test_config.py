@@ -72,7 +72,7 @@ def _errors(cfg):
         (lambda c: c["datasets"]["mnist"].pop("attack"), "datasets.mnist.attack", "missing"),
         (lambda c: c["datasets"]["mnist"].update(max_features=111), "datasets.mnist.max_features", "even"),
         (lambda c: c.update(run_name="my run"), "run_name", "letters"),
-        # Checks that know the data (issue 11): budgets and counts against each dataset's size.
+        # Checks that know the data: budgets and counts against each dataset's size.
         (
             lambda c: c["datasets"]["mnist"].update(max_features=1000),
             "datasets.mnist.max_features",
@@ -97,7 +97,7 @@ def _errors(cfg):
             "verify_checksums.mnist",
             "{mnist: true, cifar10: false}",
         ),
-        # Refused before the issue too; kept here so that every kind of mistake stays covered.
+        # Refused before the data-aware checks too; kept here so that every kind of mistake stays covered.
         (
             lambda c: c["datasets"]["mnist"]["attack"].update(samples=0),
             "datasets.mnist.attack.samples",

@@ -244,7 +244,8 @@ def test_loader_matches_torchvision(tmp_path):
 
 
 def test_cli_prints_one_paragraph_and_no_traceback(tmp_path, repo_root):
-    """The issue: a truncated idx file passed prepare_data and training died 52 s later naming no file."""
+    """A truncated idx file is named in one paragraph at once (it once passed prepare_data and training died 52 s
+    later naming no file)."""
     root = _fresh(tmp_path)
     _truncate(root / RAW / "train-images-idx3-ubyte", 20_000)
     env = {**os.environ, "PYTHONPATH": str(repo_root / "src")}

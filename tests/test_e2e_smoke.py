@@ -109,8 +109,8 @@ def test_per_target_tables_and_summaries(smoke_run):
 
 
 def test_adaptive_attacks_robustness_and_accuracy_sections(smoke_run):
-    """Issue 9: every registry attack kind ran on its models, with per-target tables, summaries with the keys the
-    conclusion reads, and the report's three sections with their tables and figures."""
+    """Adaptive attacks: every registry attack kind ran on its models, with per-target tables, summaries with the
+    keys the conclusion reads, and the report's three sections with their tables and figures."""
     from distillbench.adaptive import ADAPTIVE_COLUMNS
 
     run = smoke_run / "results" / "smoke"
@@ -165,7 +165,7 @@ def test_adaptive_attacks_robustness_and_accuracy_sections(smoke_run):
 def test_every_job_has_a_log_and_a_benchmark(smoke_run):
     logs = sorted((smoke_run / "results" / "smoke" / "logs").rglob("*.log"))
     # attacks: exact and float32; gradients; seed 7's chain (2 teachers, soft labels, student, 2 attacks); the
-    # length study (2 training jobs, 4 attacks, 4 gradients); issue 9: 14 adaptive attacks, 6 robustness jobs; the
+    # length study (2 training jobs, 4 attacks, 4 gradients); adaptive attacks: 14 attacks, 6 robustness jobs; the
     # seam: 11 models, 2 teachers' logits, 2 report sections
     assert len(logs) == 2 + 4 + 4 + 4 + 2 * 6 + 6 + 1 + 6 + 10 + 14 + 6 + 11 + 2 + 2
     train_log = (smoke_run / "results" / "smoke" / "logs" / "train_teacher" / "mnist_T20_seed1234.log").read_text()
@@ -246,7 +246,7 @@ def test_snakemake_html_report(repo_root, smoke_run, tiny_data_dir):
     assert "Fig. 7 as a table, one row per dataset" in html  # fig7_table.rst
     assert "How far each Fig. 7 cell moves" in html  # numerics.rst
     assert "Input gradients per deployed model" in html  # gradients.rst
-    assert "Adaptive attacks (issue 9): success rate against the distillation temperature" in html  # adaptive.rst
+    assert "Adaptive attacks: success rate against the distillation temperature" in html  # adaptive.rst
     assert "Robustness rho_adv per temperature" in html  # robustness.rst
     assert "Test accuracy of every deployed model against the distillation temperature" in html  # accuracy.rst
     assert "This is run <strong>smoke</strong>" in html  # workflow.rst, rendered with the run's config

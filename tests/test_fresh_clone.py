@@ -2,8 +2,8 @@
 
 Unlike tests/test_workflow.py (which plans in an empty working directory), this clones the
 repository, committed results and REPORT.md included, and runs Snakemake inside the clone exactly as
-README says: nothing committed may make any profile's run look done (issue: the committed
-REPORT.md once satisfied `rule all`, and the paper profile planned nothing).
+README says: nothing committed may make any profile's run look done (a committed REPORT.md once
+satisfied `rule all`, and the paper profile planned nothing).
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ WRITES = re.compile(
 
 
 def test_every_output_goes_through_the_atomic_writer(repo_root):
-    """No module but io.py writes files itself (the issue counted five hand-written atomic helpers)."""
+    """No module but io.py writes files itself (there were once five hand-written atomic helpers)."""
     offenders = []
     for path in sorted((repo_root / "src" / "distillbench").rglob("*.py")):
         if path.name == "io.py":

@@ -4,8 +4,9 @@ Setup. A small CNN (conv8-pool-FC32-10) is trained in a few seconds on 14x14 MNI
 max-pooled 2x2, which keeps the saturated pixels at exactly 1.0; 196 features, so the O(n^2)
 searches of the public implementations and of the reference stay fast). The attack budget is
 112/784 of the features, as in Fig. 7: 28 of 196, i.e. 14 pair iterations. Targets: the first
-``SAMPLES`` test images, each with its 9 other classes. Without MNIST (CI has it at
-``../shared/data``) the same checks run on synthetic 14x14 digits, with a printed note.
+``SAMPLES`` test images, each with its 9 other classes. MNIST is read from ``$DISTILLBENCH_DATA/MNIST/raw``,
+else from the repository's ``data/MNIST/raw`` (where README's set-up stages it); without it the same checks
+run on synthetic 14x14 digits, with a printed note.
 
 Pixels in [0.99, 1) are snapped to 1.0 in the test inputs of every implementation (see torchattacks
 below); this is an input choice, identical for everybody.
@@ -72,6 +73,7 @@ from __future__ import annotations
 
 import copy
 import gzip
+import os
 from pathlib import Path
 
 import numpy as np
@@ -86,7 +88,7 @@ from distillbench.evaluation import attack_targets
 from reference_jsma import reference_jsma
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST_RAW = REPO.parent / "shared" / "data" / "MNIST" / "raw"
+MNIST_RAW = Path(os.environ.get("DISTILLBENCH_DATA") or REPO / "data") / "MNIST" / "raw"
 SAMPLES = 20  # x 9 targets = 180 targets
 BUDGET = 28  # 112/784 of 196 features
 TEMPERATURE = 10.0
@@ -145,7 +147,10 @@ def setup():
     train_img, train_lab = _read_idx("train-images-idx3-ubyte", 6000), _read_idx("train-labels-idx1-ubyte", 6000)
     test_img, test_lab = _read_idx("t10k-images-idx3-ubyte", 500), _read_idx("t10k-labels-idx1-ubyte", 500)
     if train_img is None or train_lab is None or test_img is None or test_lab is None:
-        print(f"\nMNIST not found at {MNIST_RAW}: cross-checks run on synthetic 14x14 digits")
+        print(
+            f"\nMNIST not found at {MNIST_RAW} (set DISTILLBENCH_DATA to a directory holding MNIST/raw, or stage "
+            "data/ as README says): cross-checks run on synthetic 14x14 digits"
+        )
         xtr, ytr = _synthetic(6000, 1)
         xte, yte = _synthetic(500, 2)
         source = "synthetic"

@@ -107,8 +107,8 @@ def test_unknown_model_name_is_named_with_the_known_ones():
 
 
 def test_nothing_rebuilds_a_model_from_its_name():
-    """No module or rule takes a temperature or a role back out of a model's name (the issue's 'nothing parses
-    names'): they ask papers/papernot2016/models.py."""
+    """No module or rule takes a temperature or a role back out of a model's name: they ask
+    papers/papernot2016/models.py."""
     parsing = re.compile(r"""split\(\s*["']_T["']|\.startswith\(\s*["']distilled_T|\.removeprefix\(\s*["']distilled""")
     files = [*sorted((REPO / "src").rglob("*.py")), *sorted((REPO / "workflow").rglob("*.smk")), REPO / "Snakefile"]
     hits = [

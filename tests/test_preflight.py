@@ -1,4 +1,4 @@
-"""What the real `snakemake` refuses before planning or before its first job (issue 11): config files
+"""What the real `snakemake` refuses before planning or before its first job: config files
 with YAML errors (file and line), missing data with download off, `device: cuda` without CUDA, the note on the
 paper profile trained on the CPU, and per-dataset checksum waivers reaching the prepare_data jobs."""
 
@@ -71,7 +71,7 @@ def test_missing_data_with_download_off_stops_before_planning(repo_root, tmp_pat
     assert proc.returncode != 0 and "Building DAG" not in proc.out and "Traceback" not in proc.out
     for ds in ("mnist", "cifar10"):
         assert f"{ds}: no {ds} files in {tmp_path / 'nothing'} and download is off; fix: stage a local copy" in proc.out
-    assert len(proc.out.splitlines()) < 15, proc.out  # the issue counted 221 lines for this
+    assert len(proc.out.splitlines()) < 15, proc.out  # one paragraph per dataset, not a traceback (once 221 lines)
 
 
 def test_cuda_without_cuda_stops_before_the_first_job(repo_root, tmp_path, tiny_data_dir):

@@ -1,4 +1,5 @@
-"""The report sections of issue 9 on hand-written result files: tables, verdicts against the references, figures."""
+"""The adaptive-attack report sections on hand-written result files: tables, verdicts against the references,
+figures."""
 
 from __future__ import annotations
 

@@ -28,7 +28,7 @@ def test_pooled_wilson_interval_pools_every_seeds_targets():
     assert uneven.pooled_ci_pct == pytest.approx(tuple(100 * v for v in wilson_interval(59, 110)))
 
 
-def test_the_issues_example_is_no_longer_reproduced():
+def test_a_cell_within_10pp_but_outside_its_interval_is_no_longer_reproduced():
     """82.23% (paper, T=2) vs 89.00% measured on 900 targets: the former +-10 pp rule said reproduced."""
     ours = SeedCell(successes=[801], targets=[900])  # 89.00%
     lo, hi = ours.pooled_ci_pct

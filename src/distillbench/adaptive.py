@@ -1,4 +1,4 @@
-"""Adaptive attacks (issue 9, item 1) and the robustness rho_adv (item 2) on one deployed model.
+"""Adaptive attacks and the robustness rho_adv on one deployed model.
 
 Same targets as Fig. 7 (the first ``samples`` test images x their other classes, :func:`attack_targets`),
 one table row per target; finished batches survive an interruption in a partial file.

@@ -11,7 +11,7 @@
 # (SlurmdParameters=config_overrides), so on a 2-core machine the GPUs, not the cores, limit how many
 # GPU jobs run at once.
 #
-# What this needed (see ../shared/notes/facts.md, "SLURM on one machine"):
+# What running SLURM on one machine needed:
 #   * slurm.conf at the default path /etc/slurm/slurm.conf: the SLURM executor plugin's job step strips
 #     SLURM_CONF before its nested srun, so a slurm.conf elsewhere is not found inside jobs;
 #   * proctrack/pgid + task/none (no cgroups / systemd here; with proctrack/linuxproc a job process that

@@ -115,7 +115,7 @@ def cmd_gradients(a: argparse.Namespace) -> None:
 
 
 def cmd_adaptive_attack(a: argparse.Namespace) -> None:
-    """One registry attack (issue 9, item 1) on one deployed model: per-target CSV and a summary JSON."""
+    """One registry attack (an adaptive attack) on one deployed model: per-target CSV and a summary JSON."""
     from ..adaptive import run_adaptive, summarize_adaptive
 
     m = _AttackedModel(a)
@@ -154,7 +154,7 @@ def cmd_adaptive_attack(a: argparse.Namespace) -> None:
 
 
 def cmd_robustness(a: argparse.Namespace) -> None:
-    """rho_adv (issue 9, item 2): JSMA with every input element allowed to change, on one deployed model."""
+    """rho_adv (the robustness measure): JSMA with every input element allowed to change, on one deployed model."""
     from ..adaptive import summarize_robustness
     from ..evaluation import run_attack
 
@@ -214,7 +214,7 @@ def register(sub: Any) -> None:
     sp.add_argument("--out", required=True)
     sp.set_defaults(func=cmd_gradients)
 
-    sp = sub.add_parser("adaptive-attack", help="run one registry attack on a deployed model (issue 9)")
+    sp = sub.add_parser("adaptive-attack", help="run one registry attack (an adaptive attack) on a deployed model")
     add_device_args(sp)
     sp.add_argument("--model", required=True)
     sp.add_argument("--model-name", required=True, help="baseline or distilled_T<T>")
@@ -225,7 +225,7 @@ def register(sub: Any) -> None:
     sp.add_argument("--summary", required=True)
     sp.set_defaults(func=cmd_adaptive_attack)
 
-    sp = sub.add_parser("robustness", help="rho_adv: JSMA with no budget cap on a deployed model (issue 9)")
+    sp = sub.add_parser("robustness", help="rho_adv: JSMA with no budget cap on a deployed model")
     add_device_args(sp)
     sp.add_argument("--model", required=True)
     sp.add_argument("--model-name", required=True, help="baseline or distilled_T<T>")

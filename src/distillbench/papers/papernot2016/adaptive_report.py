@@ -1,4 +1,4 @@
-"""REPORT.md sections of issue 9: adaptive attacks, robustness rho_adv, accuracy vs temperature.
+"""REPORT.md sections on adaptive attacks: robustness rho_adv, accuracy vs temperature.
 
 Each section has a table (CSV beside REPORT.md) and a figure; they are written whatever the run holds (a
 run without ``adaptive:`` / ``robustness:`` blocks gets empty tables, a figure saying so, and no section),

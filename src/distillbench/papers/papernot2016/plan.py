@@ -262,7 +262,7 @@ class Plan:
                 out.append(f"{self.results}/length/{d}/seed{s}/gradients_epoch{e}.json")
         return out
 
-    # --- adaptive attacks and robustness (issue 9) ------------------------------------------
+    # --- adaptive attacks and robustness ---------------------------------------------------
     def adaptive_attacks(self, dataset: str) -> list[str]:
         """The registry attacks the dataset's ``adaptive`` block names (none without the block)."""
         ad = self.config["datasets"][dataset].get("adaptive")
