@@ -122,6 +122,18 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def create_exclusive(path: str | os.PathLike[str], text: str) -> bool:
+    """Create ``path`` holding ``text`` only if it does not exist yet (O_EXCL: of two processes racing, one wins);
+    False when it already exists. For lock files, whose point is that creation is the claim."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    return True
+
+
 def write_json(path: str | os.PathLike[str], obj: Any, *, indent: int = 2) -> None:
     """JSON with a final newline; NaN is written as JSON's ``NaN`` like :func:`json.dumps` does."""
     write_text(path, json.dumps(obj, indent=indent) + "\n")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+from .io import create_exclusive
 
 LOCK_NAME = ".run.lock"
 
@@ -77,9 +78,7 @@ def acquire(run_dir: str | os.PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     me = {"host": socket.gethostname(), "pid": os.getpid(), "start": _start_ticks(os.getpid()), "started": time.time()}
     for _ in range(3):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
+        if not create_exclusive(path, json.dumps(me)):
             info = _holder(path)
             if info is not None and (info["pid"], info.get("host")) == (me["pid"], me["host"]):
                 return path  # ours already
@@ -89,8 +88,6 @@ def acquire(run_dir: str | os.PathLike[str]) -> Path:
                     raise _refusal(path, info, same_host) from None
             path.unlink(missing_ok=True)  # stale: its process has ended
             continue
-        with os.fdopen(fd, "w") as fh:
-            json.dump(me, fh)
         return path
     raise RunLockedError(f"{path}: could not be taken (another run keeps taking it); fix: run again")
 
