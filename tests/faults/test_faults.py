@@ -88,8 +88,8 @@ def test_full_disk_ctrl_c_and_kill_9_then_a_rerun_equal_an_uninterrupted_run(
             assert "Traceback" not in logs and "iostream error" not in logs
             subprocess.run(["mount", "-o", "remount,size=256m", str(work)], check=True)
         # 2. Ctrl-C once a network's checkpoint is written
-        models = work / RUN / "mnist"
-        assert _interrupt_when(cmd, lambda: any(models.glob("teacher_T*.pt")), signal.SIGINT), "ended first"
+        models = work / RUN / "mnist"  # checkpoints: work/<run>/<dataset>/seed<s>/
+        assert _interrupt_when(cmd, lambda: any(models.glob("seed*/teacher_T*.pt")), signal.SIGINT), "ended first"
         # 3. kill -9 (Snakemake and its jobs) once the attacks have begun
         attacks = wd / "results" / RUN / "attacks"
         assert _interrupt_when(cmd, lambda: attacks.exists() and any(attacks.rglob("*")), signal.SIGKILL)

@@ -178,7 +178,9 @@ def seeds_run_line(config: Mapping[str, Any], table: pd.DataFrame) -> str:
         if not len(t):
             continue
         counts = t.seed_list.map(lambda v: len(str(v).split()))
-        ran = sorted({int(x) for v in t.seed_list for x in str(v).split()})
+        seen = {int(x) for v in t.seed_list for x in str(v).split()}
+        order = [int(s) for s in (config.get("seeds") or [config["seed"]])]
+        ran = [s for s in order if s in seen] + sorted(seen - set(order))  # the config's order
         title = DATASET_TITLES.get(d, d)
         if counts.max() == 1:
             parts.append(f"{title}: one seed per cell ({', '.join(map(str, ran))})")
