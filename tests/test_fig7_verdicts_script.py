@@ -30,8 +30,9 @@ def write_cell(folder, model, successes_per_image):
 
 
 def test_prints_verdicts_and_says_what_is_not_recorded(tmp_path, capsys):
-    folder = tmp_path / "run" / "attacks" / "mnist" / "float32"
+    folder = tmp_path / "run" / "attacks" / "mnist" / "float32" / "seed1234"  # the run's first seed
     folder.mkdir(parents=True)
+    (tmp_path / "run" / "config.json").write_text(json.dumps({"seed": 1234}))
     write_cell(folder, "baseline", [1] * 100)  # 11.1% against the paper's baseline (far higher)
     write_cell(folder, "distilled_T100", [0] * 100)
     assert load_script().main([str(tmp_path / "run")]) == 0
