@@ -27,7 +27,7 @@ def _train(repo_root, data_dir, out, metrics):
     args = [sys.executable, "-m", "distillbench", "train", "--role", "teacher", "--dataset", "mnist"]
     args += ["--temperature", "20", "--epochs", "2", "--seed", "1234", "--training", json.dumps(TRAINING)]
     args += ["--train-subset", "300", "--test-subset", "100", "--data-dir", str(data_dir), "--device", "cpu"]
-    args += ["--fast-path", "plain", "--threads", "1", "--out", str(out), "--metrics", str(metrics)]
+    args += ["--fast-path", "channels_last", "--threads", "1", "--out", str(out), "--metrics", str(metrics)]
     env = {"PYTHONPATH": str(repo_root / "src"), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]

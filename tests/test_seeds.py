@@ -274,3 +274,10 @@ def test_a_run_reported_again_without_its_further_seeds_counts_what_it_has(tmp_p
     (res / "attacks/mnist/exact/seed1234/baseline.json").unlink()
     with pytest.raises(FileNotFoundError):
         seed_cells(cfg, _attack_files(cfg, res), "mnist", "exact")
+
+
+def test_no_measured_cell_gives_no_seed_table():
+    """A run that never ran the table's numerics (e.g. only `exact`) has no per-seed rows: no table, no error."""
+    from distillbench.seeds import seeds_markdown
+
+    assert seeds_markdown(pd.DataFrame(), {}, {}) == ""

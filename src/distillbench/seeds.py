@@ -181,6 +181,8 @@ def add_seed_columns(table: pd.DataFrame, cells: pd.DataFrame, rule: Any) -> pd.
 def seeds_markdown(cells: pd.DataFrame, titles: Mapping[str, str], labels: Mapping[str, str]) -> str:
     """Per replicated cell, each seed's success rate and test accuracy (``labels``: model name -> its label)."""
     rows = []
+    if cells.empty:  # no cell measured under the table's numerics (e.g. a run that never ran float32)
+        return ""
     for (d, m), g in cells.groupby(["dataset", "model"], sort=False):
         if len(g) < 2:
             continue
