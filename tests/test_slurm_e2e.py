@@ -391,8 +391,8 @@ class E2E:
         return self.base_cmd() + ["--workflow-profile", PROFILE, *SLURM_TEST_ARGS, *extra]
 
 
-KILL_RULE_LOG = "results/smoke/logs/train_student/mnist_T20.log"
-KILL_COMMENT = "rule_train_student_wildcards_mnist_20"
+KILL_RULE_LOG = "results/smoke/logs/train_student/mnist_T20_seed1234.log"
+KILL_COMMENT = "rule_train_student_wildcards_mnist_1234_20"  # dataset, seed, T: the order of the output path
 
 
 @pytest.fixture(scope="module")
@@ -475,7 +475,7 @@ def test_at_most_two_gpu_jobs_at_once_on_distinct_gpus(e2e):
 def test_killed_job_was_reported_with_its_log_and_retried(e2e):
     killed = slurm_jobs(e2e.slurm)[e2e.killed]
     assert killed.state == "CANCELLED" and killed.comment == KILL_COMMENT, killed
-    slurm_log = f".snakemake/slurm_logs/rule_train_student/mnist_20/{e2e.killed}.log"
+    slurm_log = f".snakemake/slurm_logs/rule_train_student/mnist_1234_20/{e2e.killed}.log"
     assert (e2e.slurm / slurm_log).exists()
     assert f"SLURM-job '{e2e.killed}' failed" in e2e.slurm_out
     assert slurm_log in e2e.slurm_out, "the failure report should name the killed job's SLURM log"
@@ -504,12 +504,12 @@ def test_rerun_does_nothing(e2e):
 def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e2e):
     wd = e2e.slurm
     mnist = [
-        "results/smoke/attacks/mnist/exact/distilled_T20.csv",
-        "results/smoke/attacks/mnist/exact/distilled_T20.json",
+        "results/smoke/attacks/mnist/exact/seed1234/distilled_T20.csv",
+        "results/smoke/attacks/mnist/exact/seed1234/distilled_T20.json",
     ]
     cifar = [
-        "results/smoke/attacks/cifar10/exact/distilled_T20.csv",
-        "results/smoke/attacks/cifar10/exact/distilled_T20.json",
+        "results/smoke/attacks/cifar10/exact/seed1234/distilled_T20.csv",
+        "results/smoke/attacks/cifar10/exact/seed1234/distilled_T20.json",
     ]
     report = ["results/smoke/fig7.csv", "results/smoke/fig7.png", "results/smoke/REPORT.md"]
     # Two attacks and the report still to do (as after an interrupted run); everything else finished.
@@ -526,8 +526,8 @@ def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e
     run = Run(wd, e2e.slurm_cmd("--retries", "0"), run_env(), "slurm_fail")
     try:
         run.kill_job_when_running(
-            "rule_attack_wildcards_mnist_exact_distilled_T20",
-            "results/smoke/logs/attack/mnist_exact_distilled_T20.log",
+            "rule_attack_wildcards_mnist_exact_1234_distilled_T20",  # dataset, numerics, seed, model
+            "results/smoke/logs/attack/mnist_exact_distilled_T20_seed1234.log",
         )
         rc, out = run.wait()
     finally:
@@ -535,8 +535,8 @@ def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e
     assert run.killed, f"never saw the attack job running:\n{out[-3000:]}"
     assert rc != 0, "a killed job with no retries left must fail the run"
     assert f"SLURM-job '{run.killed}' failed" in out
-    assert f".snakemake/slurm_logs/rule_attack/mnist_exact_distilled_T20/{run.killed}.log" in out
-    assert "results/smoke/logs/attack/mnist_exact_distilled_T20.log" in out
+    assert f".snakemake/slurm_logs/rule_attack/mnist_exact_1234_distilled_T20/{run.killed}.log" in out
+    assert "results/smoke/logs/attack/mnist_exact_distilled_T20_seed1234.log" in out
     assert "Trying to restart job" not in out
     assert not (wd / mnist[1]).exists() and not (wd / report[0]).exists()
     assert all((wd / rel).exists() for rel in cifar), "keep-going: the independent cifar10 attack still finished"
@@ -561,6 +561,6 @@ def test_job_killed_without_retries_stops_the_run_and_the_rerun_redoes_only_it(e
     assert not changed, f"finished outputs were redone: {changed}"
     new = {k: v for k, v in slurm_jobs(wd).items() if k not in before}
     resumed = [j for j in new.values() if j.state == "COMPLETED" and j.comment.startswith("rule_attack_")]
-    assert [j.comment for j in resumed] == ["rule_attack_wildcards_mnist_exact_distilled_T20"], new
+    assert [j.comment for j in resumed] == ["rule_attack_wildcards_mnist_exact_1234_distilled_T20"], new
     assert resumed[0].partition == "batch" and resumed[0].tres == "gres:gpu:fakegpu:1", resumed[0]
     assert (wd / "results/smoke/fig7.csv").read_text() == (e2e.local / "results/smoke/fig7.csv").read_text()
