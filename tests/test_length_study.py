@@ -63,31 +63,44 @@ def test_snapshots_are_saved_at_the_listed_epochs_and_match_plain_training(tiny_
     assert not torch.equal(next(load_checkpoint(other / "e1.pt")[0].parameters()), next(snap.parameters()))
 
 
-def _rows(rates_by_epoch):
-    return pd.DataFrame(
-        [
-            {
-                "epochs": e,
-                "seed": s,
-                "successes": k,
-                "targets": 270,
-                "success_rate_pct": 100 * k / 270,
-                "test_accuracy_pct": 98.0,
-                "median_logit_gap": 10.0 + e,
-            }
-            for e, ks in rates_by_epoch.items()
-            for s, k in enumerate(ks)
-        ]
-    )
+def _rows(rates_by_epoch, tmp_path):
+    """Per seed and length: a per-target table of 30 images x 9 targets with ``k`` successes spread over the
+    images one target at a time (so every image holds about k / 30 of them)."""
+    rows = []
+    for e, ks in rates_by_epoch.items():
+        for s, k in enumerate(ks):
+            path = tmp_path / f"seed{s}_epoch{e}.csv"
+            order = [(i, t) for t in range(9) for i in range(30)]  # image-major spread of the successes
+            won = set(order[:k])
+            pd.DataFrame(
+                [{"sample_index": i, "target": t, "success": (i, t) in won} for i in range(30) for t in range(9)]
+            ).to_csv(path, index=False)
+            rows.append(
+                {
+                    "epochs": e,
+                    "seed": s,
+                    "successes": k,
+                    "targets": 270,
+                    "success_rate_pct": 100 * k / 270,
+                    "test_accuracy_pct": 98.0,
+                    "median_logit_gap": 10.0 + e,
+                    "targets_csv": str(path),
+                }
+            )
+    return pd.DataFrame(rows)
 
 
-def test_summary_and_sentence():
-    summary = summarize(_rows({1: [200, 210, 190], 12: [255, 262, 250]}))
+def test_summary_and_sentence(tmp_path):
+    summary = summarize(_rows({1: [200, 210, 190], 12: [255, 262, 250]}, tmp_path), 95.89)
     assert list(summary.epochs) == [1, 12] and list(summary.seeds) == [3, 3]
     assert summary.pooled_targets.tolist() == [810, 810]
+    assert summary.pooled_pct.iloc[1] == pytest.approx(100 * 767 / 810)
     assert summary.mean_pct.iloc[1] == pytest.approx(100 * 767 / 810)
+    # 12 epochs: 94.7% pooled, the paper's 95.89 inside the difference's interval; 1 epoch: 74% is far below.
+    assert summary.verdict.tolist() == ["not reproduced (lower)", "reproduced"]
+    assert summary.diff_low_pp.iloc[1] <= 0 <= summary.diff_high_pp.iloc[1]
     hit = paper_sentence(summary, 95.89, "MNIST")
     assert hit.startswith("The paper's 95.89% for the MNIST baseline comes back at: 12 epoch(s)")
-    miss = paper_sentence(summarize(_rows({1: [200, 210, 190], 12: [220, 225, 215]})), 95.89, "MNIST")
+    miss = paper_sentence(summarize(_rows({1: [200, 210, 190], 12: [220, 225, 215]}, tmp_path), 95.89), 95.89, "MNIST")
     assert miss.startswith("No training length tried (1, 12 epochs) brings the paper's 95.89% back")
-    assert "lies above every band" in miss
+    assert "the closest is 12 epoch(s)" in miss and "lies above it" in miss

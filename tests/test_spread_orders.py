@@ -56,3 +56,40 @@ def test_the_report_reads_each_cells_rates_under_both_orders(cpu_cfg, tmp_path):
     only_one.write_text(json.dumps({"success_rate_pct": 50.0}))
     rates = numerical_rates(cpu_cfg, tmp_path)
     assert rates == {("mnist", "baseline"): [91.67, 91.78]}  # a cell with one order measured has no spread
+
+
+def test_a_checks_recorded_rates_count_where_the_run_measured_one_order(cpu_cfg, repo_root, tmp_path):
+    """scripts/spread_from_gpu_check.py records a GPU check's CUDA and CPU rates on the run's own checkpoints;
+    the report uses them for a cell the run itself attacked under one order only, and refuses a table that does
+    not match the run."""
+    import subprocess
+    import sys
+
+    from distillbench.papers.papernot2016.report_cells import RECORDED_SPREAD, numerical_rates, recorded_sources
+
+    plan = Plan(cpu_cfg, str(tmp_path))
+    summary = tmp_path.joinpath(plan.attack_file("mnist", "float32", "baseline").removeprefix(f"{tmp_path}/"))
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.write_text(json.dumps({"success_rate_pct": 80.0, "test_accuracy": 0.99, "targets": 900}))
+    (tmp_path / "config.json").write_text(json.dumps(cpu_cfg))
+    f32 = {"success_device_pct": 80.0, "success_cpu_pct": 80.33}
+    check = {"device": "GPU", "torch": "x", "models": {"baseline": {"test_accuracy": 0.99, "float32": f32}}}
+    (tmp_path / "check.json").write_text(json.dumps(check))
+    script = [
+        sys.executable,
+        str(repo_root / "scripts" / "spread_from_gpu_check.py"),
+        str(tmp_path / "check.json"),
+        str(tmp_path),
+    ]
+    subprocess.run(script, check=True, capture_output=True)
+    assert numerical_rates(cpu_cfg, tmp_path) == {("mnist", "baseline"): [80.0, 80.33]}
+    assert len(recorded_sources(tmp_path)) == 1 and (tmp_path / RECORDED_SPREAD).exists()
+    # Another network (other accuracy), or the device rate not the run's: refused, nothing recorded.
+    (tmp_path / RECORDED_SPREAD).unlink()
+    for bad in (
+        {"test_accuracy": 0.98, "float32": f32},
+        {"test_accuracy": 0.99, "float32": {**f32, "success_device_pct": 81.0}},
+    ):
+        (tmp_path / "check.json").write_text(json.dumps({**check, "models": {"baseline": bad}}))
+        r = subprocess.run(script, capture_output=True, text=True)
+        assert r.returncode != 0 and "baseline" in r.stderr and not (tmp_path / RECORDED_SPREAD).exists()

@@ -69,6 +69,10 @@ class ComparisonRule:
     min_informative_clusters: int = 10
     bootstrap_resamples: int = 4000
     bootstrap_seed: int = 20160522
+    # False where the reported value's design (targets, images) is not stated: its sampling error is then left
+    # out and the reported rate taken as exact (the difference's interval is ours alone, so narrower than the
+    # truth); the report says so.
+    paper_design_known: bool = True
 
     @property
     def paper_cluster_size(self) -> float:
@@ -228,10 +232,15 @@ def _against_paper(
     out["paper_pct"] = None
     if paper_pct is None or math.isnan(paper_pct):
         return out
+    design = (
+        ReportedDesign(rule.paper_targets, rule.paper_cluster_size)
+        if rule.paper_design_known
+        else ReportedDesign(math.inf, 1.0)  # no sampling error on the reported side
+    )
     c = compare_with_reported(
         counts,
         paper_pct / 100,
-        ReportedDesign(rule.paper_targets, rule.paper_cluster_size),
+        design,
         shared=shared,
         fallback_icc=fallback_icc,
         min_informative=rule.min_informative_clusters,

@@ -84,6 +84,11 @@ def _accuracy(r: Any) -> float:
 
 
 def _adaptive_rate(rows: pd.DataFrame) -> Rate:
+    """One model's rate under one attack: its own interval (image-clustered, as the adaptive table computes it)
+    for one row; several rows pooled with a Wilson interval on their targets."""
+    if len(rows) == 1 and "ci95_low_pct" in rows and not pd.isna(rows.ci95_low_pct.iloc[0]):
+        r = rows.iloc[0]
+        return Rate(float(r.success_rate_pct), float(r.ci95_low_pct), float(r.ci95_high_pct), int(r.targets))
     k, n = int(rows.successes.sum()), int(rows.targets.sum())
     lo, hi = wilson_interval(k, n)
     return Rate(100 * k / n if n else float("nan"), 100 * lo, 100 * hi, n)
@@ -129,7 +134,8 @@ def conclusion_lines(
         f"Generated from the numbers above. Against an attack, distillation *{HOLDS}* on a dataset when the "
         f"highest-temperature distilled model's success rate has its 95% upper bound below {holds_below_pct:g}% "
         f"and below the undistilled baseline's lower bound; it *{WEAKENS}* when only the second is true; otherwise "
-        f"it *{FAILS}*. Rates pool every seed's targets; accuracies are means over seeds."
+        f"it *{FAILS}*. Rates pool every seed's targets, with Fig. 7's image-clustered 95% intervals; accuracies "
+        "are means over seeds."
     )
     out.append("")
     held: list[str] = []

@@ -19,8 +19,9 @@ from typing import Any
 
 import pandas as pd
 
+from .cell_comparison import CellInput, ComparisonRule, compare_cells, read_targets
 from .dataspec import SPECS
-from .verdicts import SeedCell
+from .stats import NO_TARGET_TABLE, REPRODUCED
 
 BASELINE_TEMPERATURE = 1.0
 
@@ -138,64 +139,99 @@ def collect(config: Mapping[str, Any], results_dir: Path) -> pd.DataFrame:
                     "test_accuracy_pct": 100 * float(a["test_accuracy"]),
                     "median_logit_gap": float(g["median_logit_gap"]),
                     "numerics": a.get("numerics"),
+                    "targets_csv": str(base / f"seed{seed}" / f"attack_epoch{e}.csv"),
                 }
             )
     return pd.DataFrame(rows)
 
 
-def summarize(per_seed: pd.DataFrame) -> pd.DataFrame:
-    """Per training length over the seeds: mean, sd, min, max, pooled Wilson interval; accuracy and gap means."""
-    rows = []
+def summarize(
+    per_seed: pd.DataFrame, paper_pct: float | None = None, rule: ComparisonRule | None = None
+) -> pd.DataFrame:
+    """Per training length over the seeds: mean, sd, min and max of the seeds' rates; the pooled rate with its
+    image-clustered 95% interval and, against ``paper_pct``, the difference and the verdict of Fig. 7's comparison
+    (:mod:`distillbench.cell_comparison`: every seed's targets of one image are one cluster, the seeds' spread
+    is added); accuracy and logit gap means. ``per_seed``: :func:`collect`'s rows (``targets_csv`` per row)."""
+    rows, cells = [], []
     for e in sorted(set(int(v) for v in per_seed.epochs)):
         g = per_seed[per_seed.epochs == e]
-        cell = SeedCell(successes=list(g.successes), targets=list(g.targets))
-        lo, hi = cell.pooled_ci_pct
-        band = cell.band_pct()
+        rates = g.success_rate_pct
         rows.append(
             {
                 "epochs": e,
-                "seeds": cell.n_seeds,
-                "mean_pct": cell.mean_pct,
-                "sd_pp": cell.sd_pp,
-                "min_pct": min(cell.rates_pct),
-                "max_pct": max(cell.rates_pct),
-                "pooled_successes": int(g.successes.sum()),
+                "seeds": len(g),
+                "mean_pct": float(rates.mean()),
+                "sd_pp": float(rates.std(ddof=1)) if len(g) > 1 else float("nan"),
+                "min_pct": float(rates.min()),
+                "max_pct": float(rates.max()),
                 "pooled_targets": int(g.targets.sum()),
-                "pooled_ci95_low_pct": lo,
-                "pooled_ci95_high_pct": hi,
-                "band_low_pct": band[0],
-                "band_high_pct": band[1],
+                "pooled_pct": 100 * float(g.successes.sum()) / float(g.targets.sum()),
                 "test_accuracy_mean_pct": float(g.test_accuracy_pct.mean()),
                 "test_accuracy_min_pct": float(g.test_accuracy_pct.min()),
                 "median_logit_gap_mean": float(g.median_logit_gap.mean()),
             }
         )
-    return pd.DataFrame(rows)
+        paths = [Path(p) for p in g.targets_csv] if "targets_csv" in g else []
+        cells.append(
+            None
+            if not paths or not all(p.exists() for p in paths)  # a run from before per-target tables were kept
+            else CellInput(
+                dataset="length",
+                model=f"epoch{e}",
+                temperature=None,
+                targets=read_targets(zip(g.seed, paths, strict=True)),
+                paper_pct=paper_pct,
+            )
+        )
+    out = pd.DataFrame(rows)
+    given = [c for c in cells if c is not None]
+    compared = compare_cells(given, rule).to_dict("records") if given else []
+    by_cell = iter(compared)
+    filled = [next(by_cell) if c is not None else None for c in cells]
+    for k in ("clustered_low_pct", "clustered_high_pct", "diff_pp", "diff_low_pp", "diff_high_pp"):
+        out[k] = [float("nan") if c is None else c[k] for c in filled]
+    out["verdict"] = [NO_TARGET_TABLE if c is None else c["verdict"] for c in filled]
+    return out
 
 
 def paper_sentence(summary: pd.DataFrame, paper_pct: float | None, dataset_title: str) -> str:
-    """Plainly: which training length, if any, brings the paper's baseline success rate back."""
+    """Plainly: which training length, if any, brings the paper's baseline success rate back (Fig. 7's
+    comparison: the difference's 95% interval contains 0)."""
     if paper_pct is None or not len(summary):
         return "No paper value to compare with."
-    hit = summary[(summary.band_low_pct <= paper_pct) & (paper_pct <= summary.band_high_pct)]
-    best = summary.iloc[int(summary.mean_pct.to_numpy().argmax())]
+
+    def cell(r: Any) -> str:
+        return (
+            f"{int(r.epochs)} epoch(s) ({r.pooled_pct:.1f}% [{r.clustered_low_pct:.1f}, {r.clustered_high_pct:.1f}], "
+            f"ours − paper {r.diff_pp:+.1f} pp [{r.diff_low_pp:+.1f}, {r.diff_high_pp:+.1f}], test accuracy "
+            f"{r.test_accuracy_mean_pct:.2f}%)"
+        )
+
+    if (summary.verdict == NO_TARGET_TABLE).all():
+        return (
+            f"Not compared with the paper's {paper_pct:.2f}%: this run kept no per-target tables of the study, "
+            "which the image-clustered comparison needs."
+        )
+    hit = summary[summary.verdict == REPRODUCED]
     lengths = ", ".join(str(int(e)) for e in summary.epochs)
     if len(hit):
-        names = ", ".join(
-            f"{int(r.epochs)} epoch(s) (mean {r.mean_pct:.1f}%, band {r.band_low_pct:.1f}–{r.band_high_pct:.1f}%, "
-            f"test accuracy {r.test_accuracy_mean_pct:.2f}%)"
-            for _, r in hit.iterrows()
+        others = ", ".join(str(int(e)) for e in summary.epochs if e not in set(hit.epochs))
+        rest = (
+            f"; at the other lengths tried ({others} epochs) the difference is not compatible with zero"
+            if others
+            else ""
         )
         return (
-            f"The paper's {paper_pct:.2f}% for the {dataset_title} baseline comes back at: {names}; at the other "
-            f"lengths tried ({lengths}) it lies outside the band of our seeds."
+            f"The paper's {paper_pct:.2f}% for the {dataset_title} baseline comes back at: "
+            + ", ".join(cell(r) for _, r in hit.iterrows())
+            + (rest if others else "")
+            + "."
         )
-    side = "above" if paper_pct > best.band_high_pct else "below"
+    best = summary.iloc[int((summary.pooled_pct - paper_pct).abs().to_numpy().argmin())]
+    side = "above" if paper_pct > best.pooled_pct else "below"
     return (
         f"No training length tried ({lengths} epochs) brings the paper's {paper_pct:.2f}% back for the "
-        f"{dataset_title} baseline: the highest mean success is {best.mean_pct:.1f}% after {int(best.epochs)} "
-        f"epoch(s) (band {best.band_low_pct:.1f}–{best.band_high_pct:.1f}%), and the paper's value lies {side} "
-        "every band."
+        f"{dataset_title} baseline: the closest is {cell(best)}, and the paper's value lies {side} it."
     )
 
 
@@ -210,10 +246,16 @@ def markdown(summary: pd.DataFrame) -> str:
             "success mean %": summary.mean_pct.map(f),
             "sd pp": summary.sd_pp.map(f),
             "min–max %": [f"{f(a)}–{f(b)}" for a, b in zip(summary.min_pct, summary.max_pct, strict=True)],
-            "pooled 95% CI": [
-                f"{f(a)}–{f(b)}" for a, b in zip(summary.pooled_ci95_low_pct, summary.pooled_ci95_high_pct, strict=True)
+            "pooled %": summary.pooled_pct.map(f),
+            "95% CI (image-clustered)": [
+                f"{f(a)}–{f(b)}" for a, b in zip(summary.clustered_low_pct, summary.clustered_high_pct, strict=True)
             ],
             "targets (pooled)": summary.pooled_targets.astype(str),
+            "ours − paper pp [95%]": [
+                "–" if pd.isna(d) else f"{d:+.2f} [{a:+.2f}, {b:+.2f}]"
+                for d, a, b in zip(summary.diff_pp, summary.diff_low_pp, summary.diff_high_pp, strict=True)
+            ],
+            "verdict": summary.verdict,
             "test acc mean %": summary.test_accuracy_mean_pct.map(f),
             "median logit gap (mean over seeds)": summary.median_logit_gap_mean.map(lambda v: f(v, 1)),
         }
@@ -222,7 +264,8 @@ def markdown(summary: pd.DataFrame) -> str:
 
 
 def plot(per_seed: pd.DataFrame, summary: pd.DataFrame, path: Path, paper_pct: float | None, title: str) -> None:
-    """Success rate (per seed thin, mean with pooled 95% CI thick), test accuracy and logit gap vs epochs."""
+    """Success rate (per seed thin; pooled, with its image-clustered 95% CI, thick), test accuracy and logit gap
+    against epochs."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -237,16 +280,16 @@ def plot(per_seed: pd.DataFrame, summary: pd.DataFrame, path: Path, paper_pct: f
     for _seed, g in per_seed.groupby("seed"):
         g = g.sort_values("epochs")
         ax.plot(g.epochs, g.success_rate_pct, color="grey", linewidth=0.8, alpha=0.7, marker=".")
-    err = [summary.mean_pct - summary.pooled_ci95_low_pct, summary.pooled_ci95_high_pct - summary.mean_pct]
+    err = [summary.pooled_pct - summary.clustered_low_pct, summary.clustered_high_pct - summary.pooled_pct]
     ax.errorbar(
         summary.epochs,
-        summary.mean_pct,
+        summary.pooled_pct,
         yerr=err,
         color="C0",
         linewidth=2,
         marker="o",
         capsize=3,
-        label="mean over seeds, pooled 95% CI",
+        label="pooled over seeds, image-clustered 95% CI",
     )
     if paper_pct is not None:
         ax.axhline(paper_pct, color="C3", linestyle=":", label=f"paper {paper_pct:.2f}%")
@@ -282,11 +325,11 @@ def report_section(
     per_seed = collect(config, results_dir)
     if not len(per_seed):
         return ["## Training length and the baseline cell", "", "Configured, but not run in this run.", ""], None
-    summary = summarize(per_seed)
     d = st["dataset"]
     title = titles.get(d, d)
     paper_pct = paper.success_rate(d, "baseline", None)
-    write_csv(Path(results_dir) / "length_study.csv", per_seed)
+    summary = summarize(per_seed, paper_pct)
+    write_csv(Path(results_dir) / "length_study.csv", per_seed.drop(columns="targets_csv"))
     fig = Path(results_dir) / "length_study.png"
     plot(per_seed, summary, fig, paper_pct, title)
     sentence = paper_sentence(summary, paper_pct, title)
@@ -300,8 +343,9 @@ def report_section(
         f"{tr['batch_size']}, dropout {tr['dropout']}, with a snapshot after {', '.join(map(str, st['epochs']))} "
         f"epoch(s); each snapshot attacked with `{at['variant']}` (numerics `{at.get('numerics', 'exact')}`) on "
         f"the first {st['samples']} test samples x {at.get('targets_per_sample', 9)} targets, and its median top-2 "
-        "logit gap measured on the same targets. Mean and spread over the seeds; pooled 95% Wilson interval of all "
-        "their targets."
+        "logit gap measured on the same targets. Mean and spread over the seeds; the pooled rate with Fig. 7's "
+        "image-clustered 95% interval and its difference from the paper's baseline cell (the same comparison as "
+        "Fig. 7's verdicts)."
     )
     lines += ["", markdown(summary), "", f"**{sentence}**", ""]
     rel = os.path.relpath(fig, report_path.parent if str(report_path.parent) else ".")

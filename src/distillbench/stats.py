@@ -26,6 +26,8 @@ UNDER_TRAINED = "model under-trained"
 UNTRAINED = "untrained (accuracy near chance)"
 NO_REFERENCE = "no paper value"
 NOT_MEASURED = "not measured"  # the run has no attack of this cell under the table's numerics
+# A run from before per-target tables were kept beside every summary: no image-clustered comparison possible.
+NO_TARGET_TABLE = "not judged (no per-target table)"
 
 
 def verdict(

@@ -39,6 +39,8 @@ __all__ = [
     "NUMERICS_TEXT",
     "clustered_table",
     "measured",
+    "numerical_rates",
+    "recorded_sources",
     "seeds_run",
 ]
 
@@ -51,7 +53,7 @@ NUMERICS_TEXT = {
     "exact-arithmetic JSMA-F (beta = -alpha, and F_t > 0 is a common factor of every pair's alpha, so the best pair is "
     "the two largest components of grad log F_t in the search domain): it cannot underflow at any logit gap, so it "
     "shows how much of the defense is the float32 softmax's saturation",
-    RETIRED_NUMERICS: "an earlier float64 diagnostic (runs made before the exact mode): beta = -alpha from its "
+    RETIRED_NUMERICS: "an earlier float64 diagnostic, from runs made before the exact mode: beta = -alpha from its "
     "closed form and the pair score alpha*alpha in float64, which loses precision at logit gaps of about 375 and is 0 "
     "for every pair beyond about 745 (the first pair then wins the tie), so at high T it is not exact",
 }
@@ -98,12 +100,38 @@ def seeds_run(config: Mapping[str, Any], results_dir: Path, dataset: str, numeri
     return [s for s in all_seeds(config) if Path(plan.attack_file(dataset, numerics, model, s, ext="csv")).exists()]
 
 
+# A run's float32 rates under arithmetic orders measured by a check outside its jobs on the run's own
+# checkpoints (e.g. CUDA and CPU): one row per cell and order (scripts/spread_from_gpu_check.py writes it).
+RECORDED_SPREAD = "numerical_spread.csv"
+RECORDED_SPREAD_COLUMNS = ("dataset", "model", "seed", "arithmetic", "success_rate_pct", "source")
+
+
+def recorded_rates(results_dir: Path) -> dict[tuple[str, str], list[float]]:
+    """Per (dataset, model): the rates of :data:`RECORDED_SPREAD` (none when the run has no such file)."""
+    path = Path(results_dir) / RECORDED_SPREAD
+    if not path.exists():
+        return {}
+    t = pd.read_csv(path)
+    missing = [c for c in RECORDED_SPREAD_COLUMNS if c not in t.columns]
+    if missing:
+        raise ValueError(f"{path}: lacks the column(s) {', '.join(missing)}; write it with "
+                         "scripts/spread_from_gpu_check.py")  # fmt: skip
+    return {(str(d), str(m)): [float(v) for v in g.success_rate_pct] for (d, m), g in t.groupby(["dataset", "model"])}
+
+
+def recorded_sources(results_dir: Path) -> list[str]:
+    """The sources named in :data:`RECORDED_SPREAD`, each once."""
+    path = Path(results_dir) / RECORDED_SPREAD
+    return list(dict.fromkeys(pd.read_csv(path).source.astype(str))) if path.exists() else []
+
+
 def numerical_rates(config: Mapping[str, Any], results_dir: Path) -> dict[tuple[str, str], list[float]]:
     """Per (dataset, model): the first seed's float32 success rate under the default arithmetic order and under
     each further order the run measured (``attack.spread_orders``: the ``float32_<order>`` summaries), where at
-    least two orders ran; the spread of these rates is float32's numerical spread for the cell."""
+    least two orders ran, else the rates a check recorded for the cell (:data:`RECORDED_SPREAD`); the spread of
+    these rates is float32's numerical spread for the cell."""
+    rates = {k: v for k, v in recorded_rates(results_dir).items() if len(v) >= 2}
     plan = Plan(config, results_dir)
-    rates: dict[tuple[str, str], list[float]] = {}
     for dataset in config["datasets"]:
         orders = [HEADLINE_NUMERICS, *plan.spread_numerics(dataset)]
         for model in plan.deployed_models():
