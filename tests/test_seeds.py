@@ -3,6 +3,7 @@ over seeds, and the generated conclusion."""
 
 import copy
 import json
+import math
 import shlex
 
 import pandas as pd
@@ -16,8 +17,7 @@ from distillbench.config_profiles import read_profile
 from distillbench.models import build_model
 from distillbench.papers.papernot2016.plan import Plan
 from distillbench.seeds import add_seed_columns, all_seeds, model_seed, seed_cells, seed_models
-from distillbench.stats import LOWER, REPRODUCED, UNTRAINED
-from distillbench.verdicts import VerdictRule
+from distillbench.stats import REPRODUCED, UNTRAINED, wilson_interval
 
 
 @pytest.fixture(scope="module")
@@ -162,15 +162,46 @@ def test_fig7_columns_over_seeds(tmp_path, cpu_cfg):
             },
         ]
     )
-    out = add_seed_columns(table, cells, VerdictRule())
+    out = add_seed_columns(table, cells)
     t2 = out[out.model == "distilled_T2"].iloc[0]
     assert t2.seeds == 3 and t2.seed_list == "1234 1 2"
     assert (t2.min_pct, t2.max_pct) == pytest.approx((80.0, 89.0))
+    assert t2.mean_pct == pytest.approx(254 / 3) and t2.sd_pp == pytest.approx(math.sqrt(61 / 3))
     assert t2.pooled_targets == 2700 and t2.pooled_successes == 2286
-    assert t2.verdict == REPRODUCED  # 82.23 lies in the seeds' range
+    lo, hi = wilson_interval(2286, 2700)
+    assert (t2.pooled_ci95_low_pct, t2.pooled_ci95_high_pct) == pytest.approx((100 * lo, 100 * hi))
+    assert t2.test_accuracy_mean_pct == pytest.approx((99.0 + 98.5 + 99.0) / 3)
     base = out[out.model == "baseline"].iloc[0]
-    assert base.seeds == 1 and base.verdict == LOWER  # 94.44% on 900 targets: 95.89 lies above 92.8-95.8
-    assert list(out.verdict_10pp) == ["x", "x"]
+    assert base.seeds == 1 and base.seed_list == "1234" and math.isnan(base.sd_pp)
+    # The verdict is left to the clustered comparison: the table's own column passes through untouched.
+    assert list(out.verdict) == ["x", "x"] and "verdict_10pp" not in out
+
+
+def test_seed_columns_pool_counts_and_average_rates():
+    """Seeds with different target counts: the mean is of the per-seed rates, the interval of the pooled counts;
+    a cell without seed rows counts the table's own first-seed numbers."""
+    table = pd.DataFrame(
+        [
+            {"dataset": "mnist", "model": m, "successes": k, "targets": n, "test_accuracy_pct": 98.0}
+            for m, k, n in (("baseline", 9, 10), ("distilled_T2", 3, 30))
+        ]
+    )
+    cells = pd.DataFrame(
+        [
+            {"dataset": "mnist", "model": "baseline", "seed": s, "successes": k, "targets": n, "test_accuracy_pct": a}
+            for s, k, n, a in ((1234, 9, 10, 98.0), (1, 50, 100, 97.0))
+        ]
+    )
+    out = add_seed_columns(table, cells).set_index("model")
+    uneven = out.loc["baseline"]
+    assert uneven.mean_pct == pytest.approx(70.0) and uneven.sd_pp == pytest.approx(math.sqrt(800))
+    assert (uneven.pooled_successes, uneven.pooled_targets) == (59, 110)
+    assert (uneven.pooled_ci95_low_pct, uneven.pooled_ci95_high_pct) == pytest.approx(
+        tuple(100 * v for v in wilson_interval(59, 110))
+    )
+    assert uneven.test_accuracy_mean_pct == pytest.approx(97.5)
+    alone = out.loc["distilled_T2"]
+    assert (alone.seeds, alone.seed_list, alone.mean_pct, alone.pooled_targets) == (1, "", pytest.approx(10.0), 30)
 
 
 def test_conclusion_with_and_without_adaptive_attacks():

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from distillbench.stats import HIGHER, LOWER, NO_REFERENCE, REPRODUCED, UNDER_TRAINED, verdict, wilson_interval
+from distillbench.stats import HIGHER, LOWER, NO_REFERENCE, REPRODUCED, verdict, wilson_interval
 
 
 @pytest.mark.parametrize(
@@ -40,13 +40,6 @@ def test_verdicts():
     # Outside the tolerance but inside our interval: reproduced.
     assert verdict(60.0, 75.0, (55.0, 90.0), tolerance_pp=10) == REPRODUCED
     assert verdict(None, 85.0, ci, tolerance_pp=10) == NO_REFERENCE
-
-
-def test_under_trained_overrides_success_rate():
-    kw = dict(tolerance_pp=10, reference_accuracy_pct=99.5, max_accuracy_shortfall_pp=2.5)
-    assert verdict(0.45, 0.5, (0.1, 1.3), accuracy_pct=10.0, **kw) == UNDER_TRAINED
-    assert verdict(0.45, 0.5, (0.1, 1.3), accuracy_pct=97.1, **kw) == REPRODUCED
-    assert verdict(0.45, 0.5, (0.1, 1.3), accuracy_pct=96.9, **kw) == UNDER_TRAINED
 
 
 def test_report_plurals():

@@ -16,13 +16,13 @@ from typing import Any
 
 import pandas as pd
 
-from .stats import NOT_MEASURED, UNDER_TRAINED, UNTRAINED, wilson_interval
+from .stats import NOT_MEASURED, UNTRAINED, wilson_interval
 
 HOLDS = "holds"
 WEAKENS = "weakens the attack but does not stop it"
 FAILS = "does not hold"
 UNKNOWN = "cannot be judged (model near chance)"
-UNJUDGED = (UNDER_TRAINED, UNTRAINED)  # verdicts that leave a model out of the conclusion
+UNJUDGED = (UNTRAINED,)  # verdicts that leave a model out of the conclusion
 
 ADAPTIVE_COLUMNS = (
     "dataset",
@@ -194,7 +194,7 @@ def conclusion_lines(
             top_rows = g_dist[g_dist.trained_temperature == t_top]
             r_top = _adaptive_rate(top_rows)
             r_base = _adaptive_rate(g_base) if len(g_base) else None
-            # The same models as Fig. 7's rows: an under-trained one says nothing about the defense.
+            # The same models as Fig. 7's rows: one near chance says nothing about the defense.
             judged = set(top_rows.model) | ({"baseline"} if len(g_base) else set())
             untrained = bool(t[t.model.isin(judged)].verdict.isin(UNJUDGED).any())
             res_a = UNKNOWN if untrained else outcome(r_top, r_base, holds_below_pct)

@@ -16,6 +16,8 @@ from typing import Any
 
 import pandas as pd
 
+from .stats import wilson_interval
+
 # The seed rule: a network's initialisation (and shuffling) seed from the run's seed, its role and its temperature.
 ROLE_SEED_OFFSET = {"warm_start": 0, "teacher": 100_000, "student": 200_000}
 
@@ -107,32 +109,28 @@ def seed_cells(
     return pd.DataFrame(rows)
 
 
-def add_seed_columns(table: pd.DataFrame, cells: pd.DataFrame, rule: Any) -> pd.DataFrame:
-    """The Fig. 7 table (one row per cell, the first seed's numbers in ``ours_pct``) with, per cell, its seeds
-    (``cells``: :func:`seed_cells` rows of every dataset): number of seeds, mean, sd, min, max, pooled successes
-    and targets, pooled 95% Wilson interval, the seeds' mean test accuracy, and ``verdict`` made by
-    :func:`distillbench.verdicts.cell_verdict` from all of them (the single-seed ±10 pp verdict stays as
-    ``verdict_10pp``)."""
-    from .verdicts import SeedCell, cell_verdict
+SEED_COLUMNS = (
+    "seeds",
+    "seed_list",
+    "mean_pct",
+    "sd_pp",
+    "min_pct",
+    "max_pct",
+    "pooled_successes",
+    "pooled_targets",
+    "pooled_ci95_low_pct",
+    "pooled_ci95_high_pct",
+    "test_accuracy_mean_pct",
+)
 
+
+def add_seed_columns(table: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
+    """The Fig. 7 table (one row per cell, the first seed's numbers in ``ours_pct``) with, per cell, its seeds
+    (``cells``: :func:`seed_cells` rows of every dataset): number of seeds, mean, sd, min and max of the per-seed
+    success rates, pooled successes and targets with their 95% Wilson interval, and the seeds' mean test accuracy.
+    A cell with no seed rows counts the first seed's numbers alone."""
     out = table.copy()
-    add: dict[str, list[Any]] = {
-        k: []
-        for k in (
-            "seeds",
-            "seed_list",
-            "mean_pct",
-            "sd_pp",
-            "min_pct",
-            "max_pct",
-            "pooled_successes",
-            "pooled_targets",
-            "pooled_ci95_low_pct",
-            "pooled_ci95_high_pct",
-            "test_accuracy_mean_pct",
-            "verdict",
-        )
-    }
+    rows = []
     for _, r in out.iterrows():
         g = cells[(cells.dataset == r.dataset) & (cells.model == r.model)] if len(cells) else cells
         if not len(g):  # no seed rows: the first seed's numbers alone
@@ -146,36 +144,30 @@ def add_seed_columns(table: pd.DataFrame, cells: pd.DataFrame, rule: Any) -> pd.
                     }
                 ]
             )
-        cell = SeedCell(successes=[int(v) for v in g.successes], targets=[int(v) for v in g.targets])
-        lo, hi = cell.pooled_ci_pct
-        acc = float(g.test_accuracy_pct.mean())
-        paper = None if r.paper_pct is None or pd.isna(r.paper_pct) else float(r.paper_pct)
-        add["seeds"].append(cell.n_seeds)
-        add["seed_list"].append(" ".join(str(s) for s in g.seed if s is not None and not pd.isna(s)))
-        add["mean_pct"].append(cell.mean_pct)
-        add["sd_pp"].append(cell.sd_pp)
-        add["min_pct"].append(min(cell.rates_pct))
-        add["max_pct"].append(max(cell.rates_pct))
-        add["pooled_successes"].append(int(sum(cell.successes)))
-        add["pooled_targets"].append(int(sum(cell.targets)))
-        add["pooled_ci95_low_pct"].append(lo)
-        add["pooled_ci95_high_pct"].append(hi)
-        add["test_accuracy_mean_pct"].append(acc)
-        add["verdict"].append(
-            cell_verdict(
-                paper,
-                cell,
-                rule,
-                tolerance_pp=rule.tolerance_pp(r.dataset, r.model),
-                accuracy_pct=acc,
-                reference_accuracy_pct=None if pd.isna(r.paper_accuracy_pct) else r.paper_accuracy_pct,
-            )
-        )
-    if "verdict" in out and "verdict_10pp" not in out:
-        out["verdict_10pp"] = out["verdict"]
-    for k, v in add.items():
-        out[k] = v
+        rows.append(_seed_summary(g))
+    for k in SEED_COLUMNS:
+        out[k] = [row[k] for row in rows]
     return out
+
+
+def _seed_summary(g: pd.DataFrame) -> dict[str, Any]:
+    """One cell's :data:`SEED_COLUMNS` from its per-seed rows (seed, successes, targets, test_accuracy_pct)."""
+    successes, targets = [int(v) for v in g.successes], [int(v) for v in g.targets]
+    rates = pd.Series([100 * k / n for k, n in zip(successes, targets, strict=True)], dtype=float)
+    lo, hi = wilson_interval(sum(successes), sum(targets))
+    return {
+        "seeds": len(rates),
+        "seed_list": " ".join(str(s) for s in g.seed if s is not None and not pd.isna(s)),
+        "mean_pct": float(rates.mean()),
+        "sd_pp": float(rates.std(ddof=1)) if len(rates) > 1 else float("nan"),
+        "min_pct": float(rates.min()),
+        "max_pct": float(rates.max()),
+        "pooled_successes": sum(successes),
+        "pooled_targets": sum(targets),
+        "pooled_ci95_low_pct": 100 * lo,
+        "pooled_ci95_high_pct": 100 * hi,
+        "test_accuracy_mean_pct": float(g.test_accuracy_pct.mean()),
+    }
 
 
 def seeds_markdown(cells: pd.DataFrame, titles: Mapping[str, str], labels: Mapping[str, str]) -> str:

@@ -1,4 +1,5 @@
-"""Confidence intervals and the verdict that compares a measured cell with the paper's."""
+"""Wilson intervals, the verdict labels the reports share, and a verdict by tolerance or interval of one measured
+value against the paper's."""
 
 from __future__ import annotations
 
@@ -21,7 +22,6 @@ def wilson_interval(successes: int, trials: int, z: float = 1.959963984540054) -
 REPRODUCED = "reproduced"
 HIGHER = "not reproduced (higher)"
 LOWER = "not reproduced (lower)"
-UNDER_TRAINED = "model under-trained"
 # The clustered rule (cell_comparison.py): only a model near chance is left unjudged.
 UNTRAINED = "untrained (accuracy near chance)"
 NO_REFERENCE = "no paper value"
@@ -30,28 +30,9 @@ NOT_MEASURED = "not measured"  # the run has no attack of this cell under the ta
 NO_TARGET_TABLE = "not judged (no per-target table)"
 
 
-def verdict(
-    paper_pct: float | None,
-    ours_pct: float,
-    ci_pct: tuple[float, float],
-    tolerance_pp: float,
-    accuracy_pct: float | None = None,
-    reference_accuracy_pct: float | None = None,
-    max_accuracy_shortfall_pp: float | None = None,
-) -> str:
-    """Verdict for one Fig. 7 cell.
-
-    A model whose test accuracy falls short of the paper's reference by more than
-    ``max_accuracy_shortfall_pp`` is "model under-trained", whatever its success rate. Otherwise the
-    cell is reproduced when |ours - paper| <= tolerance or the paper's value lies in our 95% interval.
-    """
-    if (
-        accuracy_pct is not None
-        and reference_accuracy_pct is not None
-        and max_accuracy_shortfall_pp is not None
-        and reference_accuracy_pct - accuracy_pct > max_accuracy_shortfall_pp
-    ):
-        return UNDER_TRAINED
+def verdict(paper_pct: float | None, ours_pct: float, ci_pct: tuple[float, float], tolerance_pp: float) -> str:
+    """A measured value beside the paper's: reproduced when |ours - paper| <= ``tolerance_pp`` or the paper's
+    value lies in our 95% interval ``ci_pct``; otherwise higher or lower."""
     if paper_pct is None or math.isnan(paper_pct):
         return NO_REFERENCE
     if abs(ours_pct - paper_pct) <= tolerance_pp or ci_pct[0] <= paper_pct <= ci_pct[1]:

@@ -17,7 +17,6 @@ from ...report import (
     wall_times,
 )
 from ...seeds import add_seed_columns, seed_cells
-from ...verdicts import VerdictRule, load_rule
 from . import models as papernot_models
 from .plan import Plan
 from .reference import PaperReference
@@ -55,7 +54,6 @@ def collect(
     ``numerics`` maps a dataset to the attack numerics to read (default: the config's ``attack.numerics``).
     """
     rows = []
-    rule = load_rule()
     for dataset in ordered_datasets(config):
         num = (numerics or {}).get(dataset) or main_numerics(config, dataset)
         deployed = papernot_models.deployed(config, dataset)
@@ -64,7 +62,7 @@ def collect(
             continue
         for m in deployed:
             s = read_json(Path(Plan(config, results_dir).attack_file(dataset, num, m.name)))
-            rows.append(_cell_row(dataset, m.name, m.temperature, num, s, paper, rule))
+            rows.append(_cell_row(dataset, m.name, m.temperature, num, s, paper))
     return pd.DataFrame(rows)
 
 
@@ -114,9 +112,9 @@ def _cell_row(
     num: str,
     s: Mapping[str, Any],
     paper: PaperReference,
-    rule: VerdictRule,
 ) -> dict[str, Any]:
-    """One Fig. 7 cell from its attack summary ``s``, beside the paper's values, with its verdicts."""
+    """One Fig. 7 cell from its attack summary ``s``, beside the paper's values; its ``verdict`` is left to the
+    clustered comparison (:func:`.report_cells.clustered_table`)."""
     baseline = papernot_models.is_baseline(model)
     temperature = None if baseline else trained_temperature
     kind = "baseline" if baseline else "distilled"
@@ -267,13 +265,13 @@ def seed_rows(config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame 
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def with_seeds(config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame, rule: VerdictRule) -> pd.DataFrame:
+def with_seeds(config: Mapping[str, Any], results_dir: Path, table: pd.DataFrame) -> pd.DataFrame:
     """The Fig. 7 table with the seed columns (seeds.add_seed_columns) on its measured rows; its ``verdict`` is
     then the clustered comparison's (:func:`.report_cells.clustered_table`)."""
     done = table.ours_pct.notna()
     if not done.any():
         return table
-    seeded = add_seed_columns(table[done], seed_rows(config, results_dir, table), rule).drop(columns="verdict_10pp")
+    seeded = add_seed_columns(table[done], seed_rows(config, results_dir, table))
     return pd.concat([seeded, table[~done]]).loc[table.index]
 
 
@@ -288,7 +286,6 @@ class ReportData:
     """Everything the report's sections read, loaded once."""
 
     paper: PaperReference
-    rule: VerdictRule
     table: pd.DataFrame  # Fig. 7: one row per deployed model, verdicts over every seed
     others: dict[str, pd.DataFrame]  # the same rows under each compared numerics
     comp: pd.DataFrame  # per cell and compared numerics: the shift and the agreement
@@ -301,11 +298,10 @@ class ReportData:
 
 def load(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) -> ReportData:
     """Read the run's summaries and compute the tables every section uses."""
-    rule = load_rule()
     models = load_models(config, results_dir)
     table = with_test_samples(collect(config, results_dir, paper), models)
     table = clustered_table(
-        config, results_dir, with_seeds(config, results_dir, table, rule), paper, numerical_rates(config, results_dir)
+        config, results_dir, with_seeds(config, results_dir, table), paper, numerical_rates(config, results_dir)
     )
     others = {
         n: clustered_table(config, results_dir, with_test_samples(t, models), paper)
@@ -313,7 +309,6 @@ def load(config: Mapping[str, Any], results_dir: Path, paper: PaperReference) ->
     }
     return ReportData(
         paper=paper,
-        rule=rule,
         table=table,
         others=others,
         comp=numerics_comparison(config, results_dir, table, others),
