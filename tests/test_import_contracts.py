@@ -45,6 +45,15 @@ def test_an_upward_import_breaks_the_layers(tmp_path, repo_root):
     assert "distillbench.training -> distillbench.papers.papernot2016" in out.stdout
 
 
+def test_config_validation_naming_a_paper_breaks_the_contracts(tmp_path, repo_root):
+    """Config validation importing a paper's module (as it once imported Papernot's recipe study) instead of asking
+    the registry."""
+    tree = _tree_with(tmp_path, repo_root, "config.py", "from .papers.papernot2016 import recipe_study as _named")
+    out = lint_imports(tree / "pyproject.toml", tree / "src")
+    assert out.returncode != 0
+    assert "distillbench.config -> distillbench.papers.papernot2016" in out.stdout
+
+
 def test_a_circle_between_siblings_breaks_the_contracts(tmp_path, repo_root):
     """Two modules of one layer importing each other (a circle the layers alone would allow)."""
     tree = _tree_with(tmp_path, repo_root, "checkpoints.py", "from . import training as _circle")

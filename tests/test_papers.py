@@ -209,6 +209,29 @@ def test_bad_paper_config_names_the_field(repo_root, change, message):
         validate_config(raw, check_device=False)
 
 
+def test_the_datasets_checks_are_papernots_asked_through_the_registry(repo_root):
+    """Config validation names no paper: the ``datasets:`` block's budgets and counts are Papernot's checks, which
+    the registry asks of every paper, enabled or not (the main schema requires that block of every config)."""
+    from distillbench.config import read_config_file
+    from distillbench.config_profiles import read_profile
+    from distillbench.papers import top_level_problems
+
+    raw = read_profile(repo_root / "config" / "smoke.yaml", read_config_file)  # over config.yaml, as Snakemake
+    raw["datasets"]["mnist"]["max_features"] = 113
+    odd = "config field 'datasets.mnist.max_features': 113 is odd"
+    for reproductions in (["papernot2016"], ["hinton2015"]):
+        with pytest.raises(ConfigError, match=odd):
+            validate_config({**copy.deepcopy(raw), "reproductions": reproductions}, check_device=False)
+    raw["datasets"]["mnist"]["max_features"] = 112
+    cfg = validate_config(copy.deepcopy(raw), check_device=False)
+    cfg["datasets"]["mnist"]["attack"]["samples"] = 10001
+    assert top_level_problems(cfg) == get("papernot2016").top_level_problems(cfg)
+    assert [p.split(";")[0] for p in top_level_problems(cfg)] == [
+        "config field 'datasets.mnist.attack.samples': 10001 is more than the 10000 images of the MNIST test set"
+    ]
+    assert get("hinton2015").top_level_problems(cfg) == []
+
+
 def test_papernot_alone_has_no_seam_jobs(repo_root):
     from distillbench.config import read_config_file
     from distillbench.config_profiles import read_profile

@@ -13,7 +13,6 @@ import yaml
 
 from . import config_adaptive, config_execution, settings
 from .config_guards import coerce_numbers, run_name_problems, temperature_problems, unknown_keys
-from .dataspec import SPECS
 from .errors import UserError
 from .settings import REPO_ROOT
 
@@ -104,7 +103,8 @@ def validate_config(
     check_device: bool = True,
     cuda_visible: Callable[[], bool] | None = None,
 ) -> dict[str, Any]:
-    """Validate ``config`` against the schema and the datasets' facts, and fill defaults.
+    """Validate ``config`` against the schema, the reproductions' checks (src/distillbench/papers/) and the
+    studies', and fill defaults.
 
     Raises :class:`ConfigError` listing every bad field with what to write instead. With
     ``check_device``, ``device: cuda`` is refused when no CUDA device is visible here
@@ -126,7 +126,7 @@ def validate_config(
     checks: list[Callable[[dict[str, Any]], list[str]]] = [
         _restrict_datasets,
         _reproduction_problems,
-        data_aware_problems,
+        _top_level_problems,
         _study_problems,
         config_execution.problems,
     ]
@@ -153,35 +153,20 @@ def validate_config(
 
 
 def _reproduction_problems(cfg: dict[str, Any]) -> list[str]:
-    """``reproductions:`` and the paper blocks (hinton2015, ba_caruana2014, ...): defaults from each paper's
-    module in src/distillbench/papers/, then its names and blocks checked there."""
+    """``reproductions:`` and the paper blocks: defaults from each paper's module in src/distillbench/papers/,
+    then the names, the blocks and each enabled paper's own checks, there."""
     from .papers import apply_defaults, config_problems
 
     apply_defaults(cfg)
     return config_problems(cfg)
 
 
-def data_aware_problems(cfg: Mapping[str, Any]) -> list[str]:
-    """Checks the schema cannot express: budgets and counts against each dataset's input size and splits."""
-    out = []
-    for name, ds in cfg["datasets"].items():
-        spec = SPECS[name]
-        out += config_adaptive.budget_problems(name, ds, spec)
-        samples = ds["attack"]["samples"]
-        if samples > spec.n_test:
-            out.append(
-                f"config field 'datasets.{name}.attack.samples': {samples} is more than the {spec.n_test} images "
-                f"of the {spec.title} test set; fix: use at most {spec.n_test}, e.g. 100 (the paper's)"
-            )
-        for key, limit, split in (("train_subset", spec.n_train, "training"), ("test_subset", spec.n_test, "test")):
-            value = ds.get(key)
-            if value is not None and value > limit:
-                out.append(
-                    f"config field 'datasets.{name}.{key}': {value} is more than the {limit} images of the "
-                    f"{spec.title} {split} set; fix: use at most {limit}, or null for all of them"
-                )
-        out += config_adaptive.problems(name, ds, cfg["temperatures"], spec.n_test)
-    return out
+def _top_level_problems(cfg: dict[str, Any]) -> list[str]:
+    """The top-level blocks a paper reads besides its own (e.g. ``datasets:``), checked by that paper's module
+    beyond the schema (budgets and counts against each dataset's size)."""
+    from .papers import top_level_problems
+
+    return top_level_problems(cfg)
 
 
 def _study_problems(cfg: dict[str, Any]) -> list[str]:
@@ -277,7 +262,8 @@ def _as_int(value: Any) -> Any:
 
 def _coerce_study_values(config: Mapping[str, Any]) -> dict[str, Any]:
     """``--config seeds=[1234,1]`` passes strings, ``--config length_study=null`` the string 'null': read them as
-    the numbers and the null they stand for (seeds.py, length_study.py)."""
+    the numbers and the null they stand for (seeds.py, length_study.py); each paper reads its own fields the same
+    way (papers/: ``coerce_command_line``)."""
     cfg = dict(config)
     if isinstance(cfg.get("seeds"), list):
         cfg["seeds"] = [_as_int(v) for v in cfg["seeds"]]
@@ -292,11 +278,9 @@ def _coerce_study_values(config: Mapping[str, Any]) -> dict[str, Any]:
         if "samples" in study:
             study["samples"] = _as_int(study["samples"])
         cfg["length_study"] = study
-    if isinstance(cfg.get("recipe_study"), Mapping):
-        from .papers.papernot2016.recipe_study import coerce_command_line
+    from .papers import coerce_command_line
 
-        cfg["recipe_study"] = coerce_command_line(cfg["recipe_study"])
-    return cfg
+    return coerce_command_line(cfg)
 
 
 def _stringify_keys(obj: Any) -> Any:

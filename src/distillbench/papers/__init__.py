@@ -28,10 +28,12 @@ __all__ = [
     "Seam",
     "Section",
     "apply_defaults",
+    "coerce_command_line",
     "config_problems",
     "enabled",
     "get",
     "registry",
+    "top_level_problems",
 ]
 
 # Modules of this package that are not reproductions.
@@ -119,6 +121,21 @@ def config_problems(cfg: Mapping[str, Any]) -> list[str]:
             out.append(f"config field '{path}': {e.message}" + (f"; fix: expected {hint}" if hint else ""))
         if repro.name in names and len(out) == before:
             out += repro.problems(cfg)
+    return out
+
+
+def top_level_problems(cfg: Mapping[str, Any]) -> list[str]:
+    """Each paper's checks of the top-level blocks it reads besides its own (e.g. Papernot's ``datasets:``):
+    every paper's, enabled or not, since the main schema requires those blocks of every config."""
+    return [p for repro in registry().values() for p in repro.top_level_problems(cfg)]
+
+
+def coerce_command_line(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """``cfg`` with each paper's own fields that ``snakemake --config`` passes as strings read as what they stand
+    for; every paper's, enabled or not (``reproductions`` itself is not checked yet)."""
+    out = dict(cfg)
+    for repro in registry().values():
+        out = repro.coerce_command_line(out)
     return out
 
 

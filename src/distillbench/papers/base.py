@@ -167,6 +167,16 @@ class Reproduction:
         """Checks of the block beyond its schema (with the field named and the fix)."""
         return []
 
+    def top_level_problems(self, config: Mapping[str, Any]) -> list[str]:
+        """Checks of the top-level blocks this paper reads besides its own, beyond the main schema (with the field
+        named and the fix); asked whether or not the paper is enabled, as the main schema requires those blocks."""
+        return []
+
+    def coerce_command_line(self, config: dict[str, Any]) -> dict[str, Any]:
+        """``config`` with the strings that ``snakemake --config`` passes for this paper's own top-level fields read
+        as the values they stand for, before the schema sees them (by default unchanged)."""
+        return config
+
     def targets(self, config: Mapping[str, Any], results: str, work: str) -> list[str]:
         """What the workflow must build for this reproduction alone (``snakemake <name>``): what its section reads."""
         return self.report_inputs(config, results, work)

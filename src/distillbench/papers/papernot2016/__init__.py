@@ -3,11 +3,12 @@
 Everything specific to this paper lives in this package: its models (:mod:`.models`, ModelIds: the one place
 that names them), its plan of paths and job lists (:mod:`.plan`, used by the Snakefile and its rules in
 workflow/rules/{train,attack,adaptive,length,report}.smk), its reference values (:mod:`.reference`, data under
-benchmark/papernot2016/) and its part of REPORT.md (:mod:`.report`, :mod:`.adaptive_report`). Its networks train
-on the one training loop (training.py; several per process with ``train_in_groups``: group_training.py) and are
-saved in the one checkpoint format (checkpoints.py), like every paper's; they train as a chain (a shared warm
-start, teachers, soft labels at T, students, once per seed), which its own rules express, so it declares no jobs
-for the one-model-per-job ``paper_train`` rule.
+benchmark/papernot2016/), its checks of the ``datasets:`` block (:mod:`.config_checks`) and its part of
+REPORT.md (:mod:`.report`, :mod:`.adaptive_report`). Its networks train on the one training loop (training.py;
+several per process with ``train_in_groups``: group_training.py) and are saved in the one checkpoint format
+(checkpoints.py), like every paper's; they train as a chain (a shared warm start, teachers, soft labels at T,
+students, once per seed), which its own rules express, so it declares no jobs for the one-model-per-job
+``paper_train`` rule.
 """
 
 from __future__ import annotations
@@ -31,6 +32,20 @@ class Papernot2016(Reproduction):
 
     def datasets(self, config: Mapping[str, Any]) -> list[str]:
         return list(config["datasets"])
+
+    def top_level_problems(self, config: Mapping[str, Any]) -> list[str]:
+        """The ``datasets:`` block's budgets, sample counts and subsets against each dataset's size."""
+        from .config_checks import dataset_size_problems
+
+        return dataset_size_problems(config)
+
+    def coerce_command_line(self, config: dict[str, Any]) -> dict[str, Any]:
+        """``recipe_study``'s booleans and numbers given as strings on the command line."""
+        if not isinstance(config.get("recipe_study"), Mapping):
+            return config
+        from .recipe_study import coerce_command_line
+
+        return {**config, "recipe_study": coerce_command_line(config["recipe_study"])}
 
     def models(self, config: Mapping[str, Any]) -> list[ModelId]:
         """The deployed models as ModelIds (``baseline`` is trained as the T=1 teacher), per dataset."""
