@@ -92,10 +92,14 @@ def _dataset_headline(d: str, table: pd.DataFrame, comp: pd.DataFrame, labels: M
         other = str(c.other.iloc[0])
         c_rep = int((c.other_verdict == REPRODUCED).sum())
         worst = c.iloc[int(c.shift_pp.abs().to_numpy().argmax())]
+        shift = (
+            f"the largest shift: {labels[worst.model]}, {worst.main_pct:.1f}% → {worst.other_pct:.1f}%"
+            if worst.shift_pp != 0
+            else "no cell's rate moves"
+        )
         line += (
             f" With the `{other}` attack ({NUMERICS_TEXT.get(other, other).split(':')[0]}) instead, {c_rep} of "
-            f"{len(c)} reproduce; the largest shift: {labels[worst.model]}, {worst.main_pct:.1f}% → "
-            f'{worst.other_pct:.1f}% (see "Attack numerics" and "Saturation").'
+            f'{len(c)} reproduce; {shift} (see "Attack numerics" and "Saturation").'
         )
     return line
 
