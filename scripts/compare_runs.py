@@ -7,7 +7,7 @@ file under the second. Columns and keys that name a time, a host or a path (``se
 attack row, each model's accuracy and training history, each summary. Prints one line per file that differs
 (with the keys that do) and a count; exits 1 if any differs.
 
-    python scripts/compare_runs.py results/cpu-2026-11-26e results/<your cpu run>
+    python scripts/compare_runs.py results/cpu-2026-12-06 results/<your cpu run>
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Print the Fig. 7 comparison (clustered intervals, difference from the paper, verdict) of committed runs from
 their per-target tables, one table per run, dataset and attack numerics.
 
-    python scripts/fig7_verdicts.py results/paper-h200-2026-11-26 results/cpu-2026-11-26e
+    python scripts/fig7_verdicts.py results/paper-h200-2026-11-26 results/cpu-2026-12-06
 """
 
 from __future__ import annotations

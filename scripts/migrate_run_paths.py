@@ -125,7 +125,7 @@ def apply_moves(moves: list[tuple[Path, Path]], root: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("run", type=Path, help="a run's results directory, e.g. results/cpu-2026-11-26e")
+    ap.add_argument("run", type=Path, help="a run's results directory, e.g. results/cpu-2026-12-06")
     ap.add_argument("--work-dir", type=Path, help="the run's work directory (checkpoints), e.g. work/<run>")
     ap.add_argument("--seed", type=int, help="the run's first seed (default: from its config.json or REPORT.md)")
     ap.add_argument("--dry-run", action="store_true", help="list the moves, move nothing")

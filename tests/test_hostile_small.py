@@ -10,7 +10,7 @@ import subprocess
 import docutils.core
 import pytest
 
-KEPT_RUN = "cpu-2026-11-26e"
+KEPT_RUN = "cpu-2026-12-06"
 
 
 def test_every_report_caption_is_valid_restructured_text(repo_root):
