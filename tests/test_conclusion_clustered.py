@@ -54,3 +54,30 @@ def test_the_clustered_interval_decides_the_outcome():
 def test_a_near_chance_model_is_not_judged():
     text = "\n".join(conclusion_lines(fig7(3.0, 8.0, top_verdict=UNTRAINED)))
     assert f"**{UNKNOWN}**" in text
+
+
+def test_an_adaptive_attack_is_judged_on_its_own_clustered_interval():
+    """One row per model and attack: its interval is the adaptive table's (image-clustered), not a Wilson
+    interval recomputed from its counts: 8 of 90 at T=100 (Wilson upper bound 16.6%) with an interval of
+    [4.0, 9.5] given holds below 10%, which the recomputed interval would not."""
+
+    def row(model, t, k, low, high):
+        return {
+            "dataset": "mnist",
+            "model": model,
+            "attack": "jsma_f_t",
+            "trained_temperature": t,
+            "targets": 90,
+            "successes": k,
+            "success_rate_pct": 100 * k / 90,
+            "ci95_low_pct": low,
+            "ci95_high_pct": high,
+            "test_accuracy": 0.99,
+        }
+
+    adaptive = pd.DataFrame([row("baseline", 1.0, 81, 70.0, 96.0), row("distilled_T100", 100.0, 8, 4.0, 9.5)])
+    text = "\n".join(conclusion_lines(fig7(1.0, 6.0), adaptive))
+    line = next(line for line in text.splitlines() if "adaptive `jsma_f_t`" in line)
+    assert "8.9% (95% CI 4.0–9.5%, 90 targets) at T=100" in line
+    assert "90.0% (95% CI 70.0–96.0%, 90 targets) without distillation" in line
+    assert f"**{HOLDS}**" in line

@@ -224,7 +224,7 @@ def paper_sentence(summary: pd.DataFrame, paper_pct: float | None, dataset_title
         return (
             f"The paper's {paper_pct:.2f}% for the {dataset_title} baseline comes back at: "
             + ", ".join(cell(r) for _, r in hit.iterrows())
-            + (rest if others else "")
+            + rest
             + "."
         )
     best = summary.iloc[int((summary.pooled_pct - paper_pct).abs().to_numpy().argmin())]
