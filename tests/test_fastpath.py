@@ -121,14 +121,6 @@ def _flat(sd: dict[str, torch.Tensor]) -> torch.Tensor:
     return torch.cat([v.flatten().double() for v in sd.values()])
 
 
-@pytest.fixture
-def float64_default():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 @CASES
 def test_cpu_fast_path_matches_the_plain_loop(dataset, soft_targets, float64_default):
     init, (plain, h_plain), (fast, h_fast) = _both_paths(dataset, soft_targets, torch.float64, 300)

@@ -51,14 +51,6 @@ def _distance(a: torch.nn.Module, b: torch.nn.Module) -> float:
     return float(sum(((p - q) ** 2).sum() for p, q in pairs) ** 0.5)
 
 
-@pytest.fixture
-def float64_default():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 @pytest.mark.parametrize("group_path", [PLAIN, "channels_last"], ids=["nchw", "nhwc"])
 @pytest.mark.parametrize("soft", [False, True], ids=["teachers", "students"])
 def test_each_network_of_a_group_trains_as_alone(soft: bool, group_path: str | FastPath, float64_default) -> None:

@@ -301,6 +301,18 @@ def compare_cells(cells: Sequence[CellInput], rule: ComparisonRule | None = None
     return pd.DataFrame(rows)
 
 
+def compare_where_given(
+    cells: Sequence[CellInput | None], rule: ComparisonRule | None = None
+) -> list[dict[str, Any] | None]:
+    """:func:`compare_cells` over the cells given (a run that kept no per-target table of a cell passes None):
+    each given cell's row, None in place of the others, in ``cells``' order."""
+    given = [c for c in cells if c is not None]
+    rows = iter(
+        [{str(k): v for k, v in r.items()} for r in compare_cells(given, rule).to_dict("records")] if given else []
+    )
+    return [next(rows) if c is not None else None for c in cells]
+
+
 def comparison_rule_text(rule: ComparisonRule) -> str:
     """The plain-language paragraph "How verdicts are made" for the clustered rule."""
     per_image = f"{rule.paper_cluster_size:g}"

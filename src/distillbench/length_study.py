@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from .cell_comparison import CellInput, ComparisonRule, compare_cells, read_targets
+from .cell_comparison import CellInput, ComparisonRule, compare_where_given, read_targets
 from .dataspec import SPECS
 from .stats import NO_TARGET_TABLE, REPRODUCED
 
@@ -184,10 +184,7 @@ def summarize(
             )
         )
     out = pd.DataFrame(rows)
-    given = [c for c in cells if c is not None]
-    compared = compare_cells(given, rule).to_dict("records") if given else []
-    by_cell = iter(compared)
-    filled = [next(by_cell) if c is not None else None for c in cells]
+    filled = compare_where_given(cells, rule)
     for k in ("clustered_low_pct", "clustered_high_pct", "diff_pp", "diff_low_pp", "diff_high_pp"):
         out[k] = [float("nan") if c is None else c[k] for c in filled]
     out["verdict"] = [NO_TARGET_TABLE if c is None else c["verdict"] for c in filled]

@@ -17,7 +17,13 @@ import pandas as pd
 import yaml
 
 from ...attacks.registry import REGISTRY
-from ...cell_comparison import CellInput, ComparisonRule, compare_cells, load_comparison_rule, read_targets
+from ...cell_comparison import (
+    CellInput,
+    ComparisonRule,
+    compare_where_given,
+    load_comparison_rule,
+    read_targets,
+)
 from ...io import save_figure, write_csv
 from ...report import DATASET_TITLES as TITLES
 from ...report import fmt as _fmt
@@ -152,11 +158,8 @@ def _with_comparison(rows: list[dict[str, Any]], cells: list[CellInput | None]) 
     per-target table keeps its summary's Wilson interval and is not judged."""
     if not rows:
         return pd.DataFrame()
-    given = [c for c in cells if c is not None]
-    compared = iter(compare_cells(given, adaptive_rule()).to_dict("records")) if given else iter(())
-    for row, cell in zip(rows, cells, strict=True):
+    for row, c in zip(rows, compare_where_given(cells, adaptive_rule()), strict=True):
         s = row.pop("_summary")
-        c = next(compared) if cell is not None else None
         row["ci95_low_pct"] = float(s["ci95_low_pct"]) if c is None else c["clustered_low_pct"]
         row["ci95_high_pct"] = float(s["ci95_high_pct"]) if c is None else c["clustered_high_pct"]
         row["design_effect"] = float("nan") if c is None else c["design_effect"]
